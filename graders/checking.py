@@ -1,0 +1,256 @@
+"""The machinery every topic's checks are built from.
+
+A check calls the student's function on a few :class:`Case` inputs through :func:`call`, which
+- passes the inputs and afterwards verifies the function did not change them in place,
+- turns a numpy floating-point warning (overflow in ``exp``, division by zero, ...) into a failure
+  message instead of letting it reach stderr (nbgrader scores a test cell that writes to stderr as 0),
+- lets ``NotImplementedError`` through unchanged, so an unstarted exercise reads as "not done yet".
+
+Then it inspects the result with the ``expect_*`` helpers, each of which raises ``AssertionError``
+with a sentence for the student: what was expected, what came back, and the input that broke it.
+Results are converted to plain ``numpy.ndarray`` before any comparison, so an array subclass cannot
+change how it is compared.
+"""
+from __future__ import annotations
+
+import copy
+import functools
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+
+class CheckFailure(AssertionError):
+    """A check failed; the message is written for the student."""
+
+
+@dataclass
+class Case:
+    """One input to an exercise function: a description, positional ``args`` (a name for each, in
+    order) and, once known, the reference output ``expected``."""
+    label: str
+    args: dict[str, Any]
+    expected: Any = None
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def describe(self, limit: int = 6) -> str:
+        parts = [f"{name} = {_short(value, limit)}" for name, value in {**self.args, **self.kwargs}.items()]
+        return f"{self.label}:\n    " + "\n    ".join(parts)
+
+
+def _short(value, limit: int = 6) -> str:
+    if isinstance(value, np.ndarray):
+        head = f"array of shape {value.shape}, dtype {value.dtype}"
+        if value.size <= 3 * limit:
+            body = np.array2string(value, precision=4, separator=", ", threshold=3 * limit,
+                                   edgeitems=2, max_line_width=100).replace("\n", "\n      ")
+            return f"{head}\n      {body}"
+        return f"{head}, values from {value.min():.4g} to {value.max():.4g}"
+    if callable(value):
+        return getattr(value, "__doc__", None) and value.__doc__.strip().splitlines()[0] or repr(value)
+    return repr(value)
+
+
+def fail(message: str, case: Case | None = None, hint: str | None = None) -> None:
+    """Raise a :class:`CheckFailure` with the message, the input that broke it and a hint."""
+    text = message
+    if case is not None:
+        text += f"\nInput ({case.describe()})"
+    if hint:
+        text += f"\nHint: {hint}"
+    raise CheckFailure(text)
+
+
+def call(f: Callable, name: str, case: Case, copy_args: bool = False):
+    """Call ``f(*case.args.values(), **case.kwargs)`` the way a check should.
+
+    Fails (with a message) on a numpy floating-point warning or error and on mutated inputs; any other
+    exception but ``NotImplementedError`` becomes a failure that names the input, chained to the
+    original so its traceback stays visible. ``copy_args`` hands ``f`` copies instead (for inputs
+    that ``f`` is allowed to change, such as a state dict).
+    """
+    args = [copy.deepcopy(v) for v in case.args.values()] if copy_args else list(case.args.values())
+    kwargs = dict(case.kwargs)
+    before = [copy.deepcopy(v) for v in args]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
+                out = f(*args, **kwargs)
+    except NotImplementedError:
+        raise
+    except (FloatingPointError, RuntimeWarning) as err:
+        fail(f"{name} ran into a floating-point problem: {err}. A correct implementation stays finite "
+             "and raises no warning on this input.", case, _warning_hint(str(err)))
+    except Warning as err:
+        fail(f"{name} raised a warning: {type(err).__name__}: {err}", case)
+    except CheckFailure:
+        raise
+    except Exception as err:  # the student's own bug: keep its traceback, add the input
+        raise CheckFailure(f"{name} raised {type(err).__name__}: {err}\nInput ({case.describe()})") from err
+    if not copy_args:
+        for (arg_name, old), new in zip(case.args.items(), args):
+            if not _same(old, new):
+                fail(f"{name} changed its input `{arg_name}` in place. Work on a copy (for example "
+                     f"`{arg_name} = {arg_name} - something` instead of `{arg_name} -= something`).", case)
+    return out
+
+
+def _warning_hint(text: str) -> str | None:
+    text = text.lower()
+    if "overflow" in text:
+        return "exp of a large number overflows; shift the inputs first (e.g. subtract the row maximum)."
+    if "divide" in text or "invalid" in text:
+        return "a division by zero or 0/0 happened; guard the denominator."
+    return None
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, np.ndarray):
+        return (isinstance(b, np.ndarray) and a.shape == b.shape and a.dtype == b.dtype
+                and np.array_equal(a, b, equal_nan=True))
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    try:
+        return bool(a == b)
+    except Exception:
+        return a is b
+
+
+def plain(value) -> np.ndarray:
+    """``value`` as a plain float64-compatible ``numpy.ndarray`` (subclasses stripped, data copied)."""
+    if isinstance(value, np.ndarray):
+        return np.array(np.ndarray.view(value, np.ndarray), copy=True, subok=False)
+    return np.array(value, copy=True, subok=False)
+
+
+def expect_array(value, what: str, case: Case, shape: tuple | None = None, floating: bool = True,
+                 finite: bool = True) -> np.ndarray:
+    """Check that ``value`` is an ndarray of the given shape, floating dtype, all finite; return it plain."""
+    if not isinstance(value, np.ndarray):
+        fail(f"{what} should be a numpy array, but it is a {type(value).__name__}.", case,
+             "build the result with numpy operations (or wrap it in np.array).")
+    arr = plain(value)
+    if shape is not None and arr.shape != tuple(shape):
+        fail(f"{what} should have shape {tuple(shape)}, but it has shape {arr.shape}.", case)
+    if floating and not np.issubdtype(arr.dtype, np.floating):
+        fail(f"{what} should hold floating-point numbers, but its dtype is {arr.dtype}.", case,
+             "integer arithmetic truncates; make sure the result is computed in floating point.")
+    if finite and not np.all(np.isfinite(arr)):
+        bad = np.argwhere(~np.isfinite(arr))[0]
+        fail(f"{what} contains a non-finite value ({arr[tuple(bad)]}) at index {tuple(int(i) for i in bad)}.",
+             case)
+    return arr
+
+
+def expect_scalar(value, what: str, case: Case | None = None, finite: bool = True) -> float:
+    """Check that ``value`` is one real number (a Python or numpy scalar, or a 0-d/size-1 array)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number, np.ndarray)):
+        fail(f"{what} should be a single number, but it is a {type(value).__name__} ({value!r:.80}).", case)
+    arr = plain(value)
+    if arr.size != 1:
+        fail(f"{what} should be a single number, but it is an array of shape {arr.shape}.", case,
+             "reduce it to a scalar (e.g. with np.mean or np.sum).")
+    if not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
+        fail(f"{what} should be a real number, but its dtype is {arr.dtype}.", case)
+    result = float(arr.reshape(()))
+    if finite and not np.isfinite(result):
+        fail(f"{what} should be finite, but it is {result}.", case)
+    return result
+
+
+def expect_close(got, expected, what: str, case: Case | None = None, rtol: float = 1e-6,
+                 atol: float = 1e-9, hint: str | None = None) -> None:
+    """Check ``|got - expected| <= atol + rtol * |expected|`` everywhere; report the worst entry."""
+    got_a = plain(got).astype(np.float64)
+    exp_a = plain(expected).astype(np.float64)
+    if got_a.shape != exp_a.shape:
+        fail(f"{what} should have shape {exp_a.shape}, but it has shape {got_a.shape}.", case, hint)
+    err = np.abs(got_a - exp_a)
+    excess = err - (atol + rtol * np.abs(exp_a))
+    if got_a.size and (not np.all(np.isfinite(got_a)) or np.max(excess) > 0):
+        excess = np.where(np.isfinite(excess), excess, np.inf)
+        i = np.unravel_index(int(np.argmax(excess)), got_a.shape) if got_a.ndim else ()
+        where = f" at index {tuple(int(k) for k in i)}" if got_a.ndim else ""
+        fail(f"{what} is wrong{where}: expected {exp_a[i]:.8g}, got {got_a[i]:.8g} (tolerance: "
+             f"rtol={rtol:g}, atol={atol:g}; {int(np.sum(excess > 0))} of {got_a.size} entries are off).",
+             case, hint)
+
+
+def ratio(got, expected) -> float | None:
+    """If ``got`` is (nearly) a constant multiple of ``expected``, that multiple; else None. For hints."""
+    g = plain(got).astype(np.float64).ravel()
+    e = plain(expected).astype(np.float64).ravel()
+    if g.shape != e.shape or not np.all(np.isfinite(g)):
+        return None
+    denom = float(e @ e)
+    if denom == 0.0:
+        return None
+    r = float(g @ e) / denom
+    return r if np.allclose(g, r * e, rtol=1e-6, atol=1e-12) else None
+
+
+def expect_gradient(analytic, numeric, what: str, case: Case | None = None, tol: float = 1e-6,
+                    hint: str | None = None) -> float:
+    """Compare an analytic gradient with a float64 centred-difference one by relative error."""
+    from utils.gradcheck import relative_error
+
+    a = expect_array(analytic, what, case, shape=plain(numeric).shape)
+    err = relative_error(a, numeric)
+    if not err <= tol:
+        n = plain(numeric)
+        i = np.unravel_index(int(np.argmax(np.abs(a - n))), a.shape) if a.ndim else ()
+        fail(f"{what} does not match the numeric gradient (centred differences in float64): relative "
+             f"error {err:.2e}, more than the allowed {tol:g}. Worst entry{f' {i}' if a.ndim else ''}: "
+             f"numeric {n[i]:.8g}, yours {a[i]:.8g}.", case, hint)
+    return err
+
+
+def reporting(summary: str):
+    """Decorate a check so that, when it passes, it prints one line saying what was verified."""
+    def wrap(check):
+        @functools.wraps(check)
+        def run(*args, **kwargs):
+            result = check(*args, **kwargs)
+            mode = " (hidden cases)" if kwargs.get("seed") is not None or kwargs.get("strict") else ""
+            print(f"[ok] {check.__name__}{mode}: {summary}")
+            return result
+        return run
+    return wrap
+
+
+
+# ---------------------------------------------------------------- questions with a numeric or lettered answer
+def require_answer(value, name: str) -> None:
+    """An answer still ``None`` (its cell not done yet) reads as ``NotImplementedError``, like a stub."""
+    if value is None:
+        raise NotImplementedError(f"{name} is not set yet: complete the exercise above this check.")
+
+
+def check_number(value, name: str) -> float:
+    """Visible check for a numeric question: a finite number. Its value is graded by a hidden test."""
+    require_answer(value, name)
+    result = expect_scalar(value, name)
+    print(f"[ok] {name} is a finite number ({result:.6g}); its value is graded when the notebook is graded.")
+    return result
+
+
+def check_number_value(value, expected: float, name: str, tol: float) -> None:
+    """Hidden check for a numeric question: within ``tol`` (absolute) of ``expected``."""
+    result = expect_scalar(value, name)
+    if not abs(result - expected) <= tol:
+        fail(f"{name} is {result:.6g}, which is not the expected value (allowed error {tol:g}).")
+
+
+def check_choice(value, choices, name: str) -> str:
+    """Visible check for a multiple-choice question: one of ``choices`` (graded by a hidden test)."""
+    require_answer(value, name)
+    options = ", ".join(repr(c) for c in choices)
+    if not isinstance(value, str) or value.strip().upper() not in [c.upper() for c in choices]:
+        fail(f"{name} should be one of {options}, but it is {value!r}.")
+    print(f"[ok] {name} is one of {options}; whether it is right is graded when the notebook is graded.")
+    return value.strip().upper()

@@ -1,0 +1,159 @@
+"""The course's command-line tool: ``python -m graders <command>``.
+
+Commands
+  build [--check]          regenerate notebooks/ (student versions) and graders/fixtures/ from solutions/;
+                           with --check, regenerate into a temporary folder and report any difference
+  release [TOPIC ...]      build, and register the assignments in nbgrader's gradebook (instructors)
+  autograde TOPIC [nbgrader options]   grade submitted/<student>/<TOPIC>/ with nbgrader
+  feedback TOPIC           nbgrader generate_feedback
+  export [FILE]            nbgrader's CSV export of all grades (default grades.csv)
+  nbgrader ARGS...         any nbgrader command, run so that it works from a virtual environment
+                           that is not activated
+
+nbgrader runs the ``alembic`` executable it finds on PATH when it creates a gradebook; from a virtual
+environment that is not activated that is the wrong one or none at all. Every nbgrader call made
+here puts the running interpreter's own script folder first on PATH.
+"""
+from __future__ import annotations
+
+import argparse
+import filecmp
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def topics(root: Path = ROOT) -> list[str]:
+    """Assignment names (``01_softmax``, ...) from the solutions folder, in course order."""
+    return sorted(p.name for p in (root / "solutions").iterdir()
+                  if p.is_dir() and (p / f"{p.name}.ipynb").is_file())
+
+
+def topic_name(assignment: str) -> str:
+    """``01_softmax`` -> ``softmax`` (the graders module and fixture name)."""
+    return assignment.split("_", 1)[1]
+
+
+def nbgrader_env() -> dict[str, str]:
+    env = dict(os.environ)
+    scripts = str(Path(sys.executable).parent)
+    env["PATH"] = scripts + os.pathsep + env.get("PATH", "")
+    env.setdefault("MPLBACKEND", "Agg")
+    return env
+
+
+def run_nbgrader(args: list[str], cwd: Path = ROOT, check: bool = True,
+                 capture: bool = False) -> subprocess.CompletedProcess:
+    """Run ``python -m nbgrader ARGS`` in ``cwd`` (a course root) with a PATH that finds alembic."""
+    return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=cwd, env=nbgrader_env(),
+                          check=check, text=True, capture_output=capture)
+
+
+def generate_notebooks(root: Path, assignments: list[str], db: bool = False) -> None:
+    for a in assignments:
+        args = ["generate_assignment", a, "--force", "--log-level=WARN"]
+        if not db:
+            args.append("--no-db")
+        run_nbgrader(args, cwd=root, capture=True)
+
+
+def write_fixtures(fixtures_dir: Path, assignments: list[str]) -> list[Path]:
+    from . import fixtures
+    import importlib
+
+    written = []
+    for a in assignments:
+        name = topic_name(a)
+        module = importlib.import_module(f"graders.{name}")
+        if not getattr(module, "CASES", None):
+            continue
+        target = fixtures_dir / f"{name}.json"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(fixtures.build(name), encoding="utf-8")
+        written.append(target)
+    return written
+
+
+def build(check: bool = False) -> int:
+    """Regenerate notebooks/ and graders/fixtures/; with ``check``, only compare."""
+    assignments = topics()
+    if not check:
+        generate_notebooks(ROOT, assignments)
+        for p in write_fixtures(ROOT / "graders" / "fixtures", assignments):
+            print(f"wrote {p.relative_to(ROOT)}")
+        print(f"generated notebooks/ for {', '.join(assignments)}")
+        return 0
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        shutil.copy(ROOT / "nbgrader_config.py", tmp)
+        shutil.copytree(ROOT / "solutions", tmp / "solutions",
+                        ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+        generate_notebooks(tmp, assignments)
+        write_fixtures(tmp / "fixtures", assignments)
+        problems = _compare_tree(tmp / "notebooks", ROOT / "notebooks", "notebooks")
+        problems += _compare_tree(tmp / "fixtures", ROOT / "graders" / "fixtures", "graders/fixtures")
+    if problems:
+        print("Generated files are not in sync with solutions/ (run `python -m graders build`):")
+        print("\n".join(f"  {p}" for p in problems))
+        return 1
+    print(f"notebooks/ and graders/fixtures/ are in sync with solutions/ ({len(assignments)} topics)")
+    return 0
+
+
+def _compare_tree(fresh: Path, committed: Path, label: str) -> list[str]:
+    problems = []
+    fresh_files = {p.relative_to(fresh) for p in fresh.rglob("*") if p.is_file()} if fresh.exists() else set()
+    committed_files = ({p.relative_to(committed) for p in committed.rglob("*")
+                        if p.is_file() and "__pycache__" not in p.parts and ".ipynb_checkpoints" not in p.parts}
+                       if committed.exists() else set())
+    for rel in sorted(fresh_files - committed_files):
+        problems.append(f"{label}/{rel}: missing")
+    for rel in sorted(committed_files - fresh_files):
+        problems.append(f"{label}/{rel}: not generated from any source (stale?)")
+    for rel in sorted(fresh_files & committed_files):
+        if not filecmp.cmp(fresh / rel, committed / rel, shallow=False):
+            problems.append(f"{label}/{rel}: differs from what the source generates")
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m graders", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("build", help="regenerate notebooks/ and graders/fixtures/ from solutions/")
+    p.add_argument("--check", action="store_true", help="only report whether they are in sync")
+    p = sub.add_parser("release", help="build and register assignments in the gradebook")
+    p.add_argument("assignments", nargs="*")
+    p = sub.add_parser("autograde", help="nbgrader autograde an assignment")
+    p.add_argument("assignment")
+    p = sub.add_parser("feedback", help="nbgrader generate_feedback for an assignment")
+    p.add_argument("assignment")
+    p = sub.add_parser("export", help="export grades to CSV")
+    p.add_argument("file", nargs="?", default="grades.csv")
+    sub.add_parser("nbgrader", help="run any nbgrader command", add_help=False)
+    args, rest = parser.parse_known_args(argv)
+
+    if args.command == "build":
+        return build(check=args.check)
+    if args.command == "release":
+        assignments = args.assignments or topics()
+        build()
+        generate_notebooks(ROOT, assignments, db=True)
+        print(f"released {', '.join(assignments)} into notebooks/ and the gradebook")
+        return 0
+    if args.command == "autograde":
+        return run_nbgrader(["autograde", args.assignment, *rest], check=False).returncode
+    if args.command == "feedback":
+        return run_nbgrader(["generate_feedback", args.assignment, *rest], check=False).returncode
+    if args.command == "export":
+        return run_nbgrader(["export", f"--CsvExportPlugin.to={args.file}", *rest], check=False).returncode
+    if args.command == "nbgrader":
+        return run_nbgrader(rest, check=False).returncode
+    parser.error(f"unknown command {args.command}")
+    return 2

@@ -1,0 +1,252 @@
+"""Checks for notebook 01_softmax: softmax, cross-entropy, the softmax Jacobian, the fused
+softmax-cross-entropy loss and its gradient, numeric gradients and relative error.
+
+Each ``check_<exercise>(student_function)`` returns quietly (after printing one ``[ok]`` line) on a
+correct implementation and raises ``AssertionError`` with an explanation on a wrong one. Called with
+no options it uses the visible cases (fixed inputs, reference outputs from ``fixtures/softmax.json``);
+hidden tests call it with another ``seed`` and ``strict=True`` for edge cases and larger inputs.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from utils.gradcheck import numerical_gradient as _library_numerical_gradient
+from .checking import (Case, call, expect_array, expect_close, expect_gradient, expect_scalar, fail,
+                       ratio, reporting, require_answer)
+from .fixtures import cases
+
+TOPIC = "softmax"
+RTOL = 1e-6   # float64 softmax values agree with the reference to ~1e-15; 1e-6 leaves room for any sound formula
+ATOL = 1e-12
+
+
+# ---------------------------------------------------------------- case generators (visible and hidden)
+def _scores_cases(rng: np.random.Generator, strict: bool) -> list[Case]:
+    cases_ = [
+        Case("a batch of N=4 rows with C=5 standard-normal scores", {"scores": rng.standard_normal((4, 5))}),
+        Case("N=1 row with C=3 scores", {"scores": rng.standard_normal((1, 3))}),
+        Case("rows on very different scales (catches normalising over the whole batch)",
+             {"scores": np.array([[0.0, 1.0, 2.0], [10.0, 11.0, 13.0], [-5.0, -4.0, -3.0]])}),
+        Case("large scores around 1000 (exp overflows unless you subtract the row maximum)",
+             {"scores": 1000.0 + 3.0 * rng.standard_normal((3, 4))}),
+    ]
+    if strict:
+        cases_ += [
+            Case("a 1x1 batch", {"scores": np.array([[-2.5]])}),
+            Case("a 2x2 batch (square: the wrong axis cannot hide behind the shape)",
+                 {"scores": np.array([[1.0, 3.0], [-2.0, 0.5]])}),
+            Case("a 200x50 batch spanning -1000..1000", {"scores": rng.uniform(-1000, 1000, (200, 50))}),
+            Case("very negative scores around -1000", {"scores": -1000.0 + rng.standard_normal((5, 7))}),
+        ]
+    return cases_
+
+
+def _label_cases(rng: np.random.Generator, strict: bool, with_probs: bool) -> list[Case]:
+    out = []
+    for case in _scores_cases(rng, strict):
+        scores = case.args["scores"]
+        N, C = scores.shape
+        y = rng.integers(0, C, size=N)
+        if N >= 3:
+            y[0], y[-1] = 0, C - 1  # first and last class both appear
+        if with_probs:
+            z = scores - scores.max(axis=1, keepdims=True)
+            probs = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+            probs = np.clip(probs, 1e-12, None)
+            probs /= probs.sum(axis=1, keepdims=True)
+            out.append(Case(case.label.replace("scores", "probabilities from scores"), {"probs": probs, "y": y}))
+        else:
+            out.append(Case(case.label, {"scores": scores, "y": y}))
+    return out
+
+
+def _jacobian_cases(rng: np.random.Generator, strict: bool) -> list[Case]:
+    cases_ = [
+        Case("a score vector with C=4", {"z": rng.standard_normal(4)}),
+        Case("a score vector with C=3, one class dominating", {"z": np.array([2.0, 0.5, -1.0])}),
+        Case("large scores around 1000", {"z": 1000.0 + rng.standard_normal(5)}),
+    ]
+    if strict:
+        cases_ += [Case("C=1", {"z": np.array([0.7])}), Case("C=30", {"z": 5 * rng.standard_normal(30)})]
+    return cases_
+
+
+def _relative_error_cases(rng: np.random.Generator, strict: bool) -> list[Case]:
+    a = rng.standard_normal((3, 4))
+    cases_ = [
+        Case("two nearby arrays", {"a": a, "b": a + 1e-6 * rng.standard_normal((3, 4))}),
+        Case("arrays that differ in sign", {"a": np.array([1.0, -2.0]), "b": np.array([-1.0, -2.0])}),
+        Case("entries where both arrays are exactly zero (needs the 1e-8 guard)",
+             {"a": np.array([0.0, 0.0, 1e-3]), "b": np.array([0.0, 0.0, 1.1e-3])}),
+    ]
+    if strict:
+        cases_ += [Case("both all zeros", {"a": np.zeros((2, 2)), "b": np.zeros((2, 2))}),
+                   Case("tiny values below the guard", {"a": np.array([1e-12]), "b": np.array([3e-12])})]
+    return cases_
+
+
+CASES = {
+    "softmax": _scores_cases,
+    "cross_entropy_loss": lambda rng, strict: _label_cases(rng, strict, with_probs=True),
+    "softmax_jacobian": _jacobian_cases,
+    "softmax_cross_entropy": lambda rng, strict: _label_cases(rng, strict, with_probs=False),
+    "relative_error": _relative_error_cases,
+}
+
+
+# ---------------------------------------------------------------- the checks
+@reporting("shape, dtype, rows summing to 1, values within 1e-6 of the reference, stable at scores ~1e3, input untouched")
+def check_softmax(softmax, *, seed=None, strict=False):
+    """Check ``softmax(scores) -> probs``, scores (N, C) -> probabilities (N, C), row by row."""
+    for case in cases(TOPIC, "softmax", seed, strict):
+        scores = case.args["scores"]
+        probs = expect_array(call(softmax, "softmax", case), "softmax(scores)", case, shape=scores.shape)
+        row_sums = probs.sum(axis=1)
+        hint = None
+        if np.isclose(probs.sum(), 1.0):
+            hint = "the whole batch sums to 1: normalise each row separately (sum over axis=1, keepdims=True)."
+        elif np.allclose(probs.sum(axis=0), 1.0):
+            hint = "the columns sum to 1: the sum belongs over the classes, axis=1."
+        expect_close(row_sums, np.ones(len(scores)), "the sum of each row of softmax(scores)", case,
+                     rtol=0, atol=1e-9, hint=hint)
+        expect_close(probs, case.expected, "softmax(scores)", case, RTOL, ATOL)
+
+
+@reporting("a float, within 1e-6 of the reference, averaged over the batch, input untouched")
+def check_cross_entropy_loss(cross_entropy_loss, *, seed=None, strict=False):
+    """Check ``cross_entropy_loss(probs, y) -> float``, the mean negative log-likelihood."""
+    for case in cases(TOPIC, "cross_entropy_loss", seed, strict):
+        loss = expect_scalar(call(cross_entropy_loss, "cross_entropy_loss", case), "cross_entropy_loss(probs, y)", case)
+        N = len(case.args["y"])
+        hint = None
+        if N > 1 and np.isclose(loss, N * case.expected, rtol=1e-6):
+            hint = f"your loss is {N} (= N) times too large: average over the batch instead of summing."
+        elif np.isclose(loss, -case.expected, rtol=1e-6):
+            hint = "the sign is flipped: the loss is the *negative* log-likelihood."
+        expect_close(loss, case.expected, "cross_entropy_loss(probs, y)", case, RTOL, ATOL, hint)
+
+
+@reporting("shape (C, C), symmetric, rows summing to 0, diagonal and off-diagonal entries within 1e-6 of the reference")
+def check_softmax_jacobian(softmax_jacobian, *, seed=None, strict=False):
+    """Check ``softmax_jacobian(z) -> J`` with ``J[i, j] = d softmax(z)_i / d z_j``, shape (C, C)."""
+    for case in cases(TOPIC, "softmax_jacobian", seed, strict):
+        C = case.args["z"].shape[0]
+        J = expect_array(call(softmax_jacobian, "softmax_jacobian", case), "softmax_jacobian(z)", case, shape=(C, C))
+        expected = np.asarray(case.expected)
+        off = ~np.eye(C, dtype=bool)
+        hint = None
+        if C > 1 and np.allclose(np.diag(J), np.diag(expected), atol=1e-9) and np.allclose(J[off], 0):
+            hint = "only the diagonal is filled in. Every output depends on every score: J[i, j] = -a_i a_j for i != j."
+        elif C > 1 and np.allclose(np.diag(J), np.diag(expected), atol=1e-9) and np.allclose(J[off], -expected[off], atol=1e-9):
+            hint = "the off-diagonal sign is flipped: raising z_j lowers every other probability, so J[i, j] = -a_i a_j."
+        elif np.allclose(J, -expected, atol=1e-9):
+            hint = "every sign is flipped: the diagonal is a_i (1 - a_i) > 0."
+        expect_close(J, expected, "softmax_jacobian(z)", case, RTOL, ATOL, hint)
+        expect_close(J.sum(axis=1), np.zeros(C), "the sum of each row of the Jacobian", case, rtol=0, atol=1e-9,
+                     hint="the probabilities always sum to 1, so their total change is 0: each row sums to 0.")
+
+
+@reporting("loss and dscores within 1e-6 of the reference, dscores = numeric gradient (rel. error < 1e-6), inputs untouched")
+def check_softmax_cross_entropy(softmax_cross_entropy, *, seed=None, strict=False):
+    """Check ``softmax_cross_entropy(scores, y) -> (loss, dscores)`` with dscores of shape (N, C)."""
+    for case in cases(TOPIC, "softmax_cross_entropy", seed, strict):
+        scores, y = case.args["scores"], case.args["y"]
+        N, C = scores.shape
+        out = call(softmax_cross_entropy, "softmax_cross_entropy", case)
+        if not (isinstance(out, tuple) and len(out) == 2):
+            fail(f"softmax_cross_entropy should return a tuple (loss, dscores), but it returned "
+                 f"{type(out).__name__}{f' of length {len(out)}' if isinstance(out, (tuple, list)) else ''}.", case)
+        loss = expect_scalar(out[0], "the loss returned by softmax_cross_entropy", case)
+        dscores = expect_array(out[1], "dscores returned by softmax_cross_entropy", case, shape=(N, C))
+        exp_loss, exp_dscores = case.expected
+        hint = None
+        if N > 1 and np.isclose(loss, N * exp_loss, rtol=1e-6):
+            hint = f"your loss is N = {N} times too large: average over the batch instead of summing."
+        expect_close(loss, exp_loss, "the loss returned by softmax_cross_entropy", case, RTOL, ATOL, hint)
+        r = ratio(dscores, exp_dscores)
+        hint = None
+        if r is not None and N > 1 and np.isclose(r, N):
+            hint = f"dscores is N = {N} times too large: the loss is a mean, so divide the gradient by N."
+        elif r is not None and np.isclose(r, -1):
+            hint = "dscores has the wrong sign: it is softmax(scores) - onehot(y), not the reverse."
+        elif not np.allclose(dscores.sum(axis=1), 0, atol=1e-9):
+            hint = ("each row of dscores should sum to 0 (probabilities sum to 1, the one-hot row too): "
+                    "subtract 1 at the true class y[i] of each row i, and nowhere else.")
+        expect_close(dscores, exp_dscores, "dscores returned by softmax_cross_entropy", case, RTOL, ATOL, hint)
+        if N * C <= 400:  # a numeric gradient of *your* loss must agree with *your* dscores
+            x = np.array(scores, dtype=np.float64)
+            numeric = _library_numerical_gradient(
+                lambda s: expect_scalar(call(softmax_cross_entropy, "softmax_cross_entropy", Case(case.label, {"scores": s.copy(), "y": y}))[0],
+                                        "the loss", case), x)
+            expect_gradient(dscores, numeric, "dscores returned by softmax_cross_entropy", case, tol=1e-6)
+
+
+def _f_cubic(x):
+    """f(x) = sum(x**3) + sum(x[..., :1])"""
+    return float(np.sum(x ** 3) + np.sum(x.reshape(-1)[:1]))
+
+
+def _grad_cubic(x):
+    g = 3 * x ** 2
+    g.reshape(-1)[0] += 1.0
+    return g
+
+
+def _f_logsumexp(x):
+    """f(x) = log(sum(exp(x)))"""
+    return float(np.log(np.sum(np.exp(x))))
+
+
+def _grad_logsumexp(x):
+    return np.exp(x) / np.sum(np.exp(x))
+
+
+@reporting("shape, float64, centred differences (error < 1e-8 against the exact gradient), x restored afterwards")
+def check_numerical_gradient(numerical_gradient, *, seed=None, strict=False):
+    """Check ``numerical_gradient(f, x, h=1e-5) -> grad`` (centred differences, same shape as x)."""
+    rng = np.random.default_rng(1 if seed is None else seed)
+    inputs = [("f(x) = sum(x**3) + x[0], x of shape (3,)", _f_cubic, _grad_cubic, 1.0 + rng.random(3)),
+              ("f(x) = log(sum(exp(x))), x of shape (2, 3)", _f_logsumexp, _grad_logsumexp, rng.standard_normal((2, 3)))]
+    if strict:
+        inputs += [("f(x) = sum(x**3) + x[0], x of shape (4, 2, 3)", _f_cubic, _grad_cubic, 2 * rng.standard_normal((4, 2, 3))),
+                   ("f(x) = log(sum(exp(x))), x of shape (1,)", _f_logsumexp, _grad_logsumexp, np.array([0.3]))]
+    for label, f, grad_f, x in inputs:
+        case = Case(label, {"f": f, "x": x})
+        grad = expect_array(call(numerical_gradient, "numerical_gradient", case), "numerical_gradient(f, x)",
+                            case, shape=x.shape)
+        exact = grad_f(x)
+        library = _library_numerical_gradient(f, x.copy())
+        err = np.max(np.abs(grad - exact) / np.maximum(1e-8, np.abs(grad) + np.abs(exact)))
+        if not err < 1e-8:
+            one_sided = np.max(np.abs(grad - library)) > 1e-7 and np.all(np.abs(grad - exact) < 1e-3)
+            fail(f"numerical_gradient(f, x) is not accurate enough: relative error {err:.2e} against the exact "
+                 f"gradient, where centred differences with h=1e-5 reach about 1e-10.", case,
+                 "use the centred difference (f(x + h) - f(x - h)) / (2h); the one-sided (f(x + h) - f(x)) / h "
+                 "is only accurate to O(h)." if one_sided else "perturb one entry at a time and restore it afterwards.")
+
+
+@reporting("a float, max |a-b| / max(1e-8, |a|+|b|) within 1e-9 of the reference, finite where a = b = 0")
+def check_relative_error(relative_error, *, seed=None, strict=False):
+    """Check ``relative_error(a, b) -> float``."""
+    for case in cases(TOPIC, "relative_error", seed, strict):
+        value = expect_scalar(call(relative_error, "relative_error", case), "relative_error(a, b)", case)
+        expect_close(value, case.expected, "relative_error(a, b)", case, rtol=1e-9, atol=1e-15,
+                     hint="take the elementwise ratio |a - b| / max(1e-8, |a| + |b|), then its maximum.")
+
+
+# ---------------------------------------------------------------- questions and the gradient-check exercise
+@reporting("a finite relative error below 1e-7, and your softmax_cross_entropy agrees with the course's numeric gradient")
+def check_gradient_check(rel_err, softmax_cross_entropy, *, seed=None, strict=False):
+    """Check the gradient-check exercise: ``rel_err`` is small, and the analytic gradient really is right."""
+    require_answer(rel_err, "rel_err")
+    value = expect_scalar(rel_err, "rel_err")
+    if not value < 1e-7:
+        fail(f"rel_err is {value:.3e}; a correct softmax_cross_entropy gradient-checked in float64 gives about "
+             "1e-9 or less. Either the gradient or the check has a bug.")
+    rng = np.random.default_rng(7 if seed is None else seed)
+    scores, y = rng.standard_normal((5, 4)), rng.integers(0, 4, size=5)
+    case = Case("a fresh batch of N=5, C=4 scores", {"scores": scores, "y": y})
+    loss, dscores = call(softmax_cross_entropy, "softmax_cross_entropy", case)
+    numeric = _library_numerical_gradient(lambda s: float(softmax_cross_entropy(s.copy(), y)[0]), scores.copy())
+    expect_gradient(dscores, numeric, "dscores from your softmax_cross_entropy", case, tol=1e-7)
+
