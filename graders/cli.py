@@ -1,14 +1,17 @@
 """The course's command-line tool: ``python -m graders <command>``.
 
-Commands
+Commands for maintainers (they write into this checkout)
   build [--check]          regenerate notebooks/ (student versions) and graders/fixtures/ from solutions/;
                            with --check, regenerate into a temporary folder and report any difference
-  release [TOPIC ...]      build, and register the assignments in nbgrader's gradebook (instructors)
-  autograde TOPIC [nbgrader options]   grade submitted/<student>/<TOPIC>/ with nbgrader
-  feedback TOPIC           nbgrader generate_feedback
+
+Commands for instructors (run in the course folder: the current folder if it holds nbgrader_config.py,
+else this checkout)
+  release [TOPIC ...]      write the student versions into notebooks/ and register the assignments
+                           in nbgrader's gradebook (gradebook.db)
+  autograde TOPIC [nbgrader options]   grade submitted/<student>/<TOPIC>/<TOPIC>.ipynb with nbgrader
+  feedback TOPIC           nbgrader generate_feedback: HTML feedback in feedback/<student>/<TOPIC>/
   export [FILE]            nbgrader's CSV export of all grades (default grades.csv)
-  nbgrader ARGS...         any nbgrader command, run so that it works from a virtual environment
-                           that is not activated
+  nbgrader ARGS...         any nbgrader command
 
 nbgrader runs the ``alembic`` executable it finds on PATH when it creates a gradebook; from a virtual
 environment that is not activated that is the wrong one or none at all. Every nbgrader call made
@@ -27,6 +30,12 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def course_dir() -> Path:
+    """The course folder instructor commands act on: the current folder if it is one, else this checkout."""
+    cwd = Path.cwd()
+    return cwd if (cwd / "nbgrader_config.py").is_file() else ROOT
 
 
 def topics(root: Path = ROOT) -> list[str]:
@@ -80,9 +89,12 @@ def write_fixtures(fixtures_dir: Path, assignments: list[str]) -> list[Path]:
     return written
 
 
-def build(check: bool = False) -> int:
-    """Regenerate notebooks/ and graders/fixtures/; with ``check``, only compare."""
+def build(check: bool = False, only: list[str] | None = None) -> int:
+    """Regenerate notebooks/ and graders/fixtures/; with ``check``, only compare. ``only`` limits the
+    topics (``01_softmax`` or ``softmax``)."""
     assignments = topics()
+    if only:
+        assignments = [a for a in assignments if a in only or topic_name(a) in only]
     if not check:
         generate_notebooks(ROOT, assignments)
         for p in write_fixtures(ROOT / "graders" / "fixtures", assignments):
@@ -96,8 +108,18 @@ def build(check: bool = False) -> int:
                         ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
         generate_notebooks(tmp, assignments)
         write_fixtures(tmp / "fixtures", assignments)
-        problems = _compare_tree(tmp / "notebooks", ROOT / "notebooks", "notebooks")
-        problems += _compare_tree(tmp / "fixtures", ROOT / "graders" / "fixtures", "graders/fixtures")
+        problems = []
+        for a in assignments:
+            problems += _compare_tree(tmp / "notebooks" / a, ROOT / "notebooks" / a, f"notebooks/{a}")
+        if not only:
+            problems += _compare_tree(tmp / "notebooks", ROOT / "notebooks", "notebooks")
+            problems += _compare_tree(tmp / "fixtures", ROOT / "graders" / "fixtures", "graders/fixtures")
+        else:
+            for a in assignments:
+                name = f"{topic_name(a)}.json"
+                fresh, committed = tmp / "fixtures" / name, ROOT / "graders" / "fixtures" / name
+                if fresh.exists() != committed.exists() or (fresh.exists() and fresh.read_bytes() != committed.read_bytes()):
+                    problems.append(f"graders/fixtures/{name}: differs from what the source generates")
     if problems:
         print("Generated files are not in sync with solutions/ (run `python -m graders build`):")
         print("\n".join(f"  {p}" for p in problems))
@@ -128,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("build", help="regenerate notebooks/ and graders/fixtures/ from solutions/")
     p.add_argument("--check", action="store_true", help="only report whether they are in sync")
+    p.add_argument("only", nargs="*", help="limit to these topics (e.g. 02_activations)")
     p = sub.add_parser("release", help="build and register assignments in the gradebook")
     p.add_argument("assignments", nargs="*")
     p = sub.add_parser("autograde", help="nbgrader autograde an assignment")
@@ -136,24 +159,25 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("assignment")
     p = sub.add_parser("export", help="export grades to CSV")
     p.add_argument("file", nargs="?", default="grades.csv")
-    sub.add_parser("nbgrader", help="run any nbgrader command", add_help=False)
+    sub.add_parser("nbgrader", help="run any nbgrader command in the current folder", add_help=False)
     args, rest = parser.parse_known_args(argv)
 
     if args.command == "build":
-        return build(check=args.check)
+        return build(check=args.check, only=args.only)
+    course = course_dir()
     if args.command == "release":
-        assignments = args.assignments or topics()
-        build()
-        generate_notebooks(ROOT, assignments, db=True)
-        print(f"released {', '.join(assignments)} into notebooks/ and the gradebook")
+        assignments = args.assignments or topics(course)
+        generate_notebooks(course, assignments, db=True)
+        print(f"released {', '.join(assignments)} into {course / 'notebooks'} and {course / 'gradebook.db'}")
         return 0
     if args.command == "autograde":
-        return run_nbgrader(["autograde", args.assignment, *rest], check=False).returncode
+        return run_nbgrader(["autograde", args.assignment, *rest], cwd=course, check=False).returncode
     if args.command == "feedback":
-        return run_nbgrader(["generate_feedback", args.assignment, *rest], check=False).returncode
+        return run_nbgrader(["generate_feedback", args.assignment, *rest], cwd=course, check=False).returncode
     if args.command == "export":
-        return run_nbgrader(["export", f"--CsvExportPlugin.to={args.file}", *rest], check=False).returncode
+        return run_nbgrader(["export", f"--CsvExportPlugin.to={args.file}", *rest], cwd=course,
+                            check=False).returncode
     if args.command == "nbgrader":
-        return run_nbgrader(rest, check=False).returncode
+        return run_nbgrader(rest, cwd=course, check=False).returncode
     parser.error(f"unknown command {args.command}")
     return 2

@@ -23,6 +23,9 @@ VISIBLE_SEED = 0
 
 
 def encode(value: Any) -> Any:
+    """JSON-ready form of arrays, tuples, dicts, lists, numbers, strings, None and numpy Generators."""
+    if isinstance(value, np.random.Generator):
+        return {"__rng__": value.bit_generator.state}
     if isinstance(value, np.ndarray):
         return {"__array__": value.tolist(), "dtype": str(value.dtype), "shape": list(value.shape)}
     if isinstance(value, tuple):
@@ -40,6 +43,10 @@ def decode(value: Any) -> Any:
     if isinstance(value, dict):
         if "__array__" in value:
             return np.array(value["__array__"], dtype=value["dtype"]).reshape(value["shape"])
+        if "__rng__" in value:
+            rng = np.random.default_rng()
+            rng.bit_generator.state = value["__rng__"]
+            return rng
         if "__tuple__" in value:
             return tuple(decode(v) for v in value["__tuple__"])
         return {k: decode(v) for k, v in value.items()}
@@ -56,11 +63,12 @@ def generate(topic: str, exercise: str, seed: int, strict: bool) -> list[Case]:
     cases = module.CASES[exercise](np.random.default_rng(seed), strict)
     ref = getattr(reference.load(topic), exercise)
     for case in cases:
+        # the reference gets copies, so that a generator in the inputs is still fresh for the student
         case.expected = ref(*copy.deepcopy(list(case.args.values())), **copy.deepcopy(case.kwargs))
     return cases
 
 
-def build(topic: str) -> str:
+def build(topic: str) -> str:  # noqa: D401
     """The fixture file's text for ``topic`` (the visible cases of every exercise with a CASES entry)."""
     module = importlib.import_module(f"graders.{topic}")
     data = {}

@@ -1,0 +1,94 @@
+"""Build throw-away nbgrader course folders for tests: release, simulated submissions, autograde."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LINKED = ["tnn_course.py", "nbgrader_config.py", "utils", "graders", "datasets", "solutions"]
+
+
+def make_course(where: Path) -> Path:
+    """A course root in ``where`` whose code and solutions are symlinks to this checkout."""
+    where.mkdir(parents=True, exist_ok=True)
+    for name in LINKED:
+        (where / name).symlink_to(ROOT / name)
+    return where
+
+
+def unactivated_env(**extra: str) -> dict[str, str]:
+    """The environment of a shell whose virtual environment is *not* activated: the interpreter's
+    script folder (where ``alembic`` and ``jupyter`` live) is removed from PATH."""
+    env = dict(os.environ)
+    scripts = str(Path(sys.executable).parent)
+    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep)
+                                  if p and Path(p).resolve() != Path(scripts).resolve()) or "/usr/bin:/bin"
+    env.pop("VIRTUAL_ENV", None)
+    env["MPLBACKEND"] = "Agg"
+    env.update(extra)
+    return env
+
+
+def graders_cli(args: list[str], cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    """``python -m graders ARGS`` run the way the README says, from a non-activated environment."""
+    result = subprocess.run([sys.executable, "-m", "graders", *args], cwd=cwd, text=True,
+                            capture_output=True, env=env or unactivated_env())
+    if result.returncode != 0:
+        raise AssertionError(f"python -m graders {' '.join(args)} failed ({result.returncode}):\n"
+                             f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return result
+
+
+def perfect_submission(assignment: str, release_nb: Path) -> dict:
+    """The student notebook with every answer cell filled in from the solution notebook."""
+    nb = json.loads(release_nb.read_text())
+    source = json.loads((ROOT / "solutions" / assignment / f"{assignment}.ipynb").read_text())
+    answers = {c["metadata"]["nbgrader"]["grade_id"]: c["source"] for c in source["cells"]
+               if c.get("metadata", {}).get("nbgrader", {}).get("solution")}
+    for cell in nb["cells"]:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade_id in answers:
+            src = "".join(answers[grade_id])
+            cell["source"] = "\n".join(l for l in src.splitlines() if "### BEGIN SOLUTION" not in l
+                                       and "### END SOLUTION" not in l)
+    return nb
+
+
+def submit(course: Path, student: str, assignment: str, nb: dict) -> None:
+    target = course / "submitted" / student / assignment / f"{assignment}.ipynb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(nb, indent=1))
+
+
+def scores(course: Path, assignment: str) -> dict[str, tuple[float, float]]:
+    """``{student: (score, max_score)}`` from the course's gradebook."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        return {s.student.id: (s.score, s.max_score) for s in gb.assignment_submissions(assignment)}
+
+
+def error_names(nb_path: Path) -> list[tuple[str, str]]:
+    """``(cell id, exception name)`` for every error output in an executed notebook."""
+    nb = json.loads(nb_path.read_text())
+    return [(c.get("id"), o["ename"]) for c in nb["cells"] if c["cell_type"] == "code"
+            for o in c.get("outputs", []) if o.get("output_type") == "error"]
+
+
+def stderr_outputs(nb_path: Path) -> list[tuple[str, str]]:
+    nb = json.loads(nb_path.read_text())
+    return [(c.get("id"), o["text"]) for c in nb["cells"] if c["cell_type"] == "code"
+            for o in c.get("outputs", []) if o.get("output_type") == "stream" and o.get("name") == "stderr"]
+
+
+def fake_packages(where: Path) -> Path:
+    """A folder with impostor ``utils``, ``datasets`` and ``graders`` packages (as if pip-installed)."""
+    for name in ("utils", "datasets", "graders"):
+        pkg = where / name
+        pkg.mkdir(parents=True, exist_ok=True)
+        (pkg / "__init__.py").write_text(f"IMPOSTOR = True  # not the course's {name}\n")
+    return where

@@ -1,0 +1,88 @@
+"""Generated files are in sync with their source; notebooks are committed clean and well-formed."""
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+import tnn_course
+from coursework import ROOT, unactivated_env
+from graders.cli import topics
+
+ASSIGNMENTS = topics()
+ALL_NOTEBOOKS = sorted(ROOT.glob("solutions/*/*.ipynb")) + sorted(ROOT.glob("notebooks/*/*.ipynb"))
+
+
+def test_generated_files_in_sync_with_solutions():
+    """`python -m graders build --check` regenerates notebooks/ and fixtures/ and diffs them."""
+    result = subprocess.run([sys.executable, "-m", "graders", "build", "--check"], cwd=ROOT, text=True,
+                            capture_output=True, env=unactivated_env())
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_sync_check_can_fail(tmp_path, monkeypatch):
+    """The sync check notices an edited student notebook (so it is not a check that cannot fail)."""
+    from graders import cli
+    target = ROOT / "notebooks" / ASSIGNMENTS[0] / f"{ASSIGNMENTS[0]}.ipynb"
+    original = target.read_bytes()
+    try:
+        target.write_bytes(original.replace(b"Softmax", b"Softmix", 1) if b"Softmax" in original else original + b" ")
+        assert cli.build(check=True) == 1
+    finally:
+        target.write_bytes(original)
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_committed_notebooks_have_no_outputs(path):
+    nb = json.loads(path.read_text())
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code":
+            assert cell["outputs"] == [] and cell["execution_count"] is None, cell.get("id")
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_solution_notebook_structure(assignment):
+    nb = json.loads((ROOT / "solutions" / assignment / f"{assignment}.ipynb").read_text())
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert "".join(code[0]["source"]) == tnn_course.SETUP_CELL, "the first code cell must be the set-up cell"
+    meta = [c["metadata"].get("nbgrader", {}) for c in nb["cells"]]
+    ids = [m["grade_id"] for m in meta if m]
+    assert len(ids) == len(set(ids)), "grade ids must be unique"
+    tests = [c for c in code if c["metadata"].get("nbgrader", {}).get("grade")]
+    solutions = [c for c in code if c["metadata"].get("nbgrader", {}).get("solution")]
+    assert tests and solutions
+    for c in tests:
+        assert c["metadata"]["nbgrader"]["points"] > 0
+        src = "".join(c["source"])
+        assert src.startswith('"""'), f"{c['id']}: a test cell opens with a docstring saying what it checks"
+        assert "### BEGIN HIDDEN TESTS" in src, f"{c['id']}: every graded cell has hidden tests"
+    for c in solutions:
+        src = "".join(c["source"])
+        assert src.count("### BEGIN SOLUTION") == src.count("### END SOLUTION") == 1, c["id"]
+    # every exercise function has a test cell calling its check
+    defined = re.findall(r"^def (\w+)\(", "".join("".join(c["source"]) for c in solutions), re.M)
+    all_tests = "".join("".join(c["source"]) for c in tests)
+    for name in defined:
+        assert f"check_{name}(" in all_tests, f"exercise {name} has no visible check"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_student_version_leaks_no_solution_or_hidden_test(assignment):
+    text = (ROOT / "notebooks" / assignment / f"{assignment}.ipynb").read_text()
+    assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text
+    source = json.loads((ROOT / "solutions" / assignment / f"{assignment}.ipynb").read_text())
+    block_re = re.compile(r"### BEGIN (?:SOLUTION|HIDDEN TESTS)\n(.*?)### END (?:SOLUTION|HIDDEN TESTS)", re.S)
+    sources = ["".join(c["source"]) for c in source["cells"]]
+    secret = {l.strip() for src in sources for block in block_re.findall(src) for l in block.splitlines()}
+    public = {l.strip() for src in sources for l in block_re.sub("", src).splitlines()}
+    for line in sorted(secret - public):
+        if len(line) > 25 and not line.startswith("#"):
+            assert line not in text, f"{assignment}: solution/hidden line leaked: {line}"
+
+
+def test_reference_loader_reads_the_solution_notebook():
+    from graders import reference
+    ref = reference.load("softmax")
+    assert callable(ref.softmax) and callable(ref.softmax_cross_entropy)
+    assert "rel_err" not in vars(ref)  # in-context answers are not executed

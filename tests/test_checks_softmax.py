@@ -1,0 +1,264 @@
+"""The 01_softmax checks accept the reference and reject every wrong implementation in the bank."""
+import numpy as np
+import pytest
+
+from graders import reference
+from graders import softmax as checks
+from wrong import assert_rejects, bank_params
+
+REF = reference.load("softmax")
+
+
+def _stable_exp(s):
+    return np.exp(s - s.max(axis=1, keepdims=True))
+
+
+def batch_normalised(scores):                      # one denominator for the whole batch
+    e = _stable_exp(scores)
+    return e / e.sum()
+
+
+def wrong_axis(scores):                            # normalised over the examples (columns sum to 1)
+    e = np.exp(scores - scores.max(axis=0, keepdims=True))
+    return e / e.sum(axis=0, keepdims=True)
+
+
+def no_max_subtraction(scores):                    # overflows at scores ~1e3
+    e = np.exp(scores)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def mutates_input(scores):
+    scores -= scores.max(axis=1, keepdims=True)
+    e = np.exp(scores)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def float32_softmax(scores):                       # loses precision (and dtype)
+    return REF.softmax(scores).astype(np.float32)
+
+
+def loss_summed(probs, y):
+    return float(-np.sum(np.log(probs[np.arange(len(y)), y])))
+
+
+def loss_no_minus(probs, y):
+    return float(np.mean(np.log(probs[np.arange(len(y)), y])))
+
+
+def loss_wrong_index(probs, y):                    # takes column y of every row, then averages
+    return float(-np.mean(np.log(probs[:, y])))
+
+
+def jacobian_diagonal_only(z):
+    a = REF.softmax(z[None, :])[0]
+    return np.diag(a * (1 - a))
+
+
+def jacobian_offdiag_sign_flipped(z):
+    a = REF.softmax(z[None, :])[0]
+    return np.diag(a) + np.outer(a, a) - 2 * np.diag(a * a)
+
+
+def jacobian_transposed_wrongly(z):                # a (1 - a) on the diagonal, -a_j^2 off it
+    a = REF.softmax(z[None, :])[0]
+    J = -np.tile(a * a, (len(a), 1))
+    np.fill_diagonal(J, a * (1 - a))
+    return J
+
+
+def sce_not_divided_by_n(scores, y):
+    loss, d = REF.softmax_cross_entropy(scores, y)
+    return loss, d * len(y)
+
+
+def sce_loss_summed(scores, y):
+    loss, d = REF.softmax_cross_entropy(scores, y)
+    return loss * len(y), d
+
+
+def sce_label_wrong_index(scores, y):              # subtracts 1 at the label columns of every row
+    N = len(y)
+    probs = REF.softmax(scores)
+    d = probs.copy()
+    d[:, y] -= 1
+    return float(-np.mean(np.log(probs[np.arange(N), y]))), d / N
+
+
+def sce_label_transposed(scores, y):               # subtracts at (y[i], i): an index error
+    N, C = scores.shape
+    probs = REF.softmax(scores)
+    d = probs.copy()
+    d[np.arange(N), (y + 1) % C] -= 1
+    return float(-np.mean(np.log(probs[np.arange(N), y]))), d / N
+
+
+def sce_gradient_sign(scores, y):
+    loss, d = REF.softmax_cross_entropy(scores, y)
+    return loss, -d
+
+
+def sce_no_max_subtraction(scores, y):
+    N = len(y)
+    e = np.exp(scores)
+    probs = e / e.sum(axis=1, keepdims=True)
+    d = probs.copy()
+    d[np.arange(N), y] -= 1
+    return float(-np.mean(np.log(probs[np.arange(N), y]))), d / N
+
+
+def sce_returns_list(scores, y):
+    return list(REF.softmax_cross_entropy(scores, y))
+
+
+def sce_mutates_scores(scores, y):
+    loss, d = REF.softmax_cross_entropy(scores, y)
+    scores[...] = 0.0
+    return loss, d
+
+
+def numgrad_one_sided(f, x, h=1e-5):
+    grad = np.zeros_like(x)
+    fx = f(x)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + h
+        grad[i] = (f(x) - fx) / h
+        x[i] = old
+    return grad
+
+
+def numgrad_not_restored(f, x, h=1e-5):
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + h
+        fp = f(x)
+        x[i] = old - h
+        fm = f(x)
+        grad[i] = (fp - fm) / (2 * h)
+    return grad
+
+
+def numgrad_wrong_denominator(f, x, h=1e-5):      # divides by h instead of 2h
+    return 2 * REF.numerical_gradient(f, x, h)
+
+
+def rel_error_no_guard(a, b):
+    return float(np.max(np.abs(a - b) / (np.abs(a) + np.abs(b))))
+
+
+def rel_error_mean(a, b):
+    return float(np.mean(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
+
+
+def rel_error_absolute(a, b):
+    return float(np.max(np.abs(a - b)))
+
+
+BANK = {
+    "check_softmax": {
+        "normalising over the whole batch instead of per row": batch_normalised,
+        "softmax over the wrong axis": wrong_axis,
+        "no max subtraction (overflow at large scores)": no_max_subtraction,
+        "input changed in place": mutates_input,
+        "float32 result": float32_softmax,
+    },
+    "check_cross_entropy_loss": {
+        "loss summed instead of averaged": loss_summed,
+        "missing minus sign": loss_no_minus,
+        "label taken at the wrong index": loss_wrong_index,
+    },
+    "check_softmax_jacobian": {
+        "only the diagonal": jacobian_diagonal_only,
+        "off-diagonal sign flipped": jacobian_offdiag_sign_flipped,
+        "off-diagonal -a_j**2": jacobian_transposed_wrongly,
+    },
+    "check_softmax_cross_entropy": {
+        "gradient not divided by N": sce_not_divided_by_n,
+        "loss summed instead of averaged": sce_loss_summed,
+        "label subtracted at the wrong index (every row)": sce_label_wrong_index,
+        "label subtracted at the wrong index (shifted class)": sce_label_transposed,
+        "gradient with the wrong sign": sce_gradient_sign,
+        "no max subtraction (overflow at large scores)": sce_no_max_subtraction,
+        "returns a list": sce_returns_list,
+        "scores changed in place": sce_mutates_scores,
+    },
+    "check_numerical_gradient": {
+        "one-sided difference": numgrad_one_sided,
+        "x not restored": numgrad_not_restored,
+        "divides by h instead of 2h": numgrad_wrong_denominator,
+    },
+    "check_relative_error": {
+        "no 1e-8 guard": rel_error_no_guard,
+        "mean instead of max": rel_error_mean,
+        "absolute instead of relative": rel_error_absolute,
+    },
+}
+
+EXERCISES = ["softmax", "cross_entropy_loss", "softmax_jacobian", "softmax_cross_entropy",
+             "numerical_gradient", "relative_error"]
+
+
+@pytest.mark.parametrize("exercise", EXERCISES)
+@pytest.mark.parametrize("mode", [{}, {"seed": 2026, "strict": True}, {"seed": 5, "strict": True}],
+                         ids=["visible", "hidden", "hidden-other-seed"])
+def test_reference_passes(exercise, mode, capfd):
+    getattr(checks, f"check_{exercise}")(getattr(REF, exercise), **mode)
+    out, err = capfd.readouterr()
+    assert "[ok]" in out and err == "", err
+
+
+@pytest.mark.parametrize("check, impl", bank_params(BANK))
+def test_wrong_implementation_rejected(check, impl, capfd):
+    assert_rejects(getattr(checks, check), impl)
+    assert capfd.readouterr().err == "", "a check let a warning through to stderr (nbgrader would score 0)"
+
+
+def test_every_exercise_has_a_bank():
+    assert {f"check_{e}" for e in EXERCISES} == set(BANK)
+
+
+@pytest.mark.parametrize("impl, hint", [
+    (batch_normalised, "normalise each row separately"),
+    (no_max_subtraction, "overflow"),
+    (jacobian_diagonal_only, "only the diagonal"),
+    (jacobian_offdiag_sign_flipped, "off-diagonal sign"),
+])
+def test_messages_name_the_mistake(impl, hint):
+    check = checks.check_softmax if impl in (batch_normalised, no_max_subtraction) else checks.check_softmax_jacobian
+    message = assert_rejects(check, impl, match=hint)
+    assert "Input (" in message  # the input that broke it
+
+
+def test_gradient_hint_for_missing_division_by_n():
+    assert_rejects(checks.check_softmax_cross_entropy, sce_not_divided_by_n, match="divide the gradient by N")
+
+
+def test_unstarted_exercise_raises_not_implemented():
+    def stub(*args):
+        raise NotImplementedError()
+    for exercise in EXERCISES:
+        with pytest.raises(NotImplementedError):
+            getattr(checks, f"check_{exercise}")(stub)
+
+
+def test_gradient_check_exercise():
+    checks.check_gradient_check(1e-10, REF.softmax_cross_entropy)
+    assert_rejects(checks.check_gradient_check, 0.3, REF.softmax_cross_entropy)
+    assert_rejects(checks.check_gradient_check, 1e-10, sce_not_divided_by_n)
+    with pytest.raises(NotImplementedError):
+        checks.check_gradient_check(None, REF.softmax_cross_entropy)
+
+
+def test_array_subclass_cannot_fake_a_comparison():
+    class Liar(np.ndarray):
+        def __array_ufunc__(self, *args, **kwargs):
+            return True
+        def __eq__(self, other):
+            return True
+
+    def fake_softmax(scores):
+        return np.zeros_like(scores).view(Liar)
+
+    assert_rejects(checks.check_softmax, fake_softmax)
