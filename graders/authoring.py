@@ -27,8 +27,9 @@ import re
 import sys
 from pathlib import Path
 
+from .reference import IN_CONTEXT  # tag of answer cells that graders.reference.load skips
+
 HEADER = re.compile(r"^# %%(.*)$")
-IN_CONTEXT = "uses-notebook-state"  # tag of answer cells that graders.reference.load skips
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
 

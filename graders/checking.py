@@ -79,8 +79,11 @@ def call(f: Callable, name: str, case: Case, copy_args: bool = False):
             warnings.simplefilter("error")
             with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
                 out = f(*args, **kwargs)
-    except NotImplementedError:
-        raise
+    except NotImplementedError as err:
+        if str(err):  # already explained (e.g. by a nested check)
+            raise
+        raise NotImplementedError(f"{name} is not implemented yet: replace `raise NotImplementedError()` "
+                                  "in its cell with your code, run that cell, then this check again.") from err
     except (FloatingPointError, RuntimeWarning) as err:
         fail(f"{name} ran into a floating-point problem: {err}. A correct implementation stays finite "
              "and raises no warning on this input.", case, _warning_hint(str(err)))

@@ -13,6 +13,12 @@ else this checkout)
   export [FILE]            nbgrader's CSV export of all grades (default grades.csv)
   nbgrader ARGS...         any nbgrader command
 
+  bundle DIR               the student release bundle: notebooks, utils, datasets and the visible
+                           checks; no solutions, no hidden cases, no reference data
+
+Commands for students
+  progress [--plot FILE]   run the visible checks of your saved notebooks; passed / failed / not started
+
 nbgrader runs the ``alembic`` executable it finds on PATH when it creates a gradebook; from a virtual
 environment that is not activated that is the wrong one or none at all. Every nbgrader call made
 here puts the running interpreter's own script folder first on PATH.
@@ -23,6 +29,7 @@ import argparse
 import filecmp
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -144,6 +151,50 @@ def _compare_tree(fresh: Path, committed: Path, label: str) -> list[str]:
     return problems
 
 
+# What a student release contains; graders modules that only instructors need stay out.
+BUNDLE_ITEMS = ["tnn_course.py", "requirements.txt", "notebooks", "utils", "datasets", "graders"]
+BUNDLE_EXCLUDED_GRADERS = {"authoring.py"}
+HIDDEN_CASES = re.compile(r"^[ \t]*# BEGIN HIDDEN CASES.*?# END HIDDEN CASES[^\n]*\n", re.S | re.M)
+BUNDLE_README = """# Training Neural Networks: student release
+
+Install once (into any Python environment):
+
+    pip install -r requirements.txt
+
+then work through the notebooks:
+
+    jupyter lab notebooks/
+
+Each exercise has a check cell under it: `[ok] ...` means it passed; an error message says what was
+expected and what your function returned. `python -m graders progress` shows your progress over the
+course, and `from graders.reveal import reveal; reveal("softmax")` gives a hint for an exercise.
+Solutions are not part of this release.
+"""
+
+
+def make_bundle(target: Path) -> Path:
+    """Write the student release bundle into ``target`` (which must not exist yet)."""
+    if target.exists():
+        raise FileExistsError(f"{target} already exists; choose a new folder")
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints")
+    target.mkdir(parents=True)
+    for item in BUNDLE_ITEMS:
+        src = ROOT / item
+        if src.is_dir():
+            shutil.copytree(src, target / item, ignore=ignore)
+        else:
+            shutil.copy2(src, target / item)
+    for name in BUNDLE_EXCLUDED_GRADERS:
+        (target / "graders" / name).unlink(missing_ok=True)
+    for module in (target / "graders").glob("*.py"):
+        text = module.read_text(encoding="utf-8")
+        stripped = HIDDEN_CASES.sub("", text)
+        if stripped != text:
+            module.write_text(stripped, encoding="utf-8")
+    (target / "README.md").write_text(BUNDLE_README, encoding="utf-8")
+    return target
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m graders", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -160,10 +211,19 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("export", help="export grades to CSV")
     p.add_argument("file", nargs="?", default="grades.csv")
     sub.add_parser("nbgrader", help="run any nbgrader command in the current folder", add_help=False)
+    p = sub.add_parser("bundle", help="write the student release bundle")
+    p.add_argument("dir")
+    sub.add_parser("progress", help="your progress over the course (visible checks)", add_help=False)
     args, rest = parser.parse_known_args(argv)
+    if args.command == "progress":
+        from .progress import main as progress_main
+        return progress_main(rest)
 
     if args.command == "build":
         return build(check=args.check, only=args.only)
+    if args.command == "bundle":
+        print(f"student bundle written to {make_bundle(Path(args.dir))}")
+        return 0
     course = course_dir()
     if args.command == "release":
         assignments = args.assignments or topics(course)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .authoring import IN_CONTEXT
+IN_CONTEXT = "uses-notebook-state"  # tag of answer cells that load() skips (see graders.authoring)
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"

@@ -20,6 +20,27 @@ RTOL = 1e-6   # float64 softmax values agree with the reference to ~1e-15; 1e-6 
 ATOL = 1e-12
 
 
+HINTS = {
+    "softmax": "Work row by row without a loop: subtract each row's maximum (axis=1, keepdims=True), "
+               "exponentiate, then divide by the row sums (again axis=1, keepdims=True).",
+    "cross_entropy_loss": "probs[np.arange(N), y] picks each row's probability of its true class; the loss is "
+                          "minus the mean of their logs.",
+    "initial_loss_10_classes": "With W close to 0 all scores are about equal, so softmax gives every class the "
+                               "same probability. What is -log of that probability?",
+    "softmax_jacobian": "Compute a = softmax(z) once; the answer is np.diag(a) - np.outer(a, a).",
+    "jacobian_row_sum": "Sum a_i (delta_ij - a_j) over j, and use that the probabilities sum to 1.",
+    "softmax_cross_entropy": "Compute log-softmax from the shifted scores for the loss; for the gradient start "
+                             "from the probabilities, subtract 1 at (i, y[i]) for every row i, and divide by N.",
+    "numerical_gradient": "Loop over np.ndindex(x.shape); for each index set x[i] = old + h, then old - h, "
+                          "evaluate f at both, put old back, and store the centred difference.",
+    "relative_error": "Elementwise |a - b| divided by np.maximum(1e-8, |a| + |b|), then the maximum, as a float.",
+    "gradient_check": "Pass `lambda s: softmax_cross_entropy(s, y_check)[0]` to numerical_gradient and compare "
+                      "the result with the dscores your function returns.",
+    "planted_bug": "Look at the rows of analytic - numeric printed above: where are the non-zero entries, and "
+                   "which line writes there?",
+}
+
+
 # ---------------------------------------------------------------- case generators (visible and hidden)
 def _scores_cases(rng: np.random.Generator, strict: bool) -> list[Case]:
     cases_ = [
@@ -30,6 +51,7 @@ def _scores_cases(rng: np.random.Generator, strict: bool) -> list[Case]:
         Case("large scores around 1000 (exp overflows unless you subtract the row maximum)",
              {"scores": 1000.0 + 3.0 * rng.standard_normal((3, 4))}),
     ]
+    # BEGIN HIDDEN CASES (stripped from the student bundle)
     if strict:
         cases_ += [
             Case("a 1x1 batch", {"scores": np.array([[-2.5]])}),
@@ -38,6 +60,7 @@ def _scores_cases(rng: np.random.Generator, strict: bool) -> list[Case]:
             Case("a 200x50 batch spanning -1000..1000", {"scores": rng.uniform(-1000, 1000, (200, 50))}),
             Case("very negative scores around -1000", {"scores": -1000.0 + rng.standard_normal((5, 7))}),
         ]
+    # END HIDDEN CASES
     return cases_
 
 
@@ -66,8 +89,10 @@ def _jacobian_cases(rng: np.random.Generator, strict: bool) -> list[Case]:
         Case("a score vector with C=3, one class dominating", {"z": np.array([2.0, 0.5, -1.0])}),
         Case("large scores around 1000", {"z": 1000.0 + rng.standard_normal(5)}),
     ]
+    # BEGIN HIDDEN CASES (stripped from the student bundle)
     if strict:
         cases_ += [Case("C=1", {"z": np.array([0.7])}), Case("C=30", {"z": 5 * rng.standard_normal(30)})]
+    # END HIDDEN CASES
     return cases_
 
 
@@ -79,9 +104,11 @@ def _relative_error_cases(rng: np.random.Generator, strict: bool) -> list[Case]:
         Case("entries where both arrays are exactly zero (needs the 1e-8 guard)",
              {"a": np.array([0.0, 0.0, 1e-3]), "b": np.array([0.0, 0.0, 1.1e-3])}),
     ]
+    # BEGIN HIDDEN CASES (stripped from the student bundle)
     if strict:
         cases_ += [Case("both all zeros", {"a": np.zeros((2, 2)), "b": np.zeros((2, 2))}),
                    Case("tiny values below the guard", {"a": np.array([1e-12]), "b": np.array([3e-12])})]
+    # END HIDDEN CASES
     return cases_
 
 
@@ -207,9 +234,11 @@ def check_numerical_gradient(numerical_gradient, *, seed=None, strict=False):
     rng = np.random.default_rng(1 if seed is None else seed)
     inputs = [("f(x) = sum(x**3) + x[0], x of shape (3,)", _f_cubic, _grad_cubic, 1.0 + rng.random(3)),
               ("f(x) = log(sum(exp(x))), x of shape (2, 3)", _f_logsumexp, _grad_logsumexp, rng.standard_normal((2, 3)))]
+    # BEGIN HIDDEN CASES (stripped from the student bundle)
     if strict:
         inputs += [("f(x) = sum(x**3) + x[0], x of shape (4, 2, 3)", _f_cubic, _grad_cubic, 2 * rng.standard_normal((4, 2, 3))),
                    ("f(x) = log(sum(exp(x))), x of shape (1,)", _f_logsumexp, _grad_logsumexp, np.array([0.3]))]
+    # END HIDDEN CASES
     for label, f, grad_f, x in inputs:
         case = Case(label, {"f": f, "x": x})
         grad = expect_array(call(numerical_gradient, "numerical_gradient", case), "numerical_gradient(f, x)",
