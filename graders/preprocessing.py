@@ -1,0 +1,469 @@
+"""Checks for notebook 03_preprocessing: per-feature mean and standard deviation, standardisation,
+PCA (fit, projection, whitening) and the two image habits (mean image, per-channel mean).
+
+Every statistic is fitted on a training set and applied to every split. So the cases hand the
+functions that *apply* statistics (``standardize``, ``pca_transform``, ``whiten``) a batch ``X``
+drawn from a *different* distribution than the one the statistics describe, and the image functions
+a training batch and another batch that differ in brightness and contrast: statistics computed from
+the wrong set give visibly different numbers. Principal components are compared column by column
+up to their sign, which no PCA can fix.
+
+Called with no options a check uses the visible cases (``fixtures/preprocessing.json``); hidden tests
+pass ``seed`` and ``strict=True`` for other draws and edge cases.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .checking import Case, call, expect_array, expect_close, fail, plain, reporting
+from .fixtures import cases
+
+TOPIC = "preprocessing"
+# Every result here is a handful of float64 sums, products and one symmetric eigensolver; any sound
+# formula agrees with the reference to ~1e-12 relative, so 1e-6 cannot flake and still rejects every
+# wrong variant in tests/test_checks_preprocessing.py (the smallest of them is off by ~1e-2).
+RTOL = 1e-6
+# Principal directions of well-separated eigenvalues (relative gaps > 0.3 in every case) are
+# determined to ~1e-12; 1e-6 per entry after fixing the sign.
+COMPONENT_ATOL = 1e-6
+
+
+# ---------------------------------------------------------------- case generators (visible and hidden)
+def _orthonormal(rng: np.random.Generator, d: int, k: int) -> np.ndarray:
+    """A random (d, k) matrix with orthonormal columns."""
+    q, r = np.linalg.qr(rng.standard_normal((d, d)))
+    return (q * np.sign(np.diag(r)))[:, :k]
+
+
+def _cloud(rng: np.random.Generator, n: int, variances, shift) -> np.ndarray:
+    """n points whose covariance has the given eigenvalues along random orthogonal directions."""
+    variances = np.asarray(variances, dtype=float)
+    d = len(variances)
+    return (rng.standard_normal((n, d)) * np.sqrt(variances)) @ _orthonormal(rng, d, d).T + np.asarray(shift, float)
+
+
+def _mean_std_cases(rng: np.random.Generator, strict: bool) -> list[Case]:
+    scales = np.array([1e-3, 1.0, 30.0, 1e3])
+    cases_ = [
+        Case("N=6 examples of D=4 features on scales from 1e-3 to 1e3",
+             {"X": np.array([5.0, -2.0, 100.0, 3000.0]) + scales * rng.standard_normal((6, 4))}),
+        Case("N=3 examples of D=5 features (wider than tall)", {"X": 4.0 * rng.standard_normal((3, 5)) + 1.0}),
+        Case("a square batch, N=D=4 (a wrong axis cannot hide behind the shape)",
+             {"X": rng.standard_normal((4, 4)) * np.array([1.0, 2.0, 5.0, 0.5]) + np.arange(4.0)}),
+    ]
+    if strict:
+        const = rng.standard_normal((7, 3))
+        const[:, 1] = 2.5
+        cases_ += [
+            Case("a single example (every std is 0)", {"X": rng.standard_normal((1, 6))}),
+            Case("a feature that is constant (its std is 0)", {"X": const}),
+            Case("integer pixel values 0..255, N=50, D=8", {"X": rng.integers(0, 256, size=(50, 8))}),
+            Case("N=400, D=30 features on scales 1e-2..1e2",
+                 {"X": rng.standard_normal((400, 30)) * np.logspace(-2, 2, 30) + rng.uniform(-50, 50, 30)}),
+        ]
+    return cases_
+
+
+def _standardize_cases(rng: np.random.Generator, strict: bool) -> list[Case]:
+    cases_ = [
+        Case("a test batch (M=5) from a shifted and rescaled distribution; mean and std fitted on the "
+             "training set (train: mean (0, 10, -100), std (1, 100, 0.01))",
+             {"X": np.array([3.0, -40.0, -99.9]) + np.array([2.0, 20.0, 0.05]) * rng.standard_normal((5, 3)),
+              "mean": np.array([0.0, 10.0, -100.0]), "std": np.array([1.0, 100.0, 0.01])}),
+        Case("a feature whose training std is 0 (constant in training): eps keeps the result finite",
+             {"X": np.array([[1.0, 7.0], [2.0, 7.5], [-1.0, 6.5]]),
+              "mean": np.array([0.5, 7.0]), "std": np.array([2.0, 0.0])}),
+        Case("a feature with a tiny training std of 1e-6 (shows where eps goes)",
+             {"X": np.array([[0.3, 1e-6], [-0.2, -2e-6], [0.1, 3e-6], [0.0, 0.0]]),
+              "mean": np.array([0.1, 0.0]), "std": np.array([0.5, 1e-6])}),
+        Case("eps = 0.5 passed explicitly",
+             {"X": rng.standard_normal((4, 3)) + 2.0, "mean": np.array([1.0, 2.0, 3.0]),
+              "std": np.array([0.1, 1.0, 4.0])}, kwargs={"eps": 0.5}),
+    ]
+    if strict:
+        cases_ += [
+            Case("a single test example (N=1)", {"X": rng.standard_normal((1, 4)) * 3 + 1,
+                                                 "mean": np.array([0.5, -1.0, 2.0, 0.0]),
+                                                 "std": np.array([1.5, 0.2, 3.0, 1.0])}),
+            Case("N=300, D=20 test examples, statistics from a different training distribution",
+                 {"X": rng.standard_normal((300, 20)) * np.logspace(-1, 1, 20) + 5.0,
+                  "mean": rng.uniform(-3, 3, 20), "std": np.logspace(-2, 2, 20)}),
+            Case("integer inputs", {"X": rng.integers(0, 256, size=(6, 3)),
+                                    "mean": np.array([120.0, 100.0, 90.0]), "std": np.array([60.0, 55.0, 50.0])},
+                 kwargs={"eps": 1e-3}),
+        ]
+    return cases_
+
+
+def _pca_fit_cases(rng: np.random.Generator, strict: bool) -> list[Case]:
+    cases_ = [
+        Case("N=40 points in D=3 with variances about (9, 1, 0.1) around a mean far from 0, k=2",
+             {"X": _cloud(rng, 40, [9.0, 1.0, 0.1], [20.0, -30.0, 10.0]), "k": 2}),
+        Case("N=60 points in D=5, k=3", {"X": _cloud(rng, 60, [16.0, 6.0, 2.0, 0.5, 0.1], rng.uniform(-5, 5, 5)),
+                                          "k": 3}),
+        Case("all components, k=D=4 (N=30)", {"X": _cloud(rng, 30, [5.0, 2.0, 0.8, 0.2], [1.0, 2.0, 3.0, 4.0]),
+                                              "k": 4}),
+    ]
+    if strict:
+        cases_ += [
+            Case("k=1 (the first principal direction only)", {"X": _cloud(rng, 25, [4.0, 1.0], [-3.0, 8.0]), "k": 1}),
+            Case("fewer examples than features: N=6, D=10, k=3",
+                 {"X": _cloud(rng, 6, np.linspace(10, 1, 10) ** 2, rng.uniform(-4, 4, 10)), "k": 3}),
+            Case("N=500, D=20, k=6", {"X": _cloud(rng, 500, np.logspace(2, -2, 20), rng.uniform(-10, 10, 20)),
+                                      "k": 6}),
+            Case("integer data (N=80, D=4), k=2", {"X": np.rint(_cloud(rng, 80, [400.0, 100.0, 25.0, 4.0],
+                                                                       [100, 50, 20, 10])).astype(np.int64),
+                                                   "k": 2}),
+        ]
+    return cases_
+
+
+def _pca_transform_cases(rng: np.random.Generator, strict: bool) -> list[Case]:
+    cases_ = [
+        Case("a test batch (M=5, D=4) from a shifted distribution; mean and components (k=2) fitted on "
+             "the training set", {"X": rng.standard_normal((5, 4)) * 2 + np.array([3.0, -1.0, 0.5, 6.0]),
+                                  "mean": np.array([1.0, 0.0, -2.0, 4.0]), "components": _orthonormal(rng, 4, 2)}),
+        Case("k=1, D=3", {"X": rng.standard_normal((4, 3)) + 10.0, "mean": np.array([9.0, 11.0, 10.5]),
+                          "components": _orthonormal(rng, 3, 1)}),
+    ]
+    if strict:
+        cases_ += [
+            Case("all components, k=D=3 (a rotation)", {"X": rng.standard_normal((6, 3)) - 2.0,
+                                                         "mean": np.array([0.5, 0.0, -0.5]),
+                                                         "components": _orthonormal(rng, 3, 3)}),
+            Case("a single example", {"X": rng.standard_normal((1, 5)), "mean": rng.standard_normal(5),
+                                      "components": _orthonormal(rng, 5, 2)}),
+            Case("N=200, D=30, k=10", {"X": rng.standard_normal((200, 30)) * 3 + 1,
+                                       "mean": rng.standard_normal(30), "components": _orthonormal(rng, 30, 10)}),
+        ]
+    return cases_
+
+
+def _whiten_cases(rng: np.random.Generator, strict: bool) -> list[Case]:
+    cases_ = [
+        Case("a test batch (M=5, D=3) from a shifted distribution; mean, components (k=2) and variances "
+             "(9, 0.25) fitted on the training set",
+             {"X": rng.standard_normal((5, 3)) * 3 + np.array([2.0, -1.0, 4.0]), "mean": np.array([1.0, 1.0, 1.0]),
+              "components": _orthonormal(rng, 3, 2), "variances": np.array([9.0, 0.25])}),
+        Case("a direction with zero training variance (eps keeps it finite)",
+             {"X": rng.standard_normal((4, 3)), "mean": np.array([0.2, -0.1, 0.0]),
+              "components": _orthonormal(rng, 3, 3), "variances": np.array([4.0, 0.5, 0.0])}),
+        Case("a tiny variance of 1e-4 next to the default eps=1e-5 (shows where eps goes)",
+             {"X": rng.standard_normal((4, 2)) * 0.1, "mean": np.array([0.01, -0.02]),
+              "components": _orthonormal(rng, 2, 2), "variances": np.array([2.0, 1e-4])}),
+        Case("eps = 0.1 passed explicitly",
+             {"X": rng.standard_normal((3, 4)) + 1, "mean": np.zeros(4), "components": _orthonormal(rng, 4, 2),
+              "variances": np.array([5.0, 0.3])}, kwargs={"eps": 0.1}),
+    ]
+    if strict:
+        cases_ += [
+            Case("a single example, k=1", {"X": rng.standard_normal((1, 4)), "mean": rng.standard_normal(4),
+                                           "components": _orthonormal(rng, 4, 1), "variances": np.array([3.0])}),
+            Case("N=200, D=25, k=8", {"X": rng.standard_normal((200, 25)) * 2 - 1, "mean": rng.standard_normal(25),
+                                      "components": _orthonormal(rng, 25, 8),
+                                      "variances": np.logspace(2, -3, 8)}),
+        ]
+    return cases_
+
+
+def _image_cases(rng: np.random.Generator, strict: bool) -> list[Case]:
+    def batch(n, pattern, gain, offset, noise):
+        return gain * pattern + offset + noise * rng.standard_normal((n, *pattern.shape))
+
+    p1 = rng.uniform(0, 100, (4, 3, 2))            # (H, W, C), H != W
+    p2 = rng.uniform(0, 100, (3, 3, 1))
+    cases_ = [
+        Case("N=5 training images of shape (H, W, C) = (4, 3, 2) and M=3 other images that are brighter "
+             "and higher in contrast", {"X_train": batch(5, p1, 1.0, 0.0, 10.0), "X_other": batch(3, p1, 1.5, 40.0, 10.0)}),
+        Case("uint8 images (as read from files): N=6 training and M=4 other images of shape (2, 2, 3)",
+             {"X_train": rng.integers(0, 200, size=(6, 2, 2, 3), dtype=np.uint8),
+              "X_other": rng.integers(100, 256, size=(4, 2, 2, 3), dtype=np.uint8)}),
+        Case("grey images with one channel (C=1): N=4 training, M=2 other",
+             {"X_train": batch(4, p2, 1.0, 0.0, 5.0), "X_other": batch(2, p2, 0.5, -20.0, 5.0)}),
+    ]
+    if strict:
+        p3 = rng.uniform(0, 255, (8, 8, 3))
+        cases_ += [
+            Case("a single training image (N=1)", {"X_train": batch(1, p1, 1.0, 0.0, 3.0),
+                                                   "X_other": batch(2, p1, 2.0, 5.0, 3.0)}),
+            Case("N=M=20 images of shape (8, 8, 3)", {"X_train": batch(20, p3, 1.0, 0.0, 20.0),
+                                                      "X_other": batch(20, p3, 0.7, 30.0, 20.0)}),
+            Case("a single other image (M=1), uint8", {
+                "X_train": rng.integers(0, 256, size=(7, 3, 5, 3), dtype=np.uint8),
+                "X_other": rng.integers(0, 128, size=(1, 3, 5, 3), dtype=np.uint8)}),
+        ]
+    return cases_
+
+
+CASES = {
+    "compute_mean_std": _mean_std_cases,
+    "standardize": _standardize_cases,
+    "pca_fit": _pca_fit_cases,
+    "pca_transform": _pca_transform_cases,
+    "whiten": _whiten_cases,
+    "subtract_mean_image": _image_cases,
+    "subtract_channel_mean": _image_cases,
+}
+
+
+# ---------------------------------------------------------------- helpers
+# Positional parameters of each exercise, in order. The committed fixture stores a case's arguments as
+# a JSON object with sorted keys, so the visible cases come back in alphabetical order; put them back.
+PARAMETERS = {
+    "compute_mean_std": ["X"],
+    "standardize": ["X", "mean", "std"],
+    "pca_fit": ["X", "k"],
+    "pca_transform": ["X", "mean", "components"],
+    "whiten": ["X", "mean", "components", "variances"],
+    "subtract_mean_image": ["X_train", "X_other"],
+    "subtract_channel_mean": ["X_train", "X_other"],
+}
+
+
+def _cases(exercise: str, seed, strict: bool) -> list[Case]:
+    out = cases(TOPIC, exercise, seed, strict)
+    for case in out:
+        case.args = {name: case.args[name] for name in PARAMETERS[exercise]}
+    return out
+
+
+def _tuple(out, n: int, name: str, what: str, case: Case):
+    if not (isinstance(out, tuple) and len(out) == n):
+        got = type(out).__name__ + (f" of length {len(out)}" if isinstance(out, (tuple, list)) else "")
+        fail(f"{name} should return a tuple {what}, but it returned {got}.", case)
+    return out
+
+
+def _close(a, b, rtol: float = RTOL, atol: float = 1e-9) -> bool:
+    a, b = plain(a).astype(np.float64), plain(b).astype(np.float64)
+    return a.shape == b.shape and bool(np.all(np.isfinite(a))) and np.allclose(a, b, rtol=rtol, atol=atol)
+
+
+def _atol(*arrays) -> float:
+    """An absolute tolerance for values built from these inputs: 1e-10 of their largest magnitude."""
+    scale = max(float(np.max(np.abs(plain(a).astype(np.float64)), initial=0.0)) for a in arrays)
+    return 1e-10 * (1.0 + scale)
+
+
+# ---------------------------------------------------------------- the checks
+@reporting("a tuple (mean, std) of shape (D,) each, std with ddof=0, within 1e-6 of the reference, input untouched")
+def check_compute_mean_std(compute_mean_std, *, seed=None, strict=False):
+    """Check ``compute_mean_std(X) -> (mean, std)``, per-feature statistics of shape (D,)."""
+    for case in _cases("compute_mean_std", seed, strict):
+        X = plain(case.args["X"]).astype(np.float64)
+        N, D = X.shape
+        out = _tuple(call(compute_mean_std, "compute_mean_std", case), 2, "compute_mean_std", "(mean, std)", case)
+        exp_mean, exp_std = case.expected
+        axis_hint = ("the statistics are per feature: average over the examples, axis=0, which gives one "
+                     "number per column (shape (D,)).")
+        for got, exp, what in ((out[0], exp_mean, "mean"), (out[1], exp_std, "std")):
+            arr = expect_array(got, f"the {what} returned by compute_mean_std", case)
+            if arr.shape != (D,):
+                fail(f"the {what} returned by compute_mean_std should have shape (D,) = ({D},), but it has "
+                     f"shape {arr.shape}.", case, axis_hint if arr.shape in ((N,), (N, 1), (1, N)) else
+                     "reduce over the examples only (axis=0), without keepdims.")
+        mean, std = plain(out[0]), plain(out[1])
+        atol = _atol(X)
+        hint = axis_hint if N == D and _close(mean, X.mean(axis=1), atol=atol) else None
+        expect_close(mean, exp_mean, "the mean returned by compute_mean_std", case, RTOL, atol, hint)
+        hint = None
+        if N == D and _close(std, X.std(axis=1), atol=atol):
+            hint = axis_hint
+        elif N > 1 and _close(std, X.std(axis=0, ddof=1), atol=atol):
+            hint = ("that is the std with ddof=1 (dividing by N - 1). This course uses ddof=0, dividing by N, "
+                    "which is np.std's default: the statistic of the training set itself.")
+        elif _close(std, X.var(axis=0), atol=atol):
+            hint = "that is the variance; the standard deviation is its square root."
+        expect_close(std, exp_std, "the std returned by compute_mean_std", case, RTOL, atol, hint)
+
+
+@reporting("shape and dtype kept, (X - mean) / (std + eps) with the given training statistics and eps, within 1e-6 of the reference, inputs untouched")
+def check_standardize(standardize, *, seed=None, strict=False):
+    """Check ``standardize(X, mean, std, eps=1e-8) -> (X - mean) / (std + eps)``, shape (N, D)."""
+    for case in _cases("standardize", seed, strict):
+        X = plain(case.args["X"]).astype(np.float64)
+        mean, std = case.args["mean"], case.args["std"]
+        eps = case.kwargs.get("eps", 1e-8)
+        got = expect_array(call(standardize, "standardize", case), "standardize(X, mean, std)", case, shape=X.shape)
+        atol = _atol(case.expected)
+        hint = None
+        if len(X) > 1 and _close(got, (X - X.mean(axis=0)) / (X.std(axis=0) + eps), atol=atol):
+            hint = ("you recomputed the mean and std from X. Use the `mean` and `std` passed in: they were fitted "
+                    "on the training set, and every split must be transformed with those same numbers.")
+        elif _close(got, (X - mean) / np.sqrt(std ** 2 + eps), atol=atol):
+            hint = "eps goes outside the square root here: divide by (std + eps), as the docstring says."
+        elif _close(got, (X - mean) / (std + 1e-8), atol=atol):
+            hint = "the eps passed as an argument was ignored; use the `eps` parameter, not a fixed number."
+        elif _close(got, X - mean, atol=atol):
+            hint = "the result is only centred; also divide by (std + eps)."
+        elif _close(got, (X - mean) / (std ** 2 + eps), atol=atol):
+            hint = "that divides by the variance; divide by the standard deviation (plus eps)."
+        expect_close(got, case.expected, "standardize(X, mean, std)", case, RTOL, atol, hint)
+
+
+def _descending(v: np.ndarray) -> bool:
+    return bool(np.all(np.diff(v) <= 1e-12 * (1.0 + np.abs(v[:-1]))))
+
+
+@reporting("a tuple (mean (D,), components (D, k) with orthonormal columns, variances (k,) descending), "
+           "all within 1e-6 of the reference (components up to sign), input untouched")
+def check_pca_fit(pca_fit, *, seed=None, strict=False):
+    """Check ``pca_fit(X, k) -> (mean, components, variances)``; components compared column by column up to sign."""
+    for case in _cases("pca_fit", seed, strict):
+        X = plain(case.args["X"]).astype(np.float64)
+        k = case.args["k"]
+        N, D = X.shape
+        out = _tuple(call(pca_fit, "pca_fit", case), 3, "pca_fit", "(mean, components, variances)", case)
+        exp_mean, exp_comp, exp_var = case.expected
+        mean = expect_array(out[0], "the mean returned by pca_fit", case, shape=(D,))
+        expect_close(mean, exp_mean, "the mean returned by pca_fit", case, RTOL, _atol(X),
+                     "the mean is the per-feature average of X over the examples (axis=0).")
+        comp = expect_array(out[1], "the components returned by pca_fit", case)
+        if comp.shape != (D, k):
+            fail(f"the components returned by pca_fit should have shape (D, k) = ({D}, {k}), but they have "
+                 f"shape {comp.shape}.", case,
+                 "one principal direction per *column*: keep the first k columns of the sorted eigenvectors "
+                 "(np.linalg.eigh returns eigenvectors as columns)." if comp.shape == (k, D) else None)
+        var = expect_array(out[2], "the variances returned by pca_fit", case, shape=(k,))
+        # hints for variances
+        scale = float(np.max(np.abs(exp_var)))
+        atol_v = 1e-10 * (1.0 + scale)
+        hint = None
+        if not _descending(var):
+            hint = ("the variances are not in descending order. np.linalg.eigh returns eigenvalues in "
+                    "ascending order: reverse them (and the eigenvector columns with them) before keeping k.")
+        elif N > 1 and _close(var, exp_var * N / (N - 1), atol=atol_v):
+            hint = ("these variances divide by N - 1. Use the covariance (1/N) Xc^T Xc of the centred data, "
+                    "the same ddof=0 as compute_mean_std.")
+        elif _close(var, np.sqrt(exp_var), atol=atol_v) or _close(var, np.sqrt(exp_var * N), atol=atol_v):
+            hint = ("these look like standard deviations or singular values. The variance along a component is "
+                    "an eigenvalue of the covariance, or s**2 / N for a singular value s of the centred X.")
+        elif _close(var, np.linalg.eigvalsh(X.T @ X / N)[::-1][:k], atol=atol_v):
+            hint = "X was not centred: subtract the mean before computing the covariance."
+        expect_close(var, exp_var, "the variances returned by pca_fit", case, RTOL, atol_v, hint)
+        # the components: orthonormal columns, each equal to the reference's up to its sign
+        gram = comp.T @ comp
+        expect_close(gram, np.eye(k), "components.T @ components (should be the identity)", case, 0, 1e-8,
+                     "the principal directions are unit vectors, orthogonal to each other.")
+        exp_comp = plain(exp_comp)
+        signs = np.where(np.sum(comp * exp_comp, axis=0) < 0, -1.0, 1.0)
+        hint = None
+        overlap = np.abs(exp_comp.T @ comp)            # (k, k): |cosine| between reference and your columns
+        if k > 1 and not np.allclose(np.diag(overlap), 1, atol=1e-6) and np.allclose(
+                np.sort(overlap.max(axis=0)), 1, atol=1e-6):
+            hint = ("you found the right directions but in the wrong order: column j must go with the j-th "
+                    "largest variance.")
+        elif _close(np.abs(comp.T @ np.linalg.eigh(X.T @ X / N)[1][:, ::-1][:, :k]), np.eye(k), atol=1e-6):
+            hint = "X was not centred: subtract the mean before computing the covariance."
+        expect_close(comp * signs, exp_comp, "the components returned by pca_fit (each column compared up to sign)",
+                     case, 0, COMPONENT_ATOL, hint)
+
+
+@reporting("shape (N, k), (X - mean) @ components with the given training mean, within 1e-6 of the reference, inputs untouched")
+def check_pca_transform(pca_transform, *, seed=None, strict=False):
+    """Check ``pca_transform(X, mean, components) -> (X - mean) @ components`` of shape (N, k)."""
+    for case in _cases("pca_transform", seed, strict):
+        X, mean, comp = plain(case.args["X"]), case.args["mean"], case.args["components"]
+        N, k = X.shape[0], comp.shape[1]
+        got = expect_array(call(pca_transform, "pca_transform", case), "pca_transform(X, mean, components)", case,
+                           shape=(N, k))
+        atol = _atol(case.expected)
+        hint = None
+        if N > 1 and _close(got, (X - X.mean(axis=0)) @ comp, atol=atol):
+            hint = ("you centred X with its own mean. Use the `mean` passed in (fitted on the training set) so "
+                    "that every split is projected the same way.")
+        elif _close(got, X @ comp, atol=atol):
+            hint = "X was not centred: subtract `mean` before projecting."
+        expect_close(got, case.expected, "pca_transform(X, mean, components)", case, RTOL, atol, hint)
+
+
+@reporting("shape (N, k), (X - mean) @ components / sqrt(variances + eps) with the given training statistics, "
+           "within 1e-6 of the reference, finite for a zero variance, inputs untouched")
+def check_whiten(whiten, *, seed=None, strict=False):
+    """Check ``whiten(X, mean, components, variances, eps=1e-5)``, shape (N, k)."""
+    for case in _cases("whiten", seed, strict):
+        X, mean = plain(case.args["X"]), case.args["mean"]
+        comp, var = case.args["components"], case.args["variances"]
+        eps = case.kwargs.get("eps", 1e-5)
+        N, k = X.shape[0], comp.shape[1]
+        got = expect_array(call(whiten, "whiten", case), "whiten(X, mean, components, variances)", case, shape=(N, k))
+        proj = (X - mean) @ comp
+        atol = _atol(case.expected)
+        hint = None
+        if _close(got, proj / (var + eps), atol=atol):
+            hint = ("that divides by the variance. Whitening divides by the standard deviation along each "
+                    "component, the square root sqrt(variances + eps), so that each output coordinate has variance 1.")
+        elif _close(got, proj / (np.sqrt(var) + eps), atol=atol):
+            hint = "eps goes inside the square root here: divide by sqrt(variances + eps)."
+        elif np.all(var > 0) and _close(got, proj / np.sqrt(var), atol=atol):
+            hint = ("eps was left out: divide by sqrt(variances + eps). Without it a direction with zero "
+                    "training variance divides by zero.")
+        elif _close(got, proj / np.sqrt(var + 1e-5), atol=atol):
+            hint = "the eps passed as an argument was ignored; use the `eps` parameter, not a fixed number."
+        elif N > 1 and _close(got, (X - X.mean(axis=0)) @ comp / np.sqrt(var + eps), atol=atol):
+            hint = ("you centred X with its own mean. Use the `mean` passed in, fitted on the training set.")
+        elif N > 1 and _close(got, proj / np.sqrt(proj.var(axis=0) + eps), atol=atol):
+            hint = ("you divided by the variances of X's own projection. Use the `variances` passed in, fitted "
+                    "on the training set.")
+        elif _close(got, X @ comp / np.sqrt(var + eps), atol=atol):
+            hint = "X was not centred: subtract `mean` before projecting."
+        elif _close(got, proj, atol=atol):
+            hint = "the result is only projected (that is pca_transform); also divide by sqrt(variances + eps)."
+        expect_close(got, case.expected, "whiten(X, mean, components, variances)", case, RTOL, atol, hint)
+
+
+def _check_centring(f, name: str, stat: str, seed, strict) -> None:
+    """Shared body of the two image checks; ``stat`` is "image" (axis 0) or "channel" (axes 0, 1, 2)."""
+    axes = {"image": (0,), "channel": (0, 1, 2)}
+    for case in _cases(name, seed, strict):
+        Xt = plain(case.args["X_train"]).astype(np.float64)
+        Xo = plain(case.args["X_other"]).astype(np.float64)
+        out = _tuple(call(f, name, case), 2, name, "(X_train_centred, X_other_centred)", case)
+        t = expect_array(out[0], f"the centred X_train returned by {name}", case, shape=Xt.shape)
+        o = expect_array(out[1], f"the centred X_other returned by {name}", case, shape=Xo.shape)
+        exp_t, exp_o = case.expected
+        atol = _atol(Xt, Xo)
+
+        def centred(mu_t, mu_o=None):
+            mu_o = mu_t if mu_o is None else mu_o
+            return _close(t, Xt - mu_t, atol=atol) and _close(o, Xo - mu_o, atol=atol)
+
+        def mean(X, ax):
+            return X.mean(axis=ax, keepdims=True)
+
+        own = axes[stat]
+        other = axes["channel" if stat == "image" else "image"]
+        hint = None
+        if not _close(o, exp_o, atol=atol) and _close(o, Xo - mean(Xo, own), atol=atol):
+            hint = ("X_other was centred with its own mean. The mean is a statistic of the training set: "
+                    "compute it from X_train only and subtract that same mean from both batches.")
+        elif centred(mean(np.concatenate([Xt, Xo]), own)):
+            hint = "the mean was taken over X_train and X_other together; use X_train only."
+        elif centred(mean(Xt, other)):
+            hint = ("that is the other habit. " + ("The mean image averages over the examples only (axis=0): "
+                    "one mean per pixel and channel, shape (H, W, C)." if stat == "image" else
+                    "The channel mean averages over examples, rows and columns (axis=(0, 1, 2)): one mean "
+                    "per channel, shape (C,)."))
+        elif (_close(t, Xt - mean(Xt, (1, 2, 3)), atol=atol) or _close(t, Xt - mean(Xt, (1, 2)), atol=atol)):
+            hint = ("each image was centred with its own mean. Average over the training examples (axis 0) "
+                    "so that every image has the same mean subtracted.")
+        elif centred(Xt.mean()):
+            hint = "one mean over everything was subtracted; " + (
+                "keep one mean per pixel and channel (axis=0)." if stat == "image" else
+                "keep one mean per channel (axis=(0, 1, 2)).")
+        expect_close(t, exp_t, f"the centred X_train returned by {name}", case, RTOL, atol, hint)
+        expect_close(o, exp_o, f"the centred X_other returned by {name}", case, RTOL, atol, hint)
+
+
+@reporting("a tuple of two float arrays shaped like the inputs, both centred with the training mean image "
+           "(shape (H, W, C)), within 1e-6 of the reference, inputs untouched")
+def check_subtract_mean_image(subtract_mean_image, *, seed=None, strict=False):
+    """Check ``subtract_mean_image(X_train, X_other) -> (X_train - mu, X_other - mu)``, mu = mean image of X_train."""
+    _check_centring(subtract_mean_image, "subtract_mean_image", "image", seed, strict)
+
+
+@reporting("a tuple of two float arrays shaped like the inputs, both centred with the training per-channel mean "
+           "(shape (C,)), within 1e-6 of the reference, inputs untouched")
+def check_subtract_channel_mean(subtract_channel_mean, *, seed=None, strict=False):
+    """Check ``subtract_channel_mean(X_train, X_other) -> (X_train - mu, X_other - mu)``, mu of shape (C,)."""
+    _check_centring(subtract_channel_mean, "subtract_channel_mean", "channel", seed, strict)
