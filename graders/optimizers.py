@@ -1,0 +1,600 @@
+"""Checks for notebook 06_optimizers: the update rules (SGD, momentum, Nesterov momentum, AdaGrad,
+RMSProp, Adam) behind one interface, and the learning-rate schedules.
+
+Every update rule is ``update(w, dw, config=None) -> (next_w, config)``. Its check runs several
+consecutive steps, passing the config each call returns back into the next call (so the state kept in
+``config`` is tested, not just one step), and compares after every step
+
+- the step taken, ``next_w - w``, and ``next_w`` itself with the reference,
+- every key of the reference's config (hyperparameters filled in with their defaults, and the state
+  ``v``, ``cache``, ``m``, ``t``) with the config the student returned,
+- that ``w`` and ``dw`` were not changed in place, and that nothing raised a numpy warning.
+
+The first trajectory starts with ``config=None``. The fixture (``fixtures/optimizers.json``) holds, for
+every step, the reference's input ``(w, dw, config)`` and its output ``(next_w, config)``; the step's
+input config is the reference state after the previous steps, which also lets a failing check tell
+"this step's formula is wrong" from "the state is not carried from call to call".
+"""
+from __future__ import annotations
+
+import copy
+import re
+import warnings
+
+import numpy as np
+
+from .checking import CheckFailure, Case, call, expect_array, expect_close, expect_scalar, fail, ratio, reporting
+from .fixtures import cases
+
+TOPIC = "optimizers"
+STEP_RTOL = 1e-6    # every sound float64 formula agrees with the reference to ~1e-13 (20 steps, no cancellation)
+W_RTOL, W_ATOL = 1e-7, 1e-10   # a backstop: the step (checked first, rtol 1e-6) is what decides
+STATE_RTOL = 1e-7   # state entries can be ~1e-9 (squared tiny gradients): compare relatively, no absolute slack
+SCHEDULE_RTOL, SCHEDULE_ATOL = 1e-9, 1e-15
+
+STATE_KEYS = {"sgd": (), "sgd_momentum": ("v",), "nesterov_momentum": ("v",), "adagrad": ("cache",),
+              "rmsprop": ("cache",), "adam": ("m", "v", "t")}
+CUSTOM = {  # hyperparameters of the second trajectory: none of them the default, so defaults cannot hide
+    "sgd": {"lr": 0.3},
+    "sgd_momentum": {"lr": 0.05, "momentum": 0.8},
+    "nesterov_momentum": {"lr": 0.05, "momentum": 0.8},
+    "adagrad": {"lr": 0.1, "eps": 1e-6},
+    "rmsprop": {"lr": 1e-3, "decay": 0.9, "eps": 1e-6},
+    "adam": {"lr": 1e-2, "beta1": 0.8, "beta2": 0.95, "eps": 1e-6},
+}
+EPS_LABEL = "tiny gradients (about 1e-4), where the placement of eps matters"
+_STEP_LABEL = re.compile(r"^(?P<desc>.*), step (?P<k>\d+) of (?P<K>\d+)$", re.S)
+
+
+HINTS = {
+    "sgd": "One line: the new parameters are the old ones minus the learning rate config['lr'] times the "
+           "gradient. Build a new array (w - ...), do not subtract in place.",
+    "sgd_momentum": "Read the velocity with config.get('v', np.zeros_like(w)), decay it by the momentum, subtract "
+                    "lr * dw, add the result to w, and store the new velocity back in config['v'].",
+    "momentum_speedup": "At the fixed point v = mu v - lr g, solve for v and compare it with SGD's step -lr g.",
+    "nesterov_momentum": "Keep the old velocity (v_prev) before you overwrite it; the new one is computed exactly as "
+                         "for momentum, and the step combines both: -mu * v_prev + (1 + mu) * v.",
+    "adagrad": "The cache is a sum: add dw * dw to the stored cache (as a new array). Divide lr * dw by "
+               "np.sqrt(cache) + eps, with eps outside the root, and save the cache in config.",
+    "rmsprop": "Same as AdaGrad except the cache: a weighted average decay * old + (1 - decay) * dw**2, "
+               "assigned (not added with +=).",
+    "adam": "Count the step first (t = old t + 1), update m and v as weighted averages, divide them by "
+            "(1 - beta1**t) and (1 - beta2**t), step with the corrected ones, and save m, v and t in config.",
+    "adam_uncorrected_first_step": "After one step m = (1 - beta1) g and v = (1 - beta2) g**2. Compare "
+                                   "m / sqrt(v) with the corrected m_hat / sqrt(v_hat) = g / |g|.",
+    "saddle_escape": "What is the size of AdaGrad's step in w1 when the gradient in w1 is 0.002? And when it is 2?",
+    "adagrad_loglog_slope": "The cache after t steps is about t times the mean squared gradient; take its root and "
+                            "read off the power of t.",
+    "step_decay": "epoch // every counts the drops so far; multiply lr0 by drop to that power. Integer division "
+                  "works on numpy integer arrays too.",
+    "exponential_decay": "lr0 times np.exp of minus k times t; np.exp works on numbers and arrays alike.",
+    "inverse_time_decay": "lr0 divided by (1 + k * t), with the parentheses.",
+    "cosine_decay": "Clip t at T with np.minimum, turn it into a fraction of T, and use "
+                    "lr_min + (lr0 - lr_min) * (1 + cos(pi * fraction)) / 2.",
+    "linear_warmup": "(t + 1) / warmup_steps is the fraction of the warm-up done after step t; cap it at 1 with "
+                     "np.minimum and multiply by lr0.",
+}
+
+
+# ---------------------------------------------------------------- case generators (visible and hidden)
+def _gradients(rng, shape, steps, scale=1.0):
+    """A correlated gradient sequence (a common direction plus noise), as minibatch gradients are."""
+    base = rng.standard_normal(shape)
+    return [scale * (base + 0.5 * rng.standard_normal(shape)) for _ in range(steps)]
+
+
+def _trajectory(name, desc, w0, dws, config0):
+    """One Case per step: the reference's input at that step. generate() fills in its output."""
+    from . import reference
+
+    ref = getattr(reference.load(TOPIC), name)
+    out, w, config = [], np.array(w0, dtype=np.float64), copy.deepcopy(config0)
+    for k, dw in enumerate(dws):
+        out.append(Case(f"{desc}, step {k + 1} of {len(dws)}",
+                        {"w": w.copy(), "dw": np.array(dw, dtype=np.float64), "config": copy.deepcopy(config)}))
+        w, config = ref(w.copy(), np.array(dw, dtype=np.float64), copy.deepcopy(config))
+    return out
+
+
+def _update_cases(name):
+    def generate(rng: np.random.Generator, strict: bool) -> list[Case]:
+        dws = _gradients(rng, (3,), 4)
+        dws[0][1] = 0.0  # an exact zero: dividing by sqrt(cache) without eps gives 0/0
+        trajectories = [
+            ("config=None on the first call (the defaults), w of shape (3,), one gradient entry exactly 0",
+             rng.standard_normal(3), dws, None),
+            (f"config={CUSTOM[name]} on the first call, w of shape (2, 3)",
+             rng.standard_normal((2, 3)), _gradients(rng, (2, 3), 5), dict(CUSTOM[name])),
+            (f"{EPS_LABEL}, config={{'lr': 0.05}}, w of shape (4,)",
+             rng.standard_normal(4), _gradients(rng, (4,), 3, scale=1e-4), {"lr": 0.05}),
+        ]
+        # BEGIN HIDDEN CASES (stripped from the student bundle)
+        if strict:
+            scales = np.logspace(-3, 3, 20).reshape(4, 5)  # one coordinate per scale
+            start = _trajectory(name, "warm-up", np.zeros(6), _gradients(rng, (6,), 3), dict(CUSTOM[name]))
+            from . import reference
+            ref = getattr(reference.load(TOPIC), name)
+            resumed = copy.deepcopy(start[-1].args["config"])
+            _, resumed = ref(start[-1].args["w"], start[-1].args["dw"], resumed)
+            trajectories += [
+                ("w of shape (4, 5), gradients from 1e-3 to 1e3 in different coordinates, config=None",
+                 rng.standard_normal((4, 5)), [scales * g for g in _gradients(rng, (4, 5), 12)], None),
+                ("a config that already holds state (training resumed), w of shape (6,)",
+                 rng.standard_normal(6), _gradients(rng, (6,), 4), resumed),
+                ("w of shape (1,), a zero gradient first, config={'lr': 0.2}",
+                 np.array([0.7]), [np.zeros(1)] + _gradients(rng, (1,), 4), {"lr": 0.2}),
+                ("w of shape (2, 2, 2), config=None", rng.standard_normal((2, 2, 2)),
+                 _gradients(rng, (2, 2, 2), 6), None),
+            ]
+        # END HIDDEN CASES
+        return [case for desc, w0, steps, config0 in trajectories
+                for case in _trajectory(name, desc, w0, steps, config0)]
+    return generate
+
+
+def _step_decay_cases(rng, strict):
+    cases_ = [
+        Case("epochs 0..39, drop=0.5 every 10 epochs",
+             {"lr0": 0.1, "epoch": np.arange(40), "drop": 0.5, "every": 10}),
+        Case("one epoch (an int), drop=0.1 every 3 epochs", {"lr0": 1.0, "epoch": 7, "drop": 0.1, "every": 3}),
+        Case("the defaults (drop=0.5, every=10), epochs around the drops",
+             {"lr0": 0.2, "epoch": np.array([0, 9, 10, 19, 20, 35])}),
+    ]
+    # BEGIN HIDDEN CASES (stripped from the student bundle)
+    if strict:
+        cases_ += [
+            Case("epochs 0..99, random drop and interval",
+                 {"lr0": float(rng.uniform(0.01, 1)), "epoch": np.arange(100),
+                  "drop": float(rng.uniform(0.1, 0.9)), "every": int(rng.integers(2, 15))}),
+            Case("epoch 0", {"lr0": 0.3, "epoch": 0, "drop": 0.5, "every": 4}),
+            Case("every=1 (a drop every epoch)", {"lr0": 1.0, "epoch": np.arange(6), "drop": 0.9, "every": 1}),
+        ]
+    # END HIDDEN CASES
+    return cases_
+
+
+def _decay_cases(rng, strict):
+    cases_ = [
+        Case("steps 0..49, k=0.05", {"lr0": 0.1, "t": np.arange(50), "k": 0.05}),
+        Case("one step (an int), k=0.2", {"lr0": 1.0, "t": 10, "k": 0.2}),
+    ]
+    # BEGIN HIDDEN CASES (stripped from the student bundle)
+    if strict:
+        cases_ += [
+            Case("steps 0..994 (every 7th), k=1e-3",
+                 {"lr0": float(rng.uniform(0.01, 1)), "t": np.arange(0, 1000, 7), "k": 1e-3}),
+            Case("step 0", {"lr0": 0.3, "t": 0, "k": 0.5}),
+            Case("a 2-D array of steps", {"lr0": 0.5, "t": np.arange(12).reshape(3, 4), "k": 0.3}),
+        ]
+    # END HIDDEN CASES
+    return cases_
+
+
+def _cosine_cases(rng, strict):
+    cases_ = [
+        Case("steps 0..60 with T=50 (past T it stays at lr_min), lr_min=0.001",
+             {"lr0": 0.1, "t": np.arange(61), "T": 50, "lr_min": 0.001}),
+        Case("one step (an int), the default lr_min=0", {"lr0": 1.0, "t": 25, "T": 100}),
+        Case("the start, the middle and the end", {"lr0": 0.5, "t": np.array([0, 50, 100]), "T": 100, "lr_min": 0.1}),
+    ]
+    # BEGIN HIDDEN CASES (stripped from the student bundle)
+    if strict:
+        T = int(rng.integers(20, 200))
+        cases_ += [
+            Case("random lr0 and lr_min, steps 0..2T",
+                 {"lr0": float(rng.uniform(0.1, 1)), "t": np.arange(2 * T + 1), "T": T,
+                  "lr_min": float(rng.uniform(0, 0.05))}),
+            Case("T=1", {"lr0": 0.2, "t": np.arange(4), "T": 1, "lr_min": 0.0}),
+            Case("a step far past T (an int)", {"lr0": 0.2, "t": 1000, "T": 10, "lr_min": 0.01}),
+        ]
+    # END HIDDEN CASES
+    return cases_
+
+
+def _warmup_cases(rng, strict):
+    cases_ = [
+        Case("steps 0..11 with warmup_steps=5", {"lr0": 0.1, "t": np.arange(12), "warmup_steps": 5}),
+        Case("the first step (an int), warmup_steps=4", {"lr0": 1.0, "t": 0, "warmup_steps": 4}),
+        Case("long after the warm-up (an int)", {"lr0": 0.3, "t": 100, "warmup_steps": 10}),
+    ]
+    # BEGIN HIDDEN CASES (stripped from the student bundle)
+    if strict:
+        W = int(rng.integers(10, 500))
+        cases_ += [
+            Case("random warm-up length, steps 0..2W", {"lr0": float(rng.uniform(0.01, 1)),
+                                                        "t": np.arange(2 * W + 1), "warmup_steps": W}),
+            Case("warmup_steps=1 (no warm-up at all)", {"lr0": 0.2, "t": np.arange(4), "warmup_steps": 1}),
+            Case("the last warm-up step (an int)", {"lr0": 0.5, "t": 7, "warmup_steps": 8}),
+        ]
+    # END HIDDEN CASES
+    return cases_
+
+
+CASES = {
+    **{name: _update_cases(name) for name in STATE_KEYS},
+    "step_decay": _step_decay_cases,
+    "exponential_decay": _decay_cases,
+    "inverse_time_decay": _decay_cases,
+    "cosine_decay": _cosine_cases,
+    "linear_warmup": _warmup_cases,
+}
+
+
+# ---------------------------------------------------------------- the update-rule checks
+def _describe_config(config) -> str:
+    if config is None:
+        return "None"
+    if not isinstance(config, dict):
+        return repr(config)
+    parts = []
+    for key, value in config.items():
+        if isinstance(value, np.ndarray):
+            parts.append(f"{key!r}: array of shape {value.shape}" + (
+                f" {np.array2string(value.ravel(), precision=4, separator=', ')}" if value.size <= 6 else ""))
+        else:
+            parts.append(f"{key!r}: {value!r}")
+    return "{" + ", ".join(parts) + "}"
+
+
+def _group(all_cases: list[Case]) -> list[list[Case]]:
+    """Split the flat case list into trajectories (consecutive steps 1..K)."""
+    groups: list[list[Case]] = []
+    for case in all_cases:
+        m = _STEP_LABEL.match(case.label)
+        if m is None or int(m["k"]) == 1:
+            groups.append([])
+        groups[-1].append(case)
+    return groups
+
+
+def _unpack(out, name: str, w_shape, case: Case):
+    if not (isinstance(out, tuple) and len(out) == 2):
+        fail(f"{name} should return a tuple (next_w, config), but it returned "
+             f"{type(out).__name__}{f' of length {len(out)}' if isinstance(out, (tuple, list)) else ''}.", case,
+             "end with `return next_w, config`.")
+    next_w, config = out
+    next_w = expect_array(next_w, f"next_w returned by {name}", case, shape=w_shape)
+    if not isinstance(config, dict):
+        fail(f"the config returned by {name} should be a dict, but it is {type(config).__name__}.", case,
+             "on the first call (config=None) start from an empty dict: `if config is None: config = {}`.")
+    return next_w, config
+
+
+def _same_step(update, case: Case) -> bool:
+    """Does ``update`` take this step right when handed the reference's own state? (For hints only.)"""
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")  # a diagnosis must not write to stderr
+            out = update(case.args["w"].copy(), case.args["dw"].copy(), copy.deepcopy(case.args["config"]))
+        got = np.asarray(out[0], dtype=np.float64)
+        exp = np.asarray(case.expected[0])
+        return got.shape == exp.shape and np.allclose(got - case.args["w"], exp - case.args["w"],
+                                                      rtol=STEP_RTOL, atol=1e-15)
+    except Exception:  # a broken function cannot pass this diagnosis
+        return False
+
+
+def _close_ratio(got, expected, rtol: float = 1e-4) -> float | None:
+    """Like checking.ratio, with a looser tolerance: eps perturbs a wrong step's ratio by ~1e-6. For hints."""
+    g = np.asarray(got, dtype=np.float64).ravel()
+    e = np.asarray(expected, dtype=np.float64).ravel()
+    if g.shape != e.shape or not np.all(np.isfinite(g)) or float(e @ e) == 0.0:
+        return None
+    r = float(g @ e) / float(e @ e)
+    return r if np.allclose(g, r * e, rtol=rtol, atol=1e-15) else None
+
+
+def _check_update(update, name: str, seed, strict, hint_for) -> None:
+    for trajectory in _group(cases(TOPIC, name, seed, strict)):
+        w = np.array(trajectory[0].args["w"], dtype=np.float64)
+        config = copy.deepcopy(trajectory[0].args["config"])
+        for k, ref_case in enumerate(trajectory):
+            dw = ref_case.args["dw"]
+            label = (f"{_STEP_LABEL.match(ref_case.label)['desc']}; call {k + 1} of {len(trajectory)}, "
+                     "with the config returned by the previous call" if k else ref_case.label)
+            case = Case(f"{label}\n    config passed in = {_describe_config(config)}", {"w": w, "dw": dw.copy()})
+            cfg_in = config
+            out = call(lambda w_, dw_: update(w_, dw_, cfg_in), name, case)
+            next_w, config = _unpack(out, name, w.shape, case)
+            exp_w, exp_config = ref_case.expected
+            step, exp_step = next_w - w, exp_w - ref_case.args["w"]
+            info = dict(name=name, k=k, step=step, exp_step=exp_step, config=exp_config, case=ref_case,
+                        state_ok_before=None)
+            hint = None
+            if not np.allclose(step, exp_step, rtol=STEP_RTOL, atol=1e-15):
+                info["state_ok_before"] = bool(k) and _same_step(update, ref_case)
+                hint = hint_for(info) or _generic_hint(info)
+            expect_close(step, exp_step, f"the step next_w - w taken by call {k + 1}", case, STEP_RTOL, 1e-15, hint)
+            expect_close(next_w, exp_w, f"next_w after call {k + 1}", case, W_RTOL, W_ATOL, hint)
+            for key, expected in exp_config.items():
+                if key not in config:
+                    what = "state" if key in STATE_KEYS[name] else "hyperparameter"
+                    fail(f"the config returned by call {k + 1} has no key {key!r} (a {what}); it holds only "
+                         f"{sorted(config)}.", case,
+                         f"save the state in config (`config[{key!r}] = {key}`) so that the next call can read it."
+                         if what == "state" else
+                         f"fill in the default with `config.setdefault({key!r}, {expected!r})`, as the docstring says.")
+                what = f"config[{key!r}] after call {k + 1}"
+                if isinstance(expected, np.ndarray):
+                    got = expect_array(config[key], what, case, shape=expected.shape)
+                else:
+                    got = expect_scalar(config[key], what, case)
+                hint = None
+                if not np.allclose(got, expected, rtol=STATE_RTOL, atol=0.0):
+                    hint = (hint_for(dict(info, key=key, got_state=got)) if key in STATE_KEYS[name] else
+                            "a hyperparameter given in config must be used and kept; a missing one gets its default.")
+                    before = (ref_case.args["config"] or {}).get(key)
+                    if hint is None and before is not None and np.shape(before) == np.shape(got) \
+                            and np.allclose(got, before, rtol=STATE_RTOL, atol=0.0):
+                        hint = (f"config[{key!r}] still holds the value passed in: assign the new state, "
+                                f"`config[{key!r}] = {key}` (config.setdefault never overwrites a key that exists).")
+                expect_close(got, expected, what, case, STATE_RTOL, 0.0, hint)
+            w = next_w
+
+
+def _small_entries_off(info) -> bool:
+    """Are exactly the entries with the smallest gradients off? (Where eps is not negligible.)"""
+    g = np.abs(info["case"].args["dw"]).ravel()
+    bad = ~np.isclose(info["step"], info["exp_step"], rtol=STEP_RTOL, atol=1e-15).ravel()
+    good = ~bad & (g > 0)   # an exactly zero gradient gives a zero step however eps is placed
+    return bool(bad.any() and good.any() and g[bad].max() < g[good].min())
+
+
+def _generic_hint(info) -> str | None:
+    r = _close_ratio(info["step"], info["exp_step"])
+    if r is not None and np.isclose(r, -1.0):
+        return "your step goes uphill: an update moves against the gradient (w - lr * ...)."
+    if info["name"] in ("adagrad", "rmsprop", "adam") and (EPS_LABEL in info["case"].label or _small_entries_off(info)):
+        return ("the entries that are off have small gradients, where eps is not negligible: add eps outside "
+                "the square root, `np.sqrt(...) + eps`, exactly as the docstring says.")
+    if info["k"] and info["state_ok_before"]:
+        return ("handed the reference's state, your function takes this step correctly, so the state is not "
+                "carried from call to call: read it from config at the start and save it back before returning.")
+    return None
+
+
+def _state_hint(info, text) -> str | None:
+    """A hint about the state update, for a failure on a later step whose formula fails from the reference state too."""
+    if info["k"] and not info["state_ok_before"] and "key" not in info:
+        return text
+    return None
+
+
+@reporting("first call with config=None, 4-5 consecutive steps passing the returned config back in, lr default 1e-2, w and dw untouched")
+def check_sgd(sgd, *, seed=None, strict=False):
+    """Check ``sgd(w, dw, config=None) -> (next_w, config)``: next_w = w - lr * dw."""
+    def hint(info):
+        r = _close_ratio(info["step"], info["exp_step"])
+        lr = info["config"]["lr"]
+        if r is not None and np.isclose(r, -1.0):
+            return "your step goes uphill: next_w = w - config['lr'] * dw moves against the gradient."
+        if r is not None and np.isclose(r, 1.0 / lr):
+            return "the step ignores the learning rate: next_w = w - config['lr'] * dw."
+        if r is not None and info["case"].args["config"] is None:
+            return f"your step is {r:.4g} times the expected one; the default learning rate is 1e-2."
+        if r is not None and info["case"].args["config"]:
+            return ("config['lr'] given by the caller must be used: config.setdefault only fills in a key that is "
+                    "missing; do not replace the config.")
+        return None
+    _check_update(sgd, "sgd", seed, strict, hint)
+
+
+@reporting("v = momentum * v - lr * dw; w + v over consecutive calls, config['v'] saved, defaults lr=1e-2 and momentum=0.9, inputs untouched")
+def check_sgd_momentum(sgd_momentum, *, seed=None, strict=False):
+    """Check ``sgd_momentum(w, dw, config=None) -> (next_w, config)`` and the velocity in config['v']."""
+    def hint(info):
+        lr = info["config"]["lr"]
+        if "key" in info:  # the state check: the step was right, config['v'] is not
+            r = _close_ratio(info["got_state"], info["config"]["v"])
+            if r is not None and np.isclose(r, -1.0):
+                return ("config['v'] has the opposite sign: this course stores v = momentum * v - lr * dw, the "
+                        "step that is added to w (w + v).")
+            if r is not None and np.isclose(r, -1.0 / lr):
+                return ("config['v'] holds the lecture's velocity (v = rho * v + dw, w -= lr * v). Store "
+                        "this course's v = momentum * v - lr * dw instead, which is -lr times that one.")
+            return None
+        r = _close_ratio(info["step"], info["exp_step"])
+        if r is not None and np.isclose(r, -1.0):
+            return ("your step goes uphill. With v = momentum * v - lr * dw the update is w + v; a velocity "
+                    "that accumulates +dw must be subtracted (w - lr * v), never added.")
+        return _state_hint(info, "the velocity must decay and accumulate: v = momentum * v - lr * dw, "
+                                 "with the v saved by the previous call.")
+    _check_update(sgd_momentum, "sgd_momentum", seed, strict, hint)
+
+
+@reporting("look-ahead form: next_w = w - mu * v_prev + (1 + mu) * v over consecutive calls, config['v'] saved, inputs untouched")
+def check_nesterov_momentum(nesterov_momentum, *, seed=None, strict=False):
+    """Check ``nesterov_momentum(w, dw, config=None) -> (next_w, config)`` in the look-ahead form."""
+    def hint(info):
+        if "key" in info:
+            return None
+        mu = info["config"]["momentum"]
+        r = _close_ratio(info["step"], info["exp_step"])
+        if info["k"] == 0 and r is not None and np.isclose(r, 1.0 / (1.0 + mu)):
+            return ("this is plain momentum's step (w + v). In the look-ahead form the step is "
+                    "-mu * v_prev + (1 + mu) * v, where v_prev is the velocity before this call.")
+        if r is not None and np.isclose(r, -1.0):
+            return "your step goes uphill: v = mu * v - lr * dw, and the step is -mu * v_prev + (1 + mu) * v."
+        return _state_hint(info, "check both terms of the step, -mu * v_prev + (1 + mu) * v: v_prev is the velocity "
+                                 "saved by the previous call, v the new one (and save the new one).")
+    _check_update(nesterov_momentum, "nesterov_momentum", seed, strict, hint)
+
+
+@reporting("cache += dw**2, step lr * dw / (sqrt(cache) + eps) over consecutive calls, config['cache'] saved, eps outside the root")
+def check_adagrad(adagrad, *, seed=None, strict=False):
+    """Check ``adagrad(w, dw, config=None) -> (next_w, config)`` and the sum of squares in config['cache']."""
+    def hint(info):
+        if "key" in info:
+            return None
+        r = _close_ratio(info["step"], info["exp_step"])
+        if r is not None and np.isclose(r, -1.0):
+            return "your step goes uphill: w - lr * dw / (sqrt(cache) + eps)."
+        if info["k"] == 0 and r is not None and np.isclose(r, 10.0, rtol=1e-3):  # 1 / sqrt(1 - 0.99)
+            return ("your first step is larger than lr per coordinate, as if the squared gradient were down-weighted "
+                    "(RMSProp's (1 - decay)): AdaGrad adds dw**2 to the cache in full.")
+        return _state_hint(info, "the cache is the running *sum* of every squared gradient so far: cache = cache + dw**2, "
+                                 "with no decay (a decay makes it RMSProp).")
+    _check_update(adagrad, "adagrad", seed, strict, hint)
+
+
+@reporting("cache = decay * cache + (1 - decay) * dw**2 over consecutive calls, config['cache'] saved, decay default 0.99, eps outside the root")
+def check_rmsprop(rmsprop, *, seed=None, strict=False):
+    """Check ``rmsprop(w, dw, config=None) -> (next_w, config)`` and the moving average in config['cache']."""
+    def hint(info):
+        if "key" in info:
+            r = _close_ratio(info["got_state"], info["config"]["cache"])
+            decay = info["config"]["decay"]
+            if info["k"] == 0 and r is not None and np.isclose(r, 1.0 / (1.0 - decay)):
+                return ("the cache holds dw**2 unweighted, like AdaGrad's sum: RMSProp weights the new squared "
+                        "gradient by (1 - decay).")
+            return None
+        decay = info["config"]["decay"]
+        r = _close_ratio(info["step"], info["exp_step"])
+        if info["k"] == 0 and r is not None and np.isclose(r, np.sqrt(1.0 - decay)):
+            return ("your first step is sqrt(1 - decay) times the expected one: the cache is accumulating dw**2 "
+                    "without the factor (1 - decay), which is AdaGrad, not RMSProp.")
+        if r is not None and np.isclose(r, -1.0):
+            return "your step goes uphill: w - lr * dw / (sqrt(cache) + eps)."
+        return _state_hint(info, "the first step is right but later ones are not, so the cache update is off: it is "
+                                 "an assignment, cache = decay * cache + (1 - decay) * dw**2. Writing "
+                                 "`cache += decay * cache + ...` adds the old cache a second time, and a cache "
+                                 "without decay is AdaGrad's.")
+    _check_update(rmsprop, "rmsprop", seed, strict, hint)
+
+
+@reporting("t incremented before use, bias-corrected m and v applied, eps outside the root, config m, v, t saved over consecutive calls")
+def check_adam(adam, *, seed=None, strict=False):
+    """Check ``adam(w, dw, config=None) -> (next_w, config)`` and the state m, v, t in config."""
+    def hint(info):
+        if "key" in info:
+            if info["key"] == "t":
+                return ("config['t'] counts the calls so far: after the first call it is 1. Increment it before "
+                        "using it for the bias correction, and save it.")
+            return None
+        b1, b2 = info["config"]["beta1"], info["config"]["beta2"]
+        r = _close_ratio(info["step"], info["exp_step"])
+        if info["k"] == 0 and r is not None and np.isclose(r, (1 - b1) / np.sqrt(1 - b2), rtol=1e-3):
+            return ("your first step is (1 - beta1) / sqrt(1 - beta2) times the expected one: the raw moments m "
+                    "and v are used. Apply the bias-corrected m_hat = m / (1 - beta1**t) and "
+                    "v_hat = v / (1 - beta2**t) (computing them is not enough: use them in the step).")
+        if info["k"] == 0 and r is not None and np.isclose(r, np.sqrt(1 - b2) / (1 - b1), rtol=1e-3):
+            return ("the moments are not weighted averages: m = beta1 * m + (1 - beta1) * dw and "
+                    "v = beta2 * v + (1 - beta2) * dw**2.")
+        if r is not None and np.isclose(r, -1.0):
+            return "your step goes uphill: w - lr * m_hat / (sqrt(v_hat) + eps)."
+        return _state_hint(info, "the first step is right but later ones are not: check that m and v decay "
+                                 "(beta * old + (1 - beta) * new), that t goes 1, 2, 3, ... (incremented before "
+                                 "use) and that the bias correction uses the current t.")
+    try:
+        _check_update(adam, "adam", seed, strict, hint)
+    except AssertionError as err:
+        if "divide by zero" in str(err) or "ZeroDivisionError" in str(err):
+            text = str(err).replace("\nHint: a division by zero or 0/0 happened; guard the denominator.", "")
+            raise CheckFailure(f"{text}\nHint: Adam's step counter: increment t *before* using it. On the first "
+                               "call t must be 1; with t = 0, 1 - beta1**t = 0 and the bias correction divides by "
+                               "zero.") from None
+        raise
+
+
+# ---------------------------------------------------------------- the schedule checks
+SIGNATURES = {"step_decay": ("lr0", "epoch", "drop", "every"), "exponential_decay": ("lr0", "t", "k"),
+              "inverse_time_decay": ("lr0", "t", "k"), "cosine_decay": ("lr0", "t", "T", "lr_min"),
+              "linear_warmup": ("lr0", "t", "warmup_steps")}
+
+
+ARRAY_ERRORS = ("only 0-dimensional arrays", "only length-1 arrays", "truth value of an array",
+                "only size-1 arrays")
+
+
+def _check_schedule(schedule, name: str, seed, strict, hint_for) -> None:
+    for stored in cases(TOPIC, name, seed, strict):
+        # the fixture file stores the arguments with sorted keys: put them back in the signature's order
+        case = Case(stored.label, {k: stored.args[k] for k in SIGNATURES[name] if k in stored.args}, stored.expected)
+        t_name = "epoch" if "epoch" in case.args else "t"
+        t = case.args[t_name]
+        try:
+            out = call(schedule, name, case)
+        except CheckFailure as err:
+            if isinstance(t, np.ndarray) and any(s in str(err) for s in ARRAY_ERRORS):
+                raise CheckFailure(f"{err}\nHint: `{t_name}` may be an array: use numpy functions (np.exp, np.cos, "
+                                   "np.minimum) instead of math.* or Python's min, which take one number.") from err
+            raise
+        what = f"{name}(...)"
+        if isinstance(t, np.ndarray):
+            got = expect_array(out, what, case, shape=t.shape)
+        else:
+            got = expect_scalar(out, what, case)
+        expected = case.expected
+        hint = None
+        if not np.allclose(got, expected, rtol=SCHEDULE_RTOL, atol=SCHEDULE_ATOL):
+            r = ratio(got, expected)
+            hint = hint_for(case, np.asarray(got, dtype=np.float64), np.asarray(expected, dtype=np.float64))
+            if hint is None and r is not None:
+                hint = f"your values are {r:.4g} times the expected ones everywhere: a constant factor is off."
+        expect_close(got, expected, what, case, SCHEDULE_RTOL, SCHEDULE_ATOL, hint)
+
+
+@reporting("lr0 * drop ** (epoch // every) for ints and arrays of epochs, defaults drop=0.5 and every=10")
+def check_step_decay(step_decay, *, seed=None, strict=False):
+    """Check ``step_decay(lr0, epoch, drop=0.5, every=10) -> lr``."""
+    def hint(case, got, expected):
+        if got.ndim and len(np.unique(got)) > len(np.unique(expected)):
+            return "the rate should stay constant between drops: use whole intervals, epoch // every."
+        if "defaults" in case.label:
+            return "check the defaults in the signature: drop=0.5, every=10."
+        return "the rate is multiplied by `drop` once per `every` epochs: lr0 * drop ** (epoch // every)."
+    _check_schedule(step_decay, "step_decay", seed, strict, hint)
+
+
+@reporting("lr0 * exp(-k * t) for ints and arrays of steps")
+def check_exponential_decay(exponential_decay, *, seed=None, strict=False):
+    """Check ``exponential_decay(lr0, t, k) -> lr``."""
+    def hint(case, got, expected):
+        if np.all(np.atleast_1d(case.args["t"]) == 0) or not np.allclose(got.ravel()[:1], expected.ravel()[:1]):
+            return "at t = 0 the rate is lr0, and it shrinks by the factor exp(-k) per step: lr0 * exp(-k * t)."
+        return "lr0 * np.exp(-k * t): the exponent is -k times t."
+    _check_schedule(exponential_decay, "exponential_decay", seed, strict, hint)
+
+
+@reporting("lr0 / (1 + k * t) for ints and arrays of steps")
+def check_inverse_time_decay(inverse_time_decay, *, seed=None, strict=False):
+    """Check ``inverse_time_decay(lr0, t, k) -> lr``."""
+    def hint(case, got, expected):
+        return "lr0 / (1 + k * t): at t = 0 the rate is lr0, and the denominator grows linearly in t."
+    _check_schedule(inverse_time_decay, "inverse_time_decay", seed, strict, hint)
+
+
+@reporting("lr_min + (lr0 - lr_min) * (1 + cos(pi * t / T)) / 2, held at lr_min after T; ints and arrays")
+def check_cosine_decay(cosine_decay, *, seed=None, strict=False):
+    """Check ``cosine_decay(lr0, t, T, lr_min=0.0) -> lr``."""
+    def hint(case, got, expected):
+        lr0, T = case.args["lr0"], case.args["T"]
+        lr_min = case.args.get("lr_min", 0.0)
+        t = np.asarray(case.args["t"])
+        before, after = t <= T, t > T
+        if np.any(after) and np.allclose(got[before], expected[before], rtol=1e-9, atol=1e-15):
+            return "after T steps the rate must stay at lr_min: use min(t, T) in the cosine."
+        r = ratio(got - lr_min, expected - lr_min)
+        if r is not None and np.isclose(r, 2.0):
+            return "the rate starts at 2 * lr0: the cosine term (1 + cos(pi t / T)) lies in [0, 2], so halve it."
+        if lr_min and np.allclose(got, (lr0 - 0) * (expected - lr_min) / (lr0 - lr_min), rtol=1e-9):
+            return "lr_min is ignored: the rate goes from lr0 at t = 0 down to lr_min (not 0) at t = T."
+        return ("lr_min + (lr0 - lr_min) * (1 + cos(pi * t / T)) / 2: lr0 at t = 0, lr_min at t = T, and "
+                "lr_min after T.")
+    _check_schedule(cosine_decay, "cosine_decay", seed, strict, hint)
+
+
+@reporting("lr0 * min(1, (t + 1) / warmup_steps): lr0 / warmup_steps at t = 0, lr0 from t = warmup_steps - 1 on")
+def check_linear_warmup(linear_warmup, *, seed=None, strict=False):
+    """Check ``linear_warmup(lr0, t, warmup_steps) -> lr``."""
+    def hint(case, got, expected):
+        lr0, t = case.args["lr0"], np.asarray(case.args["t"])
+        if np.any((t == 0) & (got == 0)):
+            return "the first step (t = 0) uses lr0 / warmup_steps, never 0: lr0 * np.minimum(1, (t + 1) / warmup_steps)."
+        if np.any(got > lr0 * (1 + 1e-9)):
+            return "the rate goes above lr0: cap it, lr0 * np.minimum(1, (t + 1) / warmup_steps)."
+        if np.any((expected == lr0) & (got < lr0)):
+            return ("the warm-up does not reach lr0 in time: at t = warmup_steps - 1 (the last warm-up step) the "
+                    "rate must be lr0, so use (t + 1) / warmup_steps.")
+        return "the first step (t = 0) uses lr0 / warmup_steps, never 0: lr0 * np.minimum(1, (t + 1) / warmup_steps)."
+    _check_schedule(linear_warmup, "linear_warmup", seed, strict, hint)

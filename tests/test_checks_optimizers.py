@@ -1,0 +1,663 @@
+"""The 06_optimizers checks accept the reference and reject every wrong implementation in the bank.
+
+Several of the wrong update rules are the ones in the lecture notes this course grew from
+(/work/shared/seeds/): RMSProp accumulating with ``cache += decay * cache + ...``, RMSProp that is really
+AdaGrad, Adam stepping with the raw moments after computing the corrected ones, momentum adding
+``lr * v`` where ``v`` accumulates ``+dw``.
+"""
+import copy
+
+import numpy as np
+import pytest
+
+from graders import optimizers as checks
+from graders import reference
+from wrong import assert_rejects, bank_params
+
+REF = reference.load("optimizers")
+
+
+def _cfg(config, **defaults):
+    config = {} if config is None else config
+    for key, value in defaults.items():
+        config.setdefault(key, value)
+    return config
+
+
+# ---------------------------------------------------------------- sgd
+def sgd_no_lr(w, dw, config=None):
+    config = _cfg(config, lr=1e-2)
+    return w - dw, config
+
+
+def sgd_uphill(w, dw, config=None):
+    config = _cfg(config, lr=1e-2)
+    return w + config["lr"] * dw, config
+
+
+def sgd_in_place(w, dw, config=None):
+    config = _cfg(config, lr=1e-2)
+    w -= config["lr"] * dw
+    return w, config
+
+
+def sgd_wrong_default(w, dw, config=None):
+    config = _cfg(config, lr=1e-3)
+    return w - config["lr"] * dw, config
+
+
+def sgd_ignores_given_lr(w, dw, config=None):
+    config = {"lr": 1e-2}
+    return w - config["lr"] * dw, config
+
+
+def sgd_returns_w_only(w, dw, config=None):
+    return REF.sgd(w, dw, config)[0]
+
+
+def sgd_config_none_crashes(w, dw, config=None):
+    config.setdefault("lr", 1e-2)
+    return w - config["lr"] * dw, config
+
+
+def sgd_returns_list(w, dw, config=None):
+    return list(REF.sgd(w, dw, config))
+
+
+# ---------------------------------------------------------------- momentum
+def momentum_lecture_notes_sign(w, dw, config=None):  # seeds 001/002: v accumulates +dw, w += lr * v
+    config = _cfg(config, lr=1e-2, momentum=0.9)
+    v = config["momentum"] * config.get("v", np.zeros_like(w)) + dw
+    config["v"] = v
+    return w + config["lr"] * v, config
+
+
+def momentum_lecture_form_state(w, dw, config=None):  # right steps, but stores the lecture's velocity
+    config = _cfg(config, lr=1e-2, momentum=0.9)
+    v = config["momentum"] * config.get("v", np.zeros_like(w)) + dw
+    config["v"] = v
+    return w - config["lr"] * v, config
+
+
+def momentum_state_not_saved(w, dw, config=None):
+    config = _cfg(config, lr=1e-2, momentum=0.9)
+    v = config["momentum"] * config.get("v", np.zeros_like(w)) - config["lr"] * dw
+    return w + v, config
+
+
+def momentum_state_never_read(w, dw, config=None):
+    config = _cfg(config, lr=1e-2, momentum=0.9)
+    v = -config["lr"] * dw
+    config["v"] = v
+    return w + v, config
+
+
+def momentum_state_in_global(w, dw, config=None, _store={}):  # state outside config
+    config = _cfg(config, lr=1e-2, momentum=0.9)
+    v = config["momentum"] * _store.get("v", np.zeros_like(w)) - config["lr"] * dw
+    _store["v"] = v
+    return w + v, config
+
+
+def momentum_mutates_dw(w, dw, config=None):
+    config = _cfg(config, lr=1e-2, momentum=0.9)
+    dw *= config["lr"]
+    v = config["momentum"] * config.get("v", np.zeros_like(w)) - dw
+    config["v"] = v
+    return w + v, config
+
+
+def momentum_no_decay(w, dw, config=None):
+    config = _cfg(config, lr=1e-2, momentum=0.9)
+    v = config.get("v", np.zeros_like(w)) - config["lr"] * dw
+    config["v"] = v
+    return w + v, config
+
+
+def momentum_wrong_default(w, dw, config=None):
+    config = _cfg(config, lr=1e-2, momentum=0.99)
+    return REF.sgd_momentum(w, dw, config)
+
+
+# ---------------------------------------------------------------- nesterov
+def nesterov_plain_momentum(w, dw, config=None):
+    return REF.sgd_momentum(w, dw, config)
+
+
+def nesterov_wrong_sign_prev(w, dw, config=None):
+    config = _cfg(config, lr=1e-2, momentum=0.9)
+    mu = config["momentum"]
+    v_prev = config.get("v", np.zeros_like(w))
+    v = mu * v_prev - config["lr"] * dw
+    config["v"] = v
+    return w + mu * v_prev + (1 + mu) * v, config
+
+
+def nesterov_uses_new_v_twice(w, dw, config=None):  # w - mu * v + (1 + mu) * v: drops v_prev
+    config = _cfg(config, lr=1e-2, momentum=0.9)
+    mu = config["momentum"]
+    v = mu * config.get("v", np.zeros_like(w)) - config["lr"] * dw
+    config["v"] = v
+    return w + v, config
+
+
+def nesterov_state_not_saved(w, dw, config=None):
+    config = _cfg(config, lr=1e-2, momentum=0.9)
+    mu = config["momentum"]
+    v_prev = config.get("v", np.zeros_like(w))
+    v = mu * v_prev - config["lr"] * dw
+    return w - mu * v_prev + (1 + mu) * v, config
+
+
+def nesterov_mutates_w(w, dw, config=None):
+    next_w, config = REF.nesterov_momentum(w, dw, config)
+    w[...] = next_w
+    return w, config
+
+
+# ---------------------------------------------------------------- adagrad
+def adagrad_no_sqrt(w, dw, config=None):
+    config = _cfg(config, lr=1e-2, eps=1e-8)
+    cache = config.get("cache", np.zeros_like(w)) + dw * dw
+    config["cache"] = cache
+    return w - config["lr"] * dw / (cache + config["eps"]), config
+
+
+def adagrad_eps_inside(w, dw, config=None):
+    config = _cfg(config, lr=1e-2, eps=1e-8)
+    cache = config.get("cache", np.zeros_like(w)) + dw * dw
+    config["cache"] = cache
+    return w - config["lr"] * dw / np.sqrt(cache + config["eps"]), config
+
+
+def adagrad_no_eps(w, dw, config=None):
+    config = _cfg(config, lr=1e-2, eps=1e-8)
+    cache = config.get("cache", np.zeros_like(w)) + dw * dw
+    config["cache"] = cache
+    return w - config["lr"] * dw / np.sqrt(cache), config
+
+
+def adagrad_state_not_saved(w, dw, config=None):
+    config = _cfg(config, lr=1e-2, eps=1e-8)
+    cache = config.get("cache", np.zeros_like(w)) + dw * dw
+    return w - config["lr"] * dw / (np.sqrt(cache) + config["eps"]), config
+
+
+def adagrad_decaying_cache(w, dw, config=None):  # that is RMSProp
+    config = _cfg(config, lr=1e-2, eps=1e-8)
+    cache = 0.99 * config.get("cache", np.zeros_like(w)) + 0.01 * dw * dw
+    config["cache"] = cache
+    return w - config["lr"] * dw / (np.sqrt(cache) + config["eps"]), config
+
+
+def adagrad_step_before_cache(w, dw, config=None):  # divides by the cache of the previous steps only
+    config = _cfg(config, lr=1e-2, eps=1e-8)
+    old = config.get("cache", np.zeros_like(w))
+    next_w = w - config["lr"] * dw / (np.sqrt(old) + config["eps"])
+    config["cache"] = old + dw * dw
+    return next_w, config
+
+
+def adagrad_squares_dw_in_place(w, dw, config=None):
+    config = _cfg(config, lr=1e-2, eps=1e-8)
+    dw **= 2
+    config["cache"] = config.get("cache", np.zeros_like(w)) + dw
+    return w - config["lr"] * np.sqrt(dw) / (np.sqrt(config["cache"]) + config["eps"]), config
+
+
+# ---------------------------------------------------------------- rmsprop
+def rmsprop_lecture_notes_plus_equals(w, dw, config=None):  # seed 001: cache += decay * cache + ...
+    config = _cfg(config, lr=1e-2, decay=0.99, eps=1e-8)
+    cache = config.get("cache", np.zeros_like(w)).copy()
+    cache += config["decay"] * cache + (1 - config["decay"]) * dw * dw
+    config["cache"] = cache
+    return w - config["lr"] * dw / (np.sqrt(cache) + config["eps"]), config
+
+
+def rmsprop_really_adagrad(w, dw, config=None):  # seed 000: RMSProp's code is AdaGrad's
+    config = _cfg(config, lr=1e-2, decay=0.99, eps=1e-8)
+    cache = config.get("cache", np.zeros_like(w)) + dw * dw
+    config["cache"] = cache
+    return w - config["lr"] * dw / (np.sqrt(cache) + config["eps"]), config
+
+
+def rmsprop_swapped_weights(w, dw, config=None):
+    config = _cfg(config, lr=1e-2, decay=0.99, eps=1e-8)
+    d = config["decay"]
+    cache = (1 - d) * config.get("cache", np.zeros_like(w)) + d * dw * dw
+    config["cache"] = cache
+    return w - config["lr"] * dw / (np.sqrt(cache) + config["eps"]), config
+
+
+def rmsprop_eps_inside(w, dw, config=None):
+    config = _cfg(config, lr=1e-2, decay=0.99, eps=1e-8)
+    d = config["decay"]
+    cache = d * config.get("cache", np.zeros_like(w)) + (1 - d) * dw * dw
+    config["cache"] = cache
+    return w - config["lr"] * dw / np.sqrt(cache + config["eps"]), config
+
+
+def rmsprop_state_not_saved(w, dw, config=None):
+    config = _cfg(config, lr=1e-2, decay=0.99, eps=1e-8)
+    d = config["decay"]
+    cache = d * config.get("cache", np.zeros_like(w)) + (1 - d) * dw * dw
+    return w - config["lr"] * dw / (np.sqrt(cache) + config["eps"]), config
+
+
+def rmsprop_wrong_default_decay(w, dw, config=None):
+    config = _cfg(config, lr=1e-2, decay=0.9, eps=1e-8)
+    return REF.rmsprop(w, dw, config)
+
+
+def rmsprop_bias_corrected(w, dw, config=None):  # plausible "improvement" that is not RMSProp
+    config = _cfg(config, lr=1e-2, decay=0.99, eps=1e-8)
+    d = config["decay"]
+    t = config.get("t", 0) + 1
+    cache = d * config.get("cache", np.zeros_like(w)) + (1 - d) * dw * dw
+    config.update(cache=cache, t=t)
+    return w - config["lr"] * dw / (np.sqrt(cache / (1 - d ** t)) + config["eps"]), config
+
+
+# ---------------------------------------------------------------- adam
+def _adam_parts(w, dw, config, t_offset=1):
+    config = _cfg(config, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8)
+    b1, b2 = config["beta1"], config["beta2"]
+    m = b1 * config.get("m", np.zeros_like(w)) + (1 - b1) * dw
+    v = b2 * config.get("v", np.zeros_like(w)) + (1 - b2) * dw * dw
+    return config, b1, b2, m, v
+
+
+def adam_no_bias_correction(w, dw, config=None):
+    config, b1, b2, m, v = _adam_parts(w, dw, config)
+    config.update(m=m, v=v, t=config.get("t", 0) + 1)
+    return w - config["lr"] * m / (np.sqrt(v) + config["eps"]), config
+
+
+def adam_lecture_notes_raw_moments(w, dw, config=None):  # seed 001: computes the unbiased moments, uses m / sqrt(v)
+    config, b1, b2, m, v = _adam_parts(w, dw, config)
+    t = config.get("t", 0) + 1
+    m_hat = m / (1 - b1 ** t)   # computed ...
+    v_hat = v / (1 - b2 ** t)   # ... and never used
+    del m_hat, v_hat
+    config.update(m=m, v=v, t=t)
+    return w - config["lr"] * m / (np.sqrt(v) + config["eps"]), config
+
+
+def adam_t_incremented_after_use(w, dw, config=None):
+    config, b1, b2, m, v = _adam_parts(w, dw, config)
+    t = config.get("t", 0)
+    next_w = w - config["lr"] * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + config["eps"])
+    config.update(m=m, v=v, t=t + 1)
+    return next_w, config
+
+
+def adam_t_starts_at_one_stored_ahead(w, dw, config=None):  # right steps, config['t'] one ahead
+    config, b1, b2, m, v = _adam_parts(w, dw, config)
+    t = config.get("t", 1)
+    next_w = w - config["lr"] * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + config["eps"])
+    config.update(m=m, v=v, t=t + 1)
+    return next_w, config
+
+
+def adam_t_not_saved(w, dw, config=None):
+    config, b1, b2, m, v = _adam_parts(w, dw, config)
+    t = config.get("t", 0) + 1
+    config.update(m=m, v=v)
+    return w - config["lr"] * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + config["eps"]), config
+
+
+def adam_state_not_saved(w, dw, config=None):
+    config, b1, b2, m, v = _adam_parts(w, dw, config)
+    t = config.get("t", 0) + 1
+    return w - config["lr"] * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + config["eps"]), config
+
+
+def adam_eps_inside_sqrt(w, dw, config=None):
+    config, b1, b2, m, v = _adam_parts(w, dw, config)
+    t = config.get("t", 0) + 1
+    config.update(m=m, v=v, t=t)
+    return w - config["lr"] * (m / (1 - b1 ** t)) / np.sqrt(v / (1 - b2 ** t) + config["eps"]), config
+
+
+def adam_no_one_minus_beta(w, dw, config=None):  # m = beta1 * m + dw
+    config = _cfg(config, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8)
+    b1, b2 = config["beta1"], config["beta2"]
+    t = config.get("t", 0) + 1
+    m = b1 * config.get("m", np.zeros_like(w)) + dw
+    v = b2 * config.get("v", np.zeros_like(w)) + dw * dw
+    config.update(m=m, v=v, t=t)
+    return w - config["lr"] * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + config["eps"]), config
+
+
+def adam_v_not_squared(w, dw, config=None):
+    config = _cfg(config, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8)
+    b1, b2 = config["beta1"], config["beta2"]
+    t = config.get("t", 0) + 1
+    m = b1 * config.get("m", np.zeros_like(w)) + (1 - b1) * dw
+    v = b2 * config.get("v", np.zeros_like(w)) + (1 - b2) * np.abs(dw)
+    config.update(m=m, v=v, t=t)
+    return w - config["lr"] * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + config["eps"]), config
+
+
+def adam_mutates_dw(w, dw, config=None):
+    out = REF.adam(w, dw.copy(), config)
+    dw[...] = 0.0
+    return out
+
+
+def adam_betas_swapped(w, dw, config=None):
+    config = _cfg(config, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8)
+    b1, b2 = config["beta2"], config["beta1"]
+    t = config.get("t", 0) + 1
+    m = b1 * config.get("m", np.zeros_like(w)) + (1 - b1) * dw
+    v = b2 * config.get("v", np.zeros_like(w)) + (1 - b2) * dw * dw
+    config.update(m=m, v=v, t=t)
+    return w - config["lr"] * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + config["eps"]), config
+
+
+# ---------------------------------------------------------------- schedules
+def step_decay_continuous(lr0, epoch, drop=0.5, every=10):
+    return lr0 * drop ** (np.asarray(epoch) / every)
+
+
+def step_decay_off_by_one(lr0, epoch, drop=0.5, every=10):
+    return lr0 * drop ** ((np.asarray(epoch) + 1) // every)
+
+
+def step_decay_wrong_defaults(lr0, epoch, drop=0.1, every=10):
+    return lr0 * drop ** (np.asarray(epoch) // every)
+
+
+def step_decay_python_only(lr0, epoch, drop=0.5, every=10):
+    import math
+    return lr0 * drop ** math.floor(epoch / every)
+
+
+def exponential_base_k(lr0, t, k):                      # mixes up lr0 * k**t and lr0 * exp(-k t)
+    return lr0 * (1 - k) ** np.asarray(t)
+
+
+def exponential_no_minus(lr0, t, k):
+    return lr0 * np.exp(k * np.asarray(t))
+
+
+def exponential_math_exp(lr0, t, k):                    # Python's math.exp does not take arrays
+    import math
+    return lr0 * math.exp(-k * t)
+
+
+def inverse_time_squared(lr0, t, k):
+    return lr0 / (1 + k * np.asarray(t)) ** 2
+
+
+def inverse_time_no_one(lr0, t, k):                     # lr0 / (k t): infinite at t = 0
+    return lr0 / (k * np.asarray(t, dtype=np.float64))
+
+
+def inverse_time_precedence(lr0, t, k):                 # lr0 / 1 + k * t
+    return lr0 / 1 + k * np.asarray(t)
+
+
+def cosine_missing_half(lr0, t, T, lr_min=0.0):         # off by a factor 2
+    return lr_min + (lr0 - lr_min) * (1 + np.cos(np.pi * np.minimum(t, T) / T))
+
+
+def cosine_ignores_lr_min(lr0, t, T, lr_min=0.0):
+    return 0.5 * lr0 * (1 + np.cos(np.pi * np.minimum(t, T) / T))
+
+
+def cosine_not_clamped(lr0, t, T, lr_min=0.0):          # rises again after T
+    return lr_min + 0.5 * (lr0 - lr_min) * (1 + np.cos(np.pi * np.asarray(t) / T))
+
+
+def cosine_full_period(lr0, t, T, lr_min=0.0):          # 2 pi: back up to lr0 at T
+    return lr_min + 0.5 * (lr0 - lr_min) * (1 + np.cos(2 * np.pi * np.minimum(t, T) / T))
+
+
+def cosine_quarter_period(lr0, t, T, lr_min=0.0):       # cos from 0 to pi/2: also lr0 -> lr_min, wrong shape
+    return lr_min + (lr0 - lr_min) * np.cos(0.5 * np.pi * np.minimum(t, T) / T)
+
+
+def warmup_from_zero(lr0, t, warmup_steps):             # 0 at the first step, lr0 only at t = warmup_steps
+    return lr0 * np.minimum(1.0, np.asarray(t) / warmup_steps)
+
+
+def warmup_never_reaches_lr0(lr0, t, warmup_steps):
+    return lr0 * np.minimum(t + 1, warmup_steps) / (warmup_steps + 1)
+
+
+def warmup_not_capped(lr0, t, warmup_steps):            # keeps rising past lr0
+    return lr0 * (np.asarray(t) + 1) / warmup_steps
+
+
+def warmup_python_min(lr0, t, warmup_steps):            # fails on arrays
+    return lr0 * min(1.0, (t + 1) / warmup_steps)
+
+
+BANK = {
+    "check_sgd": {
+        "learning rate ignored": sgd_no_lr,
+        "step uphill": sgd_uphill,
+        "w changed in place": sgd_in_place,
+        "wrong default lr": sgd_wrong_default,
+        "given lr replaced by the default": sgd_ignores_given_lr,
+        "returns next_w only": sgd_returns_w_only,
+        "crashes on config=None": sgd_config_none_crashes,
+        "returns a list": sgd_returns_list,
+    },
+    "check_sgd_momentum": {
+        "lecture notes: v accumulates +dw and w += lr * v (wrong sign)": momentum_lecture_notes_sign,
+        "lecture form: right steps, config['v'] holds rho * v + dw": momentum_lecture_form_state,
+        "state not saved in config": momentum_state_not_saved,
+        "state saved but never read": momentum_state_never_read,
+        "state kept outside config": momentum_state_in_global,
+        "dw changed in place": momentum_mutates_dw,
+        "velocity never decays": momentum_no_decay,
+        "wrong default momentum": momentum_wrong_default,
+    },
+    "check_nesterov_momentum": {
+        "plain momentum": nesterov_plain_momentum,
+        "+mu * v_prev instead of -mu * v_prev": nesterov_wrong_sign_prev,
+        "v_prev dropped (w + v)": nesterov_uses_new_v_twice,
+        "state not saved in config": nesterov_state_not_saved,
+        "w changed in place": nesterov_mutates_w,
+    },
+    "check_adagrad": {
+        "no square root": adagrad_no_sqrt,
+        "eps inside the square root": adagrad_eps_inside,
+        "no eps (0/0 at a zero gradient)": adagrad_no_eps,
+        "state not saved in config": adagrad_state_not_saved,
+        "decaying cache (that is RMSProp)": adagrad_decaying_cache,
+        "step divided by the previous cache": adagrad_step_before_cache,
+        "dw changed in place": adagrad_squares_dw_in_place,
+    },
+    "check_rmsprop": {
+        "lecture notes: cache += decay * cache + (1 - decay) * dw**2": rmsprop_lecture_notes_plus_equals,
+        "lecture notes: really AdaGrad (cache += dw**2)": rmsprop_really_adagrad,
+        "decay and 1 - decay swapped": rmsprop_swapped_weights,
+        "eps inside the square root": rmsprop_eps_inside,
+        "state not saved in config": rmsprop_state_not_saved,
+        "wrong default decay": rmsprop_wrong_default_decay,
+        "bias-corrected cache": rmsprop_bias_corrected,
+    },
+    "check_adam": {
+        "no bias correction": adam_no_bias_correction,
+        "lecture notes: corrected moments computed, raw m / sqrt(v) applied": adam_lecture_notes_raw_moments,
+        "step counter incremented after use": adam_t_incremented_after_use,
+        "config['t'] stored one ahead": adam_t_starts_at_one_stored_ahead,
+        "t not saved": adam_t_not_saved,
+        "state not saved in config": adam_state_not_saved,
+        "eps inside the square root": adam_eps_inside_sqrt,
+        "moments without the (1 - beta) weights": adam_no_one_minus_beta,
+        "second moment of |dw| instead of dw**2": adam_v_not_squared,
+        "dw changed in place": adam_mutates_dw,
+        "beta1 and beta2 swapped": adam_betas_swapped,
+    },
+    "check_step_decay": {
+        "continuous exponent epoch / every": step_decay_continuous,
+        "off by one epoch": step_decay_off_by_one,
+        "wrong default drop": step_decay_wrong_defaults,
+        "works on single epochs only": step_decay_python_only,
+    },
+    "check_exponential_decay": {
+        "lr0 * (1 - k)**t": exponential_base_k,
+        "exp(+k t)": exponential_no_minus,
+        "math.exp (no arrays)": exponential_math_exp,
+    },
+    "check_inverse_time_decay": {
+        "squared denominator": inverse_time_squared,
+        "lr0 / (k t)": inverse_time_no_one,
+        "operator precedence: lr0 / 1 + k t": inverse_time_precedence,
+    },
+    "check_cosine_decay": {
+        "missing factor 1/2": cosine_missing_half,
+        "lr_min ignored": cosine_ignores_lr_min,
+        "not held at lr_min after T": cosine_not_clamped,
+        "a full cosine period": cosine_full_period,
+        "quarter-period cosine": cosine_quarter_period,
+    },
+    "check_linear_warmup": {
+        "starts from 0 (t / warmup_steps)": warmup_from_zero,
+        "never reaches lr0": warmup_never_reaches_lr0,
+        "not capped at lr0": warmup_not_capped,
+        "Python's min (no arrays)": warmup_python_min,
+    },
+}
+
+UPDATES = ["sgd", "sgd_momentum", "nesterov_momentum", "adagrad", "rmsprop", "adam"]
+SCHEDULES = ["step_decay", "exponential_decay", "inverse_time_decay", "cosine_decay", "linear_warmup"]
+EXERCISES = UPDATES + SCHEDULES
+
+
+@pytest.mark.parametrize("exercise", EXERCISES)
+@pytest.mark.parametrize("mode", [{}, {"seed": 2026, "strict": True}, {"seed": 5, "strict": True}],
+                         ids=["visible", "hidden", "hidden-other-seed"])
+def test_reference_passes(exercise, mode, capfd):
+    getattr(checks, f"check_{exercise}")(getattr(REF, exercise), **mode)
+    out, err = capfd.readouterr()
+    assert "[ok]" in out and err == "", err
+
+
+@pytest.mark.parametrize("check, impl", bank_params(BANK))
+def test_wrong_implementation_rejected(check, impl, capfd):
+    assert_rejects(getattr(checks, check), impl)
+    assert capfd.readouterr().err == "", "a check let a warning through to stderr (nbgrader would score 0)"
+
+
+def test_every_exercise_has_a_bank():
+    assert {f"check_{e}" for e in EXERCISES} == set(BANK)
+
+
+@pytest.mark.parametrize("check, impl, hint", [
+    ("check_rmsprop", rmsprop_lecture_notes_plus_equals, "adds the old cache a second time"),
+    ("check_rmsprop", rmsprop_really_adagrad, "AdaGrad"),
+    ("check_adam", adam_no_bias_correction, "bias-corrected"),
+    ("check_adam", adam_lecture_notes_raw_moments, "computing them is not enough"),
+    ("check_adam", adam_t_incremented_after_use, "increment t *before* using it"),
+    ("check_adam", adam_t_starts_at_one_stored_ahead, "config['t'] counts the calls"),
+    ("check_adam", adam_eps_inside_sqrt, "outside the square root"),
+    ("check_adagrad", adagrad_eps_inside, "outside the square root"),
+    ("check_sgd_momentum", momentum_lecture_notes_sign, "never added"),
+    ("check_sgd_momentum", momentum_lecture_form_state, "lecture's velocity"),
+    ("check_sgd_momentum", momentum_state_not_saved, "config['v'] = v"),
+    ("check_sgd_momentum", momentum_state_never_read, "with the v saved by the previous call"),
+    ("check_sgd_momentum", momentum_mutates_dw, "changed its input `dw` in place"),
+    ("check_nesterov_momentum", nesterov_plain_momentum, "plain momentum"),
+    ("check_adagrad", adagrad_state_not_saved, "config['cache'] = cache"),
+    ("check_sgd", sgd_no_lr, "ignores the learning rate"),
+    ("check_sgd", sgd_in_place, "changed its input `w` in place"),
+    ("check_sgd", sgd_ignores_given_lr, "must be used"),
+    ("check_cosine_decay", cosine_missing_half, "halve it"),
+    ("check_cosine_decay", cosine_ignores_lr_min, "lr_min is ignored"),
+    ("check_cosine_decay", cosine_not_clamped, "stay at lr_min"),
+    ("check_linear_warmup", warmup_never_reaches_lr0, "does not reach lr0"),
+    ("check_linear_warmup", warmup_not_capped, "goes above lr0"),
+    ("check_linear_warmup", warmup_from_zero, "never 0"),
+    ("check_step_decay", step_decay_continuous, "epoch // every"),
+    ("check_step_decay", step_decay_python_only, "numpy functions"),
+    ("check_linear_warmup", warmup_python_min, "numpy functions"),
+    ("check_rmsprop", rmsprop_eps_inside, "outside the square root"),
+    ("check_adam", adam_no_one_minus_beta, "weighted averages"),
+    ("check_adagrad", adagrad_decaying_cache, "in full"),
+    ("check_sgd", sgd_uphill, "uphill"),
+])
+def test_messages_name_the_mistake(check, impl, hint):
+    message = assert_rejects(getattr(checks, check), impl, match=hint)
+    assert "Input (" in message  # the input that broke it
+
+
+def rmsprop_state_set_with_setdefault(w, dw, config=None):  # the cache is saved once, never updated
+    config = _cfg(config, lr=1e-2, decay=0.99, eps=1e-8)
+    d = config["decay"]
+    cache = d * config.get("cache", np.zeros_like(w)) + (1 - d) * dw * dw
+    config.setdefault("cache", cache)
+    return w - config["lr"] * dw / (np.sqrt(cache) + config["eps"]), config
+
+
+def test_state_hints():
+    """State saved once with setdefault and never updated is named as such."""
+    assert_rejects(checks.check_rmsprop, rmsprop_state_set_with_setdefault, match="never overwrites")
+
+
+def test_unstarted_exercise_raises_not_implemented():
+    def stub(*args, **kwargs):
+        raise NotImplementedError()
+    for exercise in EXERCISES:
+        with pytest.raises(NotImplementedError):
+            getattr(checks, f"check_{exercise}")(stub)
+
+
+def test_checks_pass_the_returned_config_back_in():
+    """The check reuses the dict the function returned (not a copy of the reference state)."""
+    seen = []
+
+    def recording_sgd_momentum(w, dw, config=None):
+        seen.append(config)
+        return REF.sgd_momentum(w, dw, config)
+
+    checks.check_sgd_momentum(recording_sgd_momentum)
+    assert seen[0] is None  # the first call of the first trajectory gets config=None
+    assert any(a is b for a, b in zip(seen[1:], seen[2:]))  # the same dict comes back in
+
+
+def test_fixture_trajectories_are_consecutive():
+    """Every visible trajectory starts at step 1, and each step's input is the previous step's output."""
+    from graders.fixtures import cases
+    for name in UPDATES:
+        groups = checks._group(cases("optimizers", name))
+        assert len(groups) == 3 and groups[0][0].args["config"] is None
+        for group in groups:
+            assert len(group) >= 3
+            for before, after in zip(group, group[1:]):
+                np.testing.assert_array_equal(before.expected[0], after.args["w"])
+                assert set(before.expected[1]) == set(after.args["config"])
+
+
+def test_questions():
+    from graders.checking import check_number_value
+    check_number_value(REF.momentum_speedup, 10.0, "momentum_speedup", tol=1e-3)
+    check_number_value(REF.adam_uncorrected_first_step, 0.1 / np.sqrt(0.001), "adam_uncorrected_first_step", tol=0.01)
+    check_number_value(REF.adagrad_loglog_slope, -0.5, "adagrad_loglog_slope", tol=0.02)
+    assert REF.saddle_escape == "B"
+    with pytest.raises(AssertionError):
+        check_number_value(3.0, 0.1 / np.sqrt(0.001), "adam_uncorrected_first_step", tol=0.01)
+
+
+def test_surface_helpers():
+    """utils.optimizers_plots: the path starts at w0, follows the update, leaves the caller's config alone."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from datasets import ill_conditioned_quadratic
+    from utils.optimizers_plots import plot_paths, run_on_surface
+
+    surface = ill_conditioned_quadratic(condition=10.0)
+    config = {"lr": 0.05}
+    path, losses, lrs = run_on_surface(REF.sgd, surface, [1.0, 2.0], 5, config, record=lambda c: c["lr"])
+    assert path.shape == (6, 2) and losses.shape == (6,) and lrs == [0.05] * 5
+    assert config == {"lr": 0.05}
+    np.testing.assert_allclose(path[1], path[0] - 0.05 * surface.grad(path[0]))
+    assert np.all(np.diff(losses) < 0)
+    ax = plot_paths(surface, {"SGD": path})
+    assert ax.get_xlim() == surface.xlim
+    plt.close("all")
