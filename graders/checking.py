@@ -55,6 +55,7 @@ def _short(value, limit: int = 6) -> str:
 
 def fail(message: str, case: Case | None = None, hint: str | None = None) -> None:
     """Raise a :class:`CheckFailure` with the message, the input that broke it and a hint."""
+    __tracebackhide__ = True
     text = message
     if case is not None:
         text += f"\nInput ({case.describe()})"
@@ -71,6 +72,7 @@ def call(f: Callable, name: str, case: Case, copy_args: bool = False):
     original so its traceback stays visible. ``copy_args`` hands ``f`` copies instead (for inputs
     that ``f`` is allowed to change, such as a state dict).
     """
+    __tracebackhide__ = True
     args = [copy.deepcopy(v) for v in case.args.values()] if copy_args else list(case.args.values())
     kwargs = dict(case.kwargs)
     before = [copy.deepcopy(v) for v in args]
@@ -83,7 +85,7 @@ def call(f: Callable, name: str, case: Case, copy_args: bool = False):
         if str(err):  # already explained (e.g. by a nested check)
             raise
         raise NotImplementedError(f"{name} is not implemented yet: replace `raise NotImplementedError()` "
-                                  "in its cell with your code, run that cell, then this check again.") from err
+                                  "in its cell with your code, run that cell, then this check again.") from None
     except (FloatingPointError, RuntimeWarning) as err:
         fail(f"{name} ran into a floating-point problem: {err}. A correct implementation stays finite "
              "and raises no warning on this input.", case, _warning_hint(str(err)))
@@ -136,6 +138,7 @@ def plain(value) -> np.ndarray:
 def expect_array(value, what: str, case: Case, shape: tuple | None = None, floating: bool = True,
                  finite: bool = True) -> np.ndarray:
     """Check that ``value`` is an ndarray of the given shape, floating dtype, all finite; return it plain."""
+    __tracebackhide__ = True
     if not isinstance(value, np.ndarray):
         fail(f"{what} should be a numpy array, but it is a {type(value).__name__}.", case,
              "build the result with numpy operations (or wrap it in np.array).")
@@ -154,6 +157,7 @@ def expect_array(value, what: str, case: Case, shape: tuple | None = None, float
 
 def expect_scalar(value, what: str, case: Case | None = None, finite: bool = True) -> float:
     """Check that ``value`` is one real number (a Python or numpy scalar, or a 0-d/size-1 array)."""
+    __tracebackhide__ = True
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number, np.ndarray)):
         fail(f"{what} should be a single number, but it is a {type(value).__name__} ({value!r:.80}).", case)
     arr = plain(value)
@@ -171,6 +175,7 @@ def expect_scalar(value, what: str, case: Case | None = None, finite: bool = Tru
 def expect_close(got, expected, what: str, case: Case | None = None, rtol: float = 1e-6,
                  atol: float = 1e-9, hint: str | None = None) -> None:
     """Check ``|got - expected| <= atol + rtol * |expected|`` everywhere; report the worst entry."""
+    __tracebackhide__ = True
     got_a = plain(got).astype(np.float64)
     exp_a = plain(expected).astype(np.float64)
     if got_a.shape != exp_a.shape:
@@ -202,6 +207,7 @@ def ratio(got, expected) -> float | None:
 def expect_gradient(analytic, numeric, what: str, case: Case | None = None, tol: float = 1e-6,
                     hint: str | None = None) -> float:
     """Compare an analytic gradient with a float64 centred-difference one by relative error."""
+    __tracebackhide__ = True
     from utils.gradcheck import relative_error
 
     a = expect_array(analytic, what, case, shape=plain(numeric).shape)
@@ -220,6 +226,7 @@ def reporting(summary: str):
     def wrap(check):
         @functools.wraps(check)
         def run(*args, **kwargs):
+            __tracebackhide__ = True
             result = check(*args, **kwargs)
             mode = " (hidden cases)" if kwargs.get("seed") is not None or kwargs.get("strict") else ""
             print(f"[ok] {check.__name__}{mode}: {summary}")
@@ -232,12 +239,14 @@ def reporting(summary: str):
 # ---------------------------------------------------------------- questions with a numeric or lettered answer
 def require_answer(value, name: str) -> None:
     """An answer still ``None`` (its cell not done yet) reads as ``NotImplementedError``, like a stub."""
+    __tracebackhide__ = True
     if value is None:
         raise NotImplementedError(f"{name} is not set yet: complete the exercise above this check.")
 
 
 def check_number(value, name: str) -> float:
     """Visible check for a numeric question: a finite number. Its value is graded by a hidden test."""
+    __tracebackhide__ = True
     require_answer(value, name)
     result = expect_scalar(value, name)
     print(f"[ok] {name} is a finite number ({result:.6g}); its value is graded when the notebook is graded.")
@@ -246,6 +255,7 @@ def check_number(value, name: str) -> float:
 
 def check_number_value(value, expected: float, name: str, tol: float) -> None:
     """Hidden check for a numeric question: within ``tol`` (absolute) of ``expected``."""
+    __tracebackhide__ = True
     result = expect_scalar(value, name)
     if not abs(result - expected) <= tol:
         fail(f"{name} is {result:.6g}, which is not the expected value (allowed error {tol:g}).")
@@ -253,6 +263,7 @@ def check_number_value(value, expected: float, name: str, tol: float) -> None:
 
 def check_choice(value, choices, name: str) -> str:
     """Visible check for a multiple-choice question: one of ``choices`` (graded by a hidden test)."""
+    __tracebackhide__ = True
     require_answer(value, name)
     options = ", ".join(repr(c) for c in choices)
     if not isinstance(value, str) or value.strip().upper() not in [c.upper() for c in choices]:

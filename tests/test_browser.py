@@ -1,0 +1,139 @@
+"""A real browser: JupyterLab (as requirements.txt installs it) started headless from a copy of the
+repository root, driven in Debian's Chromium with Playwright. A student notebook shows a check's
+message for an unimplemented exercise, the solution notebook shows passing checks, and nbgrader's
+JupyterLab extensions (assignment list, validate, formgrader) are there. Screenshots are saved in
+test-artifacts/ (kept by CI as artifacts)."""
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from coursework import ROOT
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts"
+TOKEN = "course-browser-test"
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    sync_api = pytest.importorskip("playwright.sync_api") if not os.environ.get("CI") else __import__(
+        "playwright.sync_api", fromlist=["sync_playwright"])
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail("Debian's chromium is not installed (.ci/run installs it)")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    # a copy of the repository root, so that JupyterLab's autosave cannot touch the committed notebooks
+    root = tmp_path_factory.mktemp("lab") / "course"
+    shutil.copytree(ROOT, root, ignore=shutil.ignore_patterns(".git", ".venv", "__pycache__", "test-artifacts",
+                                                               "autograded", "submitted", "gradebook.db"))
+    port = _free_port()
+    env = dict(os.environ, MPLBACKEND="module://matplotlib_inline.backend_inline")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", f"--port={port}",
+         "--ServerApp.ip=127.0.0.1", f"--ServerApp.token={TOKEN}", f"--ServerApp.root_dir={root}",
+         # own workspace and settings folders: nothing from (or into) the user's ~/.jupyter
+         f"--LabApp.workspaces_dir={root.parent / 'workspaces'}",
+         f"--LabApp.user_settings_dir={root.parent / 'settings'}",
+         "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
+        cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(120):
+        try:
+            urllib.request.urlopen(f"{base}/api/status?token={TOKEN}", timeout=1)
+            break
+        except Exception:
+            if server.poll() is not None:
+                pytest.fail(f"JupyterLab did not start:\n{server.stdout.read()[-3000:]}")
+            time.sleep(0.5)
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        yield browser, base, root
+        browser.close()
+    server.terminate()
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
+def _dismiss_news(page):
+    """JupyterLab asks once whether to fetch news; answer no so that screenshots show the notebook."""
+    no = page.locator(".jp-toast-button", has_text="No")
+    try:
+        no.first.click(timeout=3_000)
+    except Exception:
+        pass
+
+
+def _open_and_run_all(browser, base, path):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{base}/lab/tree/{path}?token={TOKEN}")
+    page.wait_for_selector(".jp-NotebookPanel:not(.lm-mod-hidden)", timeout=90_000)
+    _dismiss_news(page)
+    page.locator(".jp-StatusBar-TextItem", has_text="Idle").first.wait_for(timeout=90_000)  # kernel ready
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+    page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+    return page
+
+
+def test_student_notebook_shows_the_check_message(lab):
+    browser, base, _ = lab
+    page = _open_and_run_all(browser, base, "notebooks/01_softmax/01_softmax.ipynb")
+    message = page.locator(".jp-OutputArea-output", has_text="softmax is not implemented yet").first
+    message.wait_for(timeout=90_000)
+    message.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "browser-student-notebook.png"))
+    text = message.inner_text()
+    assert "NotImplementedError" in text and "replace `raise NotImplementedError()`" in text
+    page.close()
+
+
+def test_solution_notebook_shows_passing_checks(lab):
+    browser, base, _ = lab
+    page = _open_and_run_all(browser, base, "solutions/01_softmax/01_softmax.ipynb")
+    last = page.locator(".jp-OutputArea-output", has_text="[ok] training accuracy").first
+    last.wait_for(timeout=120_000)  # the last check of the notebook: everything above ran
+    ok = page.locator(".jp-OutputArea-output", has_text="[ok] check_softmax").first
+    ok.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "browser-solution-notebook.png"))
+    assert page.locator(".jp-OutputArea-output", has_text="[ok] check_softmax_cross_entropy").count() >= 1
+    assert page.locator(".jp-OutputArea-output [data-mime-type='application/vnd.jupyter.stderr']").count() == 0
+    assert page.locator(".jp-OutputArea-output img").count() >= 2  # the Jacobian and training figures
+    page.close()
+
+
+def test_nbgrader_extensions_load(lab):
+    browser, base, _ = lab
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{base}/lab/tree/notebooks/01_softmax/01_softmax.ipynb?token={TOKEN}")
+    page.wait_for_selector(".jp-NotebookPanel:not(.lm-mod-hidden)", timeout=90_000)
+    # validate: a toolbar button on every notebook
+    page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-NotebookPanel-toolbar .validate-button",
+                 has_text="Validate").first.wait_for(timeout=60_000)
+    # assignment list and formgrader: the Nbgrader menu opens each in a tab, with its content
+    for item, tab, content in [("Assignment List", "Assignments", "Released assignments"),
+                               ("Formgrader", "Formgrader", "Manage Assignments")]:
+        page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").first.click()
+        page.locator(".lm-Menu-itemLabel", has_text=item).first.click()
+        page.locator(".lm-TabBar-tabLabel", has_text=tab).first.wait_for(timeout=30_000)
+        if tab == "Formgrader":
+            page.frame_locator("iframe").locator(f"text={content}").first.wait_for(timeout=60_000)
+            page.frame_locator("iframe").locator("text=01_softmax").first.wait_for(timeout=60_000)
+        else:
+            page.locator(f"text={content}").first.wait_for(timeout=60_000)
+    page.screenshot(path=str(ARTIFACTS / "browser-nbgrader-formgrader.png"))
+    page.close()
