@@ -1,0 +1,513 @@
+"""Checks for notebook 05_batchnorm: batch normalization (forward in train and test mode, running
+statistics, backward through the computation graph and in closed form) and layer normalization.
+
+Each ``check_<exercise>(student_function, ...)`` returns quietly (after printing one ``[ok]`` line) on
+a correct implementation and raises ``AssertionError`` with an explanation on a wrong one. Called with
+no options it uses the visible cases (fixed inputs, reference outputs from ``fixtures/batchnorm.json``);
+hidden tests call it with another ``seed`` and ``strict=True`` for edge cases and larger inputs.
+
+Two things are special about this topic:
+
+- ``bn_param`` is *meant* to be changed in place (the running statistics live there). So the forward
+  checks hand the student's function a copy of it, inspect that copy afterwards, and check only ``x``,
+  ``gamma`` and ``beta`` for mutation.
+- The layout of ``cache`` is the student's choice. The backward checks therefore run the student's own
+  forward pass (train mode) to get a cache, then the student's backward pass on it. Their inputs
+  ``x, gamma, beta, dout`` are drawn by ``_backward_inputs`` with the same seed as the fixture's cases
+  (which hold ``dout`` and the reference's cache, and the reference's gradients as expected output), so
+  the two lists line up one to one; ``_paired`` verifies that they do.
+"""
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+
+from utils.gradcheck import numerical_gradient_array
+from .checking import (Case, call, expect_array, expect_close, expect_gradient, fail, reporting,
+                       require_answer)
+from .fixtures import VISIBLE_SEED, cases
+
+TOPIC = "batchnorm"
+RTOL = 1e-6   # float64 results agree with the reference to ~1e-14; 1e-6 leaves room for any sound formula
+              # and is still 4x tighter than the effect of moving eps outside the square root (var ~ 4)
+# Numeric gradients (centred differences, float64, h = 1e-5) are accurate to ~1e-10 absolute on these inputs.
+# dgamma and dbeta are well away from 0, so their relative error stays below ~1e-8 when the code is right.
+# dx has entries near 0 (each column, for layer norm each row, sums to exactly 0), where that absolute
+# error becomes a relative one of up to ~1e-5 for correct code (measured over ten seeds); a wrong dx is
+# off by 1e-2 or more. The precise test of dx is the comparison with the reference (rtol 1e-6).
+GRAD_TOL = 1e-6
+DX_GRAD_TOL = 1e-4
+
+
+# ---------------------------------------------------------------- case generators (visible and hidden)
+def _bn_forward_cases(rng: np.random.Generator, strict: bool) -> list[Case]:
+    tiny = rng.standard_normal((6, 3)) * np.array([1.0, 0.01, 2.0]) + np.array([0.0, 1.0, -1.0])
+    cases_ = [
+        Case("train mode: N=4, D=3, features with non-zero means, random gamma and beta, given running statistics",
+             {"x": 3.0 + 2.0 * rng.standard_normal((4, 3)), "gamma": rng.uniform(0.5, 2.0, 3),
+              "beta": rng.standard_normal(3),
+              "bn_param": {"mode": "train", "running_mean": rng.standard_normal(3),
+                           "running_var": rng.uniform(0.5, 2.0, 3)}}),
+        Case("train mode: N=8, D=5, gamma = 1, beta = 0, features on very different scales, no running "
+             "statistics yet (the defaults apply)",
+             {"x": rng.standard_normal((8, 5)) * np.array([0.1, 1.0, 10.0, 100.0, 3.0])
+              + np.array([5.0, -3.0, 0.0, 50.0, 1.0]),
+              "gamma": np.ones(5), "beta": np.zeros(5), "bn_param": {"mode": "train"}}),
+        Case("train mode with eps = 0.1 and momentum = 0.5; the second feature has a tiny variance, so eps matters",
+             {"x": tiny, "gamma": rng.uniform(0.5, 2.0, 3), "beta": rng.standard_normal(3),
+              "bn_param": {"mode": "train", "eps": 0.1, "momentum": 0.5,
+                           "running_mean": np.array([0.5, -0.5, 0.0]), "running_var": np.array([2.0, 1.0, 0.5])}}),
+        Case("test mode: the batch's own means and variances differ from the running statistics, which must be used",
+             {"x": 10.0 + 3.0 * rng.standard_normal((5, 3)), "gamma": rng.uniform(0.5, 2.0, 3),
+              "beta": rng.standard_normal(3),
+              "bn_param": {"mode": "test", "running_mean": np.array([1.0, -2.0, 0.5]),
+                           "running_var": np.array([4.0, 0.25, 1.0])}}),
+        Case("test mode with a single example (N=1)",
+             {"x": rng.standard_normal((1, 4)), "gamma": rng.uniform(0.5, 2.0, 4), "beta": rng.standard_normal(4),
+              "bn_param": {"mode": "test", "running_mean": rng.standard_normal(4),
+                           "running_var": rng.uniform(0.5, 2.0, 4)}}),
+        Case("test mode with no running statistics yet: the defaults (zeros and ones) apply",
+             {"x": rng.standard_normal((3, 2)), "gamma": np.array([2.0, 0.5]), "beta": np.array([0.1, -0.1]),
+              "bn_param": {"mode": "test"}}),
+    ]
+    if strict:
+        cases_ += [
+            Case("train mode with a batch of one example (every output equals beta)",
+                 {"x": rng.standard_normal((1, 4)), "gamma": rng.uniform(0.5, 2.0, 4), "beta": rng.standard_normal(4),
+                  "bn_param": {"mode": "train", "running_mean": np.zeros(4), "running_var": np.ones(4)}}),
+            Case("train mode, a square batch N=D=6 (the wrong axis cannot hide behind the shape)",
+                 {"x": rng.standard_normal((6, 6)) * rng.uniform(0.5, 3.0, 6), "gamma": rng.uniform(0.5, 2.0, 6),
+                  "beta": rng.standard_normal(6), "bn_param": {"mode": "train", "momentum": 0.8}}),
+            Case("train mode, N=200, D=30, features around 1000",
+                 {"x": 1000.0 + rng.standard_normal((200, 30)), "gamma": np.ones(30), "beta": np.zeros(30),
+                  "bn_param": {"mode": "train", "running_mean": 1000.0 * np.ones(30), "running_var": np.ones(30)}}),
+            Case("test mode, N=50, D=10, running statistics far from the batch's",
+                 {"x": rng.standard_normal((50, 10)) * 5.0 - 4.0, "gamma": rng.uniform(0.5, 2.0, 10),
+                  "beta": rng.standard_normal(10),
+                  "bn_param": {"mode": "test", "eps": 1e-3, "running_mean": rng.standard_normal(10),
+                               "running_var": rng.uniform(0.1, 3.0, 10)}}),
+        ]
+    return cases_
+
+
+def _ln_forward_cases(rng: np.random.Generator, strict: bool) -> list[Case]:
+    cases_ = [
+        Case("N=4 examples, D=6 features, each row on its own scale and offset, random gamma and beta",
+             {"x": rng.standard_normal((4, 6)) * np.array([[0.5], [1.0], [5.0], [20.0]])
+              + np.array([[1.0], [-3.0], [0.0], [40.0]]),
+              "gamma": rng.uniform(0.5, 2.0, 6), "beta": rng.standard_normal(6), "ln_param": {}}),
+        Case("a single example (N=1), gamma = 1, beta = 0",
+             {"x": 2.0 + 3.0 * rng.standard_normal((1, 5)), "gamma": np.ones(5), "beta": np.zeros(5),
+              "ln_param": {}}),
+        Case("a square batch N=D=3, gamma = 1, beta = 0 (normalising over the wrong axis keeps the shape)",
+             {"x": rng.standard_normal((3, 3)) * np.array([1.0, 4.0, 0.5]) + np.array([2.0, -1.0, 0.0]),
+              "gamma": np.ones(3), "beta": np.zeros(3), "ln_param": {}}),
+        Case("eps = 0.1, with an example whose features barely vary (eps matters)",
+             {"x": np.vstack([rng.standard_normal(4), 1.0 + 0.01 * rng.standard_normal(4)]),
+              "gamma": rng.uniform(0.5, 2.0, 4), "beta": rng.standard_normal(4), "ln_param": {"eps": 0.1}}),
+        Case("ln_param with mode = 'test' (layer norm computes the same thing in both modes)",
+             {"x": rng.standard_normal((3, 4)) + 2.0, "gamma": rng.uniform(0.5, 2.0, 4),
+              "beta": rng.standard_normal(4), "ln_param": {"mode": "test"}}),
+    ]
+    if strict:
+        cases_ += [
+            Case("N=50, D=30, rows around 1000", {"x": 1000.0 + rng.standard_normal((50, 30)),
+                                                 "gamma": np.ones(30), "beta": np.zeros(30), "ln_param": {}}),
+            Case("N=7, D=2", {"x": 3.0 * rng.standard_normal((7, 2)), "gamma": rng.uniform(0.5, 2.0, 2),
+                              "beta": rng.standard_normal(2), "ln_param": {"eps": 1e-3}}),
+        ]
+    return cases_
+
+
+def _backward_inputs(rng: np.random.Generator, strict: bool) -> list[tuple[str, np.ndarray, np.ndarray,
+                                                                            np.ndarray, np.ndarray]]:
+    """``(label, x, gamma, beta, dout)`` for the backward checks (batch norm and layer norm alike).
+    ``dout`` is random, never all ones: with dout = 1 the gradient of a normalisation is ~0 and hides bugs."""
+    def draw(N, D, scale=1.0, offset=0.0):
+        x = offset + scale * rng.standard_normal((N, D))
+        return x, rng.uniform(0.5, 2.0, D) * rng.choice([-1.0, 1.0], D), rng.standard_normal(D), rng.standard_normal((N, D))
+
+    out = [("N=4, D=3 with non-zero means, random gamma (some negative) and random dout", *draw(4, 3, 2.0, 3.0)),
+           ("a square batch N=D=5 (a sum over the wrong axis keeps the shape)", *draw(5, 5)),
+           ("N=3, D=4: a small batch", *draw(3, 4, 1.5)),
+           ("N=6, D=7 with small variances (0.1^2, so eps = 1e-5 matters)", *draw(6, 7, 0.1, 1.0))]
+    if strict:
+        out += [("N=1, D=3: a batch of one", *draw(1, 3)),
+                ("N=2, D=3: the smallest batch with a spread (x_hat is +-1, so dx is ~0)", *draw(2, 3)),
+                ("N=30, D=20 around 10", *draw(30, 20, 1.0, 10.0))]
+    return out
+
+
+def _backward_cases(forward_name: str, backward_name: str):
+    """CASES entry for a backward exercise: the reference's cache of each input, and the reference's
+    gradients as the expected output (generated where the reference exists: at build and hidden time)."""
+    def generate(rng: np.random.Generator, strict: bool) -> list[Case]:
+        from . import reference
+        ref = reference.load(TOPIC)
+        forward = getattr(ref, forward_name)
+        out = []
+        for label, x, gamma, beta, dout in _backward_inputs(rng, strict):
+            param = {"mode": "train"} if forward_name == "batchnorm_forward" else {}
+            _, cache = forward(x.copy(), gamma.copy(), beta.copy(), param)
+            out.append(Case(label, {"dout": dout, "cache": cache}))
+        return out
+    return generate
+
+
+CASES = {
+    "batchnorm_forward": _bn_forward_cases,
+    "batchnorm_backward": _backward_cases("batchnorm_forward", "batchnorm_backward"),
+    "layernorm_forward": _ln_forward_cases,
+    "layernorm_backward": _backward_cases("layernorm_forward", "layernorm_backward"),
+}
+
+
+# ---------------------------------------------------------------- helpers
+def _run_forward(forward, name: str, case: Case, param_key: str, param: dict):
+    """Call ``forward(x, gamma, beta, param)``; ``param`` is the caller's dict (to be inspected
+    afterwards). Fails on warnings, errors and on a changed ``x``, ``gamma`` or ``beta``."""
+    shown = Case(case.label, {k: case.args[k] for k in ("x", "gamma", "beta")},
+                 kwargs={param_key: case.args[param_key]})
+
+    def run(x, gamma, beta, **_ignored):   # the shown dict stays untouched; the function gets `param`
+        return forward(x, gamma, beta, param)
+
+    out = call(run, name, shown)
+    if not (isinstance(out, tuple) and len(out) == 2):
+        fail(f"{name} should return a tuple (out, cache), but it returned "
+             f"{type(out).__name__}{f' of length {len(out)}' if isinstance(out, (tuple, list)) else ''}.", shown)
+    return out, shown
+
+
+def _expect_float64(value, what: str, case: Case, shape) -> np.ndarray:
+    arr = expect_array(value, what, case, shape=shape)
+    if arr.dtype != np.float64:
+        fail(f"{what} has dtype {arr.dtype}, but x is float64; keep the computation in float64.", case)
+    return arr
+
+
+def _unpack3(result, name: str, case: Case):
+    if not (isinstance(result, tuple) and len(result) == 3):
+        fail(f"{name} should return a tuple (dx, dgamma, dbeta), but it returned "
+             f"{type(result).__name__}{f' of length {len(result)}' if isinstance(result, (tuple, list)) else ''}.",
+             case)
+    return result
+
+
+def _statistics(x: np.ndarray, axis: int, eps: float):
+    """Mean, biased variance and the std that a correctly normalised x-hat has along ``axis``."""
+    var = x.var(axis=axis)
+    return x.mean(axis=axis), var, np.sqrt(var / (var + eps))
+
+
+def _close(a, b, rtol=1e-6, atol=1e-9) -> bool:
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol))
+
+
+def _normalised(x, gamma, beta, axis, eps, ddof=0, eps_outside=False, mean=None, var=None):
+    """Candidate outputs of common mistakes, used only to word a hint."""
+    mu = x.mean(axis=axis, keepdims=True) if mean is None else mean
+    v = x.var(axis=axis, ddof=ddof, keepdims=True) if var is None else var
+    denom = np.sqrt(v) + eps if eps_outside else np.sqrt(v + eps)
+    with np.errstate(all="ignore"):
+        return gamma * (x - mu) / denom + beta
+
+
+# ---------------------------------------------------------------- batch normalization, forward
+def _first_match(out, right, candidates) -> str | None:
+    """The hint of the first candidate (a known mistake's output) that ``out`` matches, unless that
+    mistake happens to give the right answer on this input."""
+    for candidate, hint in candidates:
+        if _close(out, candidate) and not _close(candidate, right):
+            return hint
+    return None
+
+
+def _bn_forward_hint(out, case: Case) -> str | None:
+    x, gamma, beta = case.args["x"], case.args["gamma"], case.args["beta"]
+    bn = case.args["bn_param"]
+    eps = bn.get("eps", 1e-5)
+    N, D = x.shape
+    with np.errstate(all="ignore"):
+        if bn["mode"] == "train":
+            right = _normalised(x, gamma, beta, 0, eps)
+            return _first_match(out, right, [
+                (_normalised(x, gamma, beta, 0, eps, ddof=1) if N > 1 else right,
+                 "you normalised with the unbiased variance (dividing by N - 1). Batch normalization uses the "
+                 "biased batch variance: np.var(x, axis=0), which divides by N."),
+                (_normalised(x, gamma, beta, 0, eps, eps_outside=True),
+                 "eps belongs inside the square root: (x - mean) / np.sqrt(var + eps)."),
+                (_normalised(x, gamma, beta, 1, eps),
+                 "you normalised each example (axis=1). Batch norm normalises each feature over the batch: axis=0."),
+                (_normalised(x, 1.0, 0.0, 0, eps), "scale and shift the normalised values: out = gamma * x_hat + beta."),
+                (_normalised(x, gamma, beta, 0, 1e-5), "use bn_param['eps'] when it is given (1e-5 is only the default)."),
+            ])
+        rm = bn.get("running_mean", np.zeros(D))
+        rv = bn.get("running_var", np.ones(D))
+        right = gamma * (x - rm) / np.sqrt(rv + eps) + beta
+        return _first_match(out, right, [
+            (_normalised(x, gamma, beta, 0, eps),
+             "in test mode, normalise with bn_param['running_mean'] and bn_param['running_var'], not with the "
+             "statistics of the test batch (a test batch may even hold a single example)."),
+            (gamma * (x - rm) / (np.sqrt(rv) + eps) + beta, "eps belongs inside the square root: np.sqrt(running_var + eps)."),
+            (gamma * (x - rm) / np.sqrt(rv) + beta, "add eps in test mode too: np.sqrt(running_var + eps)."),
+            (gamma * (x - rm) / (rv + eps) + beta, "running_var is a variance: divide by np.sqrt(running_var + eps)."),
+            ((x - rm) / np.sqrt(rv + eps), "scale and shift the normalised values in test mode too: out = gamma * x_hat + beta."),
+        ])
+
+
+def _check_running(param: dict, case: Case, name: str) -> None:
+    """The running statistics in ``param`` after one call: updated in train mode, untouched in test mode."""
+    x, bn = case.args["x"], case.args["bn_param"]
+    D = x.shape[1]
+    m = bn.get("momentum", 0.9)
+    rm0 = bn.get("running_mean", np.zeros(D))
+    rv0 = bn.get("running_var", np.ones(D))
+    for key in ("running_mean", "running_var"):
+        if key not in param:
+            fail(f"after {name} returned, bn_param has no '{key}'. Create it with "
+                 f"bn_param.setdefault('{key}', ...) and keep it up to date in bn_param.", case)
+    rm = expect_array(param["running_mean"], "bn_param['running_mean'] after the call", case, shape=(D,))
+    rv = expect_array(param["running_var"], "bn_param['running_var'] after the call", case, shape=(D,))
+    if bn["mode"] == "test":
+        hint = "test mode only reads the running statistics; it must not update them."
+        expect_close(rm, rm0, "bn_param['running_mean'] after a test-mode call", case, 0, 0, hint)
+        expect_close(rv, rv0, "bn_param['running_var'] after a test-mode call", case, 0, 0, hint)
+        return
+    # analytic: the update rule of the docstring, with the batch's mean and biased variance
+    mu, var = x.mean(axis=0), x.var(axis=0)
+    exp_rm, exp_rv = m * rm0 + (1 - m) * mu, m * rv0 + (1 - m) * var
+    for got, expected, old, stat, key in ((rm, exp_rm, rm0, mu, "running_mean"), (rv, exp_rv, rv0, var, "running_var")):
+        hint = None
+        if _close(got, old, 1e-12, 1e-15) and not _close(expected, old):
+            hint = (f"bn_param['{key}'] did not change: in train mode store the updated value, e.g. "
+                    f"bn_param['{key}'] = momentum * {key} + (1 - momentum) * batch_statistic.")
+        elif _close(got, (1 - m) * old + m * stat):
+            hint = ("the momentum is reversed: running = momentum * running + (1 - momentum) * batch_statistic "
+                    "(momentum = 0.9 keeps 90% of the old value).")
+        elif _close(got, stat):
+            hint = "the running statistic was replaced by the batch statistic; average them with the momentum."
+        elif "momentum" in bn and m != 0.9 and _close(got, 0.9 * old + 0.1 * stat):
+            hint = "use bn_param['momentum'] when it is given (0.9 is only the default)."
+        elif key == "running_var" and x.shape[0] > 1 and _close(got, m * old + (1 - m) * x.var(axis=0, ddof=1)):
+            hint = ("the running variance was updated with the unbiased variance (PyTorch's convention). Here it is "
+                    "the biased batch variance, the one you normalise with.")
+        expect_close(got, expected, f"bn_param['{key}'] after one train-mode call", case, RTOL, 1e-12, hint)
+
+
+@reporting("train mode: per-feature mean = beta and std = |gamma|, output within 1e-6 of the reference, running "
+           "statistics updated with the momentum and converging to the data's mean and biased variance; test mode: "
+           "running statistics only, also for N=1; x, gamma, beta untouched")
+def check_batchnorm_forward(batchnorm_forward, *, seed=None, strict=False):
+    """Check ``batchnorm_forward(x, gamma, beta, bn_param) -> (out, cache)`` in train and test mode."""
+    name = "batchnorm_forward"
+    for case in cases(TOPIC, name, seed, strict):
+        param = copy.deepcopy(case.args["bn_param"])
+        (out, _cache), shown = _run_forward(batchnorm_forward, name, case, "bn_param", param)
+        x, gamma, beta = case.args["x"], case.args["gamma"], case.args["beta"]
+        out = _expect_float64(out, "out returned by batchnorm_forward", shown, x.shape)
+        exp_out = case.expected[0]
+        hint = _bn_forward_hint(out, case)
+        if case.args["bn_param"]["mode"] == "train":
+            # analytic properties first: each feature of out has mean beta and std |gamma| * sqrt(var / (var + eps))
+            eps = case.args["bn_param"].get("eps", 1e-5)
+            _, _, std_hat = _statistics(x, 0, eps)
+            expect_close(out.mean(axis=0), beta, "the mean of each feature (column) of out in train mode", shown,
+                         rtol=1e-7, atol=1e-8, hint=hint or "in train mode every feature of out has mean beta.")
+            expect_close(out.std(axis=0), np.abs(gamma) * std_hat,
+                         "the standard deviation of each feature of out in train mode", shown, rtol=1e-6, atol=1e-10,
+                         hint=hint or "in train mode each feature of out has standard deviation |gamma| "
+                                      "(times sqrt(var / (var + eps)), just below 1).")
+        expect_close(out, exp_out, "out returned by batchnorm_forward", shown, RTOL,
+                     1e-9 * max(1.0, float(np.abs(exp_out).max())), hint)
+        _check_running(param, case, name)
+    _check_convergence(batchnorm_forward, seed)
+
+
+def _check_convergence(batchnorm_forward, seed) -> None:
+    """Many train-mode calls on the same data: the running statistics approach its mean and biased variance.
+    0.9**200 ~ 7e-10, so after 200 steps the running values are within ~1e-8 of the limit: atol 1e-6 cannot flake."""
+    rng = np.random.default_rng(11 if seed is None else seed + 11)
+    x = rng.normal(loc=[2.0, -1.0, 0.5], scale=[1.0, 3.0, 0.2], size=(10, 3))
+    gamma, beta = np.ones(3), np.zeros(3)
+    param = {"mode": "train"}
+    case = Case("200 train-mode calls, always on the same batch x of shape (10, 3), starting from bn_param = "
+                "{'mode': 'train'}", {"x": x, "gamma": gamma, "beta": beta, "bn_param": {"mode": "train"}})
+    for _ in range(200):
+        _run_forward(batchnorm_forward, "batchnorm_forward", case, "bn_param", param)
+    rm = expect_array(param.get("running_mean"), "bn_param['running_mean'] after 200 steps", case, shape=(3,))
+    rv = expect_array(param.get("running_var"), "bn_param['running_var'] after 200 steps", case, shape=(3,))
+    expect_close(rm, x.mean(axis=0), "bn_param['running_mean'] after 200 steps (should be the data's mean)", case,
+                 rtol=0, atol=1e-6, hint="update it on every train-mode call: "
+                 "running_mean = momentum * running_mean + (1 - momentum) * batch_mean.")
+    hint = None
+    if _close(rv, x.var(axis=0, ddof=1), 1e-5, 1e-6):
+        hint = "it converged to the unbiased variance (ddof=1); use the biased batch variance (divide by N)."
+    expect_close(rv, x.var(axis=0), "bn_param['running_var'] after 200 steps (should be the data's biased variance)",
+                 case, rtol=1e-6, atol=1e-6, hint=hint)
+
+
+# ---------------------------------------------------------------- layer normalization, forward
+@reporting("each example (row) normalised over its features: x_hat rows with mean 0 and std ~1, output within 1e-6 "
+           "of the reference, eps from ln_param, same result in any mode, also for N=1; x, gamma, beta untouched")
+def check_layernorm_forward(layernorm_forward, *, seed=None, strict=False):
+    """Check ``layernorm_forward(x, gamma, beta, ln_param) -> (out, cache)``."""
+    name = "layernorm_forward"
+    for case in cases(TOPIC, name, seed, strict):
+        param = copy.deepcopy(case.args["ln_param"])
+        (out, _cache), shown = _run_forward(layernorm_forward, name, case, "ln_param", param)
+        x, gamma, beta = case.args["x"], case.args["gamma"], case.args["beta"]
+        eps = case.args["ln_param"].get("eps", 1e-5)
+        out = _expect_float64(out, "out returned by layernorm_forward", shown, x.shape)
+        exp_out = case.expected[0]
+        right = _normalised(x, gamma, beta, 1, eps)
+        hint = _first_match(out, right, [
+            (_normalised(x, gamma, beta, 0, eps),
+             "you normalised each feature over the batch (axis=0), as batch norm does. Layer norm normalises "
+             "each example over its own features: mean and variance along axis=1 (keepdims=True)."),
+            (_normalised(x, gamma, beta, 1, eps, ddof=1) if x.shape[1] > 1 else right,
+             "use the biased variance over the features (divide by D), not the unbiased one."),
+            (_normalised(x, gamma, beta, 1, eps, eps_outside=True), "eps belongs inside the square root: np.sqrt(var + eps)."),
+            (_normalised(x, gamma, beta, 1, 1e-5), "use ln_param['eps'] when it is given (1e-5 is only the default)."),
+            (_normalised(x, 1.0, 0.0, 1, eps), "scale and shift the normalised values: out = gamma * x_hat + beta."),
+        ])
+        x_hat = (out - beta) / gamma   # gamma is never 0 in these cases
+        _, _, std_hat = _statistics(x, 1, eps)
+        expect_close(x_hat.mean(axis=1), np.zeros(x.shape[0]), "the mean of each row of (out - beta) / gamma", shown,
+                     rtol=0, atol=1e-8, hint=hint or "layer norm subtracts each example's own mean over its features.")
+        expect_close(x_hat.std(axis=1), std_hat, "the standard deviation of each row of (out - beta) / gamma", shown,
+                     rtol=1e-6, atol=1e-10, hint=hint)
+        expect_close(out, exp_out, "out returned by layernorm_forward", shown, RTOL,
+                     1e-9 * max(1.0, float(np.abs(exp_out).max())), hint)
+
+
+# ---------------------------------------------------------------- backward passes (both normalisations)
+def _paired(exercise: str, seed, strict):
+    """The fixture's (or fresh hidden) cases, each with the inputs it was generated from."""
+    inputs = _backward_inputs(np.random.default_rng(VISIBLE_SEED if seed is None else seed), strict)
+    cases_ = cases(TOPIC, exercise, seed, strict)
+    if len(inputs) != len(cases_) or not all(np.array_equal(i[4], c.args["dout"]) for i, c in zip(inputs, cases_)):
+        raise RuntimeError(f"graders/fixtures/{TOPIC}.json is out of date: run `python -m graders build 05_batchnorm`.")
+    return zip(inputs, cases_)
+
+
+def _check_backward(backward, forward, name: str, forward_name: str, exercise: str, seed, strict) -> None:
+    batch = forward_name == "batchnorm_forward"
+    axis = 0 if batch else 1          # the axis the statistics are taken over
+    key = "bn_param" if batch else "ln_param"
+    for (label, x, gamma, beta, dout), ref_case in _paired(exercise, seed, strict):
+        N, D = x.shape
+        fresh = lambda: {"mode": "train"} if batch else {}   # noqa: E731
+        case = Case(label, {"x": x, "gamma": gamma, "beta": beta, key: fresh()})
+        (out, cache), shown = _run_forward(forward, forward_name, case, key, fresh())
+        out = expect_array(out, f"out returned by {forward_name}", shown, shape=x.shape)
+        # the cache is only as good as the forward pass that made it: check the forward's defining property
+        x_hat = (out - beta) / gamma
+        _, _, std_hat = _statistics(x, axis, 1e-5)
+        if not (_close(x_hat.mean(axis=axis), np.zeros_like(std_hat), 0, 1e-8) and _close(x_hat.std(axis=axis), std_hat, 1e-6, 1e-10)):
+            fail(f"your {forward_name} does not normalise this input correctly (train mode), so its cache cannot be "
+                 f"trusted. Make check_{forward_name} pass first.", shown)
+        bcase = Case(label, {"dout": dout, "cache": cache})
+        dx, dgamma, dbeta = _unpack3(call(backward, name, bcase), name, bcase)
+        exp_dx, exp_dgamma, exp_dbeta = ref_case.expected
+        shown = Case(label, {"x": x, "gamma": gamma, "beta": beta, "dout": dout})
+        # shapes, with the usual reasons they go wrong
+        if isinstance(dbeta, np.ndarray) and dbeta.shape == (N, D) and (N, D) != (D,):
+            fail(f"dbeta has shape {dbeta.shape}, the shape of dout, but beta has shape ({D},).", shown,
+                 "beta is added to every example, so its gradient is dout summed over the batch: dout.sum(axis=0).")
+        for value, what in ((dgamma, "dgamma"), (dbeta, "dbeta")):
+            if isinstance(value, np.ndarray) and value.shape == (N,) and N != D:
+                fail(f"{what} has shape ({N},), one entry per example, but it needs one per feature: ({D},).", shown,
+                     "sum over the batch axis (axis=0), not over the features.")
+        dx = expect_array(dx, "dx", shown, shape=(N, D))
+        dgamma = expect_array(dgamma, "dgamma", shown, shape=(D,))
+        dbeta = expect_array(dbeta, "dbeta", shown, shape=(D,))
+        atol = 1e-9 * max(1.0, float(np.abs(exp_dx).max()))
+        expect_close(dbeta, exp_dbeta, "dbeta", shown, RTOL, 1e-9,
+                     "dbeta = dout.sum(axis=0)." if not _close(dbeta, dout.sum(axis=0)) else None)
+        hint = None
+        if N == D and _close(dgamma, (dout * x_hat).sum(axis=1)):
+            hint = "dgamma is summed over the wrong axis: gamma has one entry per feature, so sum over the batch (axis=0)."
+        elif _close(dgamma, dout.sum(axis=0)):
+            hint = "dgamma = (dout * x_hat).sum(axis=0): gamma multiplies x_hat."
+        else:
+            hint = "dgamma = (dout * x_hat).sum(axis=0), with the x_hat of your forward pass (eps inside the square root)."
+        expect_close(dgamma, exp_dgamma, "dgamma", shown, RTOL, 1e-9, hint)
+        scale = 1e-8 * max(1.0, float(np.abs(dx).max()))
+        sums_to_zero = lambda a: _close(a.sum(axis=axis), np.zeros(a.shape[1 - axis]), 0, scale)  # noqa: E731
+        gamma_hint = ("gamma varies along the normalised axis in layer norm, so it cannot be pulled out of the sums: "
+                      "form dx_hat = dout * gamma first, then take the sums over the features (axis=1) of dx_hat "
+                      "and dx_hat * x_hat.")
+        if not batch and D > 1 and not sums_to_zero(dx) and sums_to_zero(dx / gamma):
+            hint = gamma_hint
+        elif N > 1 and not sums_to_zero(dx):
+            what = "column of dx (each feature, over the batch)" if batch else "row of dx (each example, over its features)"
+            hint = (f"each {what} should sum to 0: adding the same constant to those inputs does not change the "
+                    "output. A missing sum means the terms through the mean (and variance) are missing"
+                    + ("." if batch else ", or the sums run over the batch instead of over each example's features "
+                       "(axis=1, keepdims=True)."))
+        elif batch:
+            hint = "check the term through the variance: dx = gamma / (N * std) * (N * dout - dbeta - x_hat * dgamma)."
+        else:
+            hint = "check the term through the variance, x_hat * sum over the features of (dx_hat * x_hat). " + gamma_hint
+        expect_close(dx, exp_dx, "dx", shown, RTOL, atol, hint)
+        # and a numeric gradient of *your* forward pass, contracted with the random dout
+        def fwd(xv, gv, bv):
+            return _run_forward(forward, forward_name, Case(label, {"x": xv.copy(), "gamma": gv.copy(),
+                                                                    "beta": bv.copy(), key: fresh()}),
+                                key, fresh())[0][0]
+        x64, g64, b64 = (np.array(a, dtype=np.float64) for a in (x, gamma, beta))
+        num_dx = numerical_gradient_array(lambda v: fwd(v, g64, b64), x64.copy(), dout)
+        num_dgamma = numerical_gradient_array(lambda v: fwd(x64, v, b64), g64.copy(), dout)
+        num_dbeta = numerical_gradient_array(lambda v: fwd(x64, g64, v), b64.copy(), dout)
+        expect_gradient(dx, num_dx, "dx", shown, DX_GRAD_TOL)
+        expect_gradient(dgamma, num_dgamma, "dgamma", shown, GRAD_TOL)
+        expect_gradient(dbeta, num_dbeta, "dbeta", shown, GRAD_TOL)
+
+
+@reporting("run on the cache of your batchnorm_forward (train mode): dx, dgamma, dbeta within 1e-6 of the reference "
+           "and of a numeric gradient (random dout); dout and cache untouched")
+def check_batchnorm_backward(batchnorm_backward, batchnorm_forward, *, seed=None, strict=False):
+    """Check ``batchnorm_backward(dout, cache) -> (dx, dgamma, dbeta)`` with the cache of ``batchnorm_forward``."""
+    _check_backward(batchnorm_backward, batchnorm_forward, "batchnorm_backward", "batchnorm_forward",
+                    "batchnorm_backward", seed, strict)
+
+
+@reporting("run on the cache of your batchnorm_forward (train mode): dx, dgamma, dbeta within 1e-6 of the reference "
+           "and of a numeric gradient (random dout); dout and cache untouched")
+def check_batchnorm_backward_alt(batchnorm_backward_alt, batchnorm_forward, *, seed=None, strict=False):
+    """Check ``batchnorm_backward_alt(dout, cache) -> (dx, dgamma, dbeta)``: the same gradients as
+    ``batchnorm_backward`` (so the same expected values), from the closed form."""
+    _check_backward(batchnorm_backward_alt, batchnorm_forward, "batchnorm_backward_alt", "batchnorm_forward",
+                    "batchnorm_backward", seed, strict)
+
+
+@reporting("run on the cache of your layernorm_forward: dx, dgamma, dbeta within 1e-6 of the reference and of a "
+           "numeric gradient (random dout); dout and cache untouched")
+def check_layernorm_backward(layernorm_backward, layernorm_forward, *, seed=None, strict=False):
+    """Check ``layernorm_backward(dout, cache) -> (dx, dgamma, dbeta)`` with the cache of ``layernorm_forward``."""
+    _check_backward(layernorm_backward, layernorm_forward, "layernorm_backward", "layernorm_forward",
+                    "layernorm_backward", seed, strict)
+
+
+# ---------------------------------------------------------------- the experiment
+@reporting("with batch norm the network trained at every weight scale; without it, not at the smallest ones")
+def check_weight_scale_sweep(scales, acc_bn, acc_plain):
+    """Check the weight-scale experiment's results: lists of validation accuracies, one per scale."""
+    require_answer(acc_bn, "acc_bn")
+    require_answer(acc_plain, "acc_plain")
+    scales = np.asarray(scales, dtype=float)
+    bn = expect_array(np.asarray(acc_bn, dtype=float), "acc_bn", None, shape=scales.shape)
+    plain = expect_array(np.asarray(acc_plain, dtype=float), "acc_plain", None, shape=scales.shape)
+    small = scales <= 1e-2
+    # margins measured with the reference: batch norm >= 0.45 at every scale <= 1 (full and fast mode),
+    # plain <= 0.11 at scales <= 0.01 (it cannot start); chance is 0.1
+    if not np.all(bn[scales <= 1.0] >= 0.3):
+        fail(f"with batch normalization the accuracies were {np.round(bn, 3).tolist()} for the weight scales "
+             f"{scales.tolist()}; at every scale up to 1 they should be at least 0.3. Do your batchnorm_forward and "
+             "batchnorm_backward pass their checks?")
+    if not np.all(plain[small] <= 0.2):
+        fail(f"without batch normalization the accuracies at the scales <= 0.01 were {np.round(plain[small], 3).tolist()}; "
+             "such tiny weights should leave a 6-layer network stuck near chance (0.1). Was the experiment run as given?")

@@ -1,0 +1,366 @@
+"""The 05_batchnorm checks accept the reference and reject every wrong implementation in the bank."""
+import functools
+
+import numpy as np
+import pytest
+
+from graders import batchnorm as checks
+from graders import reference
+from wrong import assert_rejects, bank_params
+
+REF = reference.load("batchnorm")
+
+
+# ---------------------------------------------------------------- batch norm forward, with one mistake each
+def _bn_forward(x, gamma, beta, bn_param, *, ddof=0, running_ddof=0, eps_outside=False, update=True,
+                reverse=False, ignore_momentum=False, test_uses_batch=False, update_in_test=False, axis=0,
+                ignore_eps=False, no_affine=False, test_no_sqrt=False, keepdims_running=False, mutate=None,
+                in_place_running=False, test_no_eps=False):
+    mode = bn_param["mode"]
+    eps = 1e-5 if ignore_eps else bn_param.setdefault("eps", 1e-5)
+    m = bn_param.setdefault("momentum", 0.9)
+    if ignore_momentum:
+        m = 0.9
+    D = x.shape[1]
+    rm = bn_param.setdefault("running_mean", np.zeros(D))
+    rv = bn_param.setdefault("running_var", np.ones(D))
+    if mutate == "x":
+        x -= x.mean(axis=0)
+    if mutate == "gamma":
+        gamma *= 1.0
+        gamma[0] += 1e-3
+    keep = axis == 1
+    if mode == "train" or test_uses_batch:
+        mu = x.mean(axis=axis, keepdims=keep)
+        var = x.var(axis=axis, ddof=ddof, keepdims=keep)
+        denom = np.sqrt(var) + eps if eps_outside else np.sqrt(var + eps)
+        x_hat = (x - mu) / denom
+    else:
+        denom = np.sqrt(rv) if test_no_eps else rv + eps if test_no_sqrt else np.sqrt(rv + eps)
+        x_hat = (x - rm) / denom
+    out = x_hat if no_affine else gamma * x_hat + beta
+    if (mode == "train" and update) or (mode == "test" and update_in_test):
+        mu0, var0 = x.mean(axis=0), x.var(axis=0, ddof=running_ddof)
+        a, b = (1 - m, m) if reverse else (m, 1 - m)
+        if in_place_running:
+            rm *= a
+            rm += b * mu0
+            rv *= a
+            rv += b * var0
+        else:
+            new_rm, new_rv = a * rm + b * mu0, a * rv + b * var0
+            if keepdims_running:
+                new_rm, new_rv = new_rm[None, :], new_rv[None, :]
+            bn_param["running_mean"], bn_param["running_var"] = new_rm, new_rv
+    return out, None
+
+
+def bn_variant(**options):
+    return functools.partial(_bn_forward, **options)
+
+
+def bn_returns_out_only(x, gamma, beta, bn_param):
+    return REF.batchnorm_forward(x, gamma, beta, bn_param)[0]
+
+
+def bn_float32(x, gamma, beta, bn_param):
+    out, cache = REF.batchnorm_forward(x, gamma, beta, bn_param)
+    return out.astype(np.float32), cache
+
+
+# ---------------------------------------------------------------- backward passes on a transparent cache
+# Cache layout is the student's choice, so these backward passes come with their own forward pass.
+def _forward_keep_inputs(x, gamma, beta, param, *, layer=False):
+    forward = REF.layernorm_forward if layer else REF.batchnorm_forward
+    out, _ = forward(x, gamma, beta, param)
+    return out, {"x": x.copy(), "gamma": gamma.copy(), "eps": param.get("eps", 1e-5)}
+
+
+bn_forward_keep_inputs = functools.partial(_forward_keep_inputs, layer=False)
+ln_forward_keep_inputs = functools.partial(_forward_keep_inputs, layer=True)
+
+
+def _norm_backward(dout, cache, *, axis=0, mistake=None):
+    x, gamma, eps = cache["x"], cache["gamma"], cache["eps"]
+    n = x.shape[axis]
+    mu = x.mean(axis=axis, keepdims=True)
+    var = x.var(axis=axis, keepdims=True)
+    std = np.sqrt(var) if mistake == "no eps" else np.sqrt(var + eps)
+    x_hat = (x - mu) / std
+    dbeta = dout if mistake == "dbeta not summed" else dout.sum(axis=0)
+    dgamma = (dout * x_hat).sum(axis=1 if mistake == "dgamma wrong axis" else 0)
+    if mistake == "dgamma without x_hat":
+        dgamma = dout.sum(axis=0)
+    dx_hat = dout if mistake == "no gamma" else dout * gamma
+    if mistake == "gamma pulled out":   # BN's compact form, wrong when gamma varies along `axis`
+        dx_hat = dout
+    sum_axis = 0 if mistake == "sums over the batch" else axis
+    if mistake == "sums over the batch":
+        n = x.shape[0]
+    s1 = dx_hat.sum(axis=sum_axis, keepdims=True)
+    s2 = (dx_hat * x_hat).sum(axis=sum_axis, keepdims=True)
+    if mistake == "no mean terms":
+        s1, s2 = 0.0 * s1, 0.0 * s2
+    if mistake == "no variance term":
+        s2 = 0.0 * s2
+    if mistake == "no mean-subtraction term":
+        s1 = 0.0 * s1
+    denom_n = n - 1 if mistake == "N - 1" else n
+    dx = (n * dx_hat - s1 - x_hat * s2) / (denom_n * std)
+    if mistake == "gamma pulled out":
+        dx = gamma * dx
+    if mistake == "sign":
+        dx = -dx
+    if mistake == "mutates dout":
+        dout *= 1.0
+        dout[0, 0] += 1.0
+    if mistake == "list":
+        return [dx, dgamma, dbeta]
+    return dx, dgamma, dbeta
+
+
+def bn_backward(mistake=None):
+    return functools.partial(_norm_backward, axis=0, mistake=mistake)
+
+
+def ln_backward(mistake=None):
+    return functools.partial(_norm_backward, axis=1, mistake=mistake)
+
+
+def bn_backward_on_ln_cache(dout, cache):   # layer norm's x_hat, but batch norm's sums (over axis 0, N)
+    return _norm_backward(dout, cache, axis=1, mistake="sums over the batch")
+
+
+# ---------------------------------------------------------------- layer norm forward, with one mistake each
+def _ln_forward(x, gamma, beta, ln_param, *, axis=1, ddof=0, eps_outside=False, ignore_eps=False,
+                keepdims=True, mutate=False, no_affine=False, mode_aware=False):
+    eps = 1e-5 if ignore_eps else ln_param.get("eps", 1e-5)
+    if mutate:
+        x -= 0.0
+        x[0, 0] += 1.0
+    if mode_aware and ln_param.get("mode") == "test":   # copied batch norm's test branch
+        x_hat = x / np.sqrt(1.0 + eps)
+    else:
+        mu = x.mean(axis=axis, keepdims=keepdims)
+        var = x.var(axis=axis, ddof=ddof, keepdims=keepdims)
+        x_hat = (x - mu) / (np.sqrt(var) + eps if eps_outside else np.sqrt(var + eps))
+    return (x_hat if no_affine else gamma * x_hat + beta), None
+
+
+def ln_variant(**options):
+    return functools.partial(_ln_forward, **options)
+
+
+BANK = {
+    "check_batchnorm_forward": {
+        "unbiased variance (ddof=1)": bn_variant(ddof=1, running_ddof=1),
+        "eps outside the square root": bn_variant(eps_outside=True),
+        "running statistics not updated": bn_variant(update=False),
+        "momentum reversed in the running update": bn_variant(reverse=True),
+        "test mode uses the batch statistics": bn_variant(test_uses_batch=True),
+        "input x changed in place": bn_variant(mutate="x"),
+        "gamma changed in place": bn_variant(mutate="gamma"),
+        "running variance updated with the unbiased variance (PyTorch's convention)": bn_variant(running_ddof=1),
+        "running statistics updated in test mode": bn_variant(update_in_test=True),
+        "bn_param['momentum'] ignored": bn_variant(ignore_momentum=True),
+        "bn_param['eps'] ignored": bn_variant(ignore_eps=True),
+        "normalised over the features (axis=1) instead of the batch": bn_variant(axis=1),
+        "gamma and beta not applied": bn_variant(no_affine=True),
+        "test mode divides by running_var instead of its square root": bn_variant(test_no_sqrt=True),
+        "test mode without eps": bn_variant(test_no_eps=True),
+        "running statistics stored with shape (1, D)": bn_variant(keepdims_running=True),
+        "returns out only": bn_returns_out_only,
+        "float32 output": bn_float32,
+    },
+    "check_batchnorm_backward": {
+        "dx missing the terms through the mean (and variance)": bn_backward("no mean terms"),
+        "dx missing the term through the variance": bn_backward("no variance term"),
+        "dx missing the mean-subtraction term": bn_backward("no mean-subtraction term"),
+        "dgamma summed over the wrong axis": bn_backward("dgamma wrong axis"),
+        "dbeta not summed": bn_backward("dbeta not summed"),
+        "dgamma without x_hat": bn_backward("dgamma without x_hat"),
+        "gamma left out of dx": bn_backward("no gamma"),
+        "N - 1 in the closed form": bn_backward("N - 1"),
+        "sqrt(var) without eps": bn_backward("no eps"),
+        "dx with the wrong sign": bn_backward("sign"),
+        "dout changed in place": bn_backward("mutates dout"),
+        "returns a list": bn_backward("list"),
+    },
+    "check_batchnorm_backward_alt": {
+        "dx missing the terms through the mean (and variance)": bn_backward("no mean terms"),
+        "closed form without the x_hat * dgamma term": bn_backward("no variance term"),
+        "closed form without the dbeta term": bn_backward("no mean-subtraction term"),
+        "dgamma summed over the wrong axis": bn_backward("dgamma wrong axis"),
+        "dbeta not summed": bn_backward("dbeta not summed"),
+        "N - 1 in the closed form": bn_backward("N - 1"),
+        "sqrt(var) without eps": bn_backward("no eps"),
+    },
+    "check_layernorm_forward": {
+        "normalised over the batch axis (batch norm)": ln_variant(axis=0),
+        "unbiased variance (ddof=1)": ln_variant(ddof=1),
+        "eps outside the square root": ln_variant(eps_outside=True),
+        "ln_param['eps'] ignored": ln_variant(ignore_eps=True),
+        "statistics without keepdims": ln_variant(keepdims=False),
+        "input x changed in place": ln_variant(mutate=True),
+        "gamma and beta not applied": ln_variant(no_affine=True),
+        "a test-mode branch copied from batch norm": ln_variant(mode_aware=True),
+    },
+    "check_layernorm_backward": {
+        "batch norm's backward (sums over the batch axis)": bn_backward_on_ln_cache,
+        "gamma pulled out of the sums over the features": ln_backward("gamma pulled out"),
+        "dx missing the terms through the mean (and variance)": ln_backward("no mean terms"),
+        "dx missing the term through the variance": ln_backward("no variance term"),
+        "dgamma summed over the wrong axis": ln_backward("dgamma wrong axis"),
+        "dbeta not summed": ln_backward("dbeta not summed"),
+        "D - 1 in the closed form": ln_backward("N - 1"),
+        "dout changed in place": ln_backward("mutates dout"),
+    },
+}
+
+# the forward pass each backward check runs (the wrong backward passes use the transparent cache)
+FORWARD_FOR = {"check_batchnorm_backward": bn_forward_keep_inputs,
+               "check_batchnorm_backward_alt": bn_forward_keep_inputs,
+               "check_layernorm_backward": ln_forward_keep_inputs}
+
+EXERCISES = ["batchnorm_forward", "batchnorm_backward", "batchnorm_backward_alt", "layernorm_forward",
+             "layernorm_backward"]
+REF_FORWARD = {"batchnorm_backward": REF.batchnorm_forward, "batchnorm_backward_alt": REF.batchnorm_forward,
+               "layernorm_backward": REF.layernorm_forward}
+
+
+@pytest.mark.parametrize("exercise", EXERCISES)
+@pytest.mark.parametrize("mode", [{}, {"seed": 2026, "strict": True}, {"seed": 5, "strict": True}],
+                         ids=["visible", "hidden", "hidden-other-seed"])
+def test_reference_passes(exercise, mode, capfd):
+    extra = (REF_FORWARD[exercise],) if exercise in REF_FORWARD else ()
+    getattr(checks, f"check_{exercise}")(getattr(REF, exercise), *extra, **mode)
+    out, err = capfd.readouterr()
+    assert "[ok]" in out and err == "", err
+
+
+@pytest.mark.parametrize("check, impl", bank_params(BANK))
+def test_wrong_implementation_rejected(check, impl, capfd):
+    extra = (FORWARD_FOR[check],) if check in FORWARD_FOR else ()
+    assert_rejects(getattr(checks, check), impl, *extra)
+    assert capfd.readouterr().err == "", "a check let a warning through to stderr (nbgrader would score 0)"
+
+
+def test_every_exercise_has_a_bank():
+    assert {f"check_{e}" for e in EXERCISES} == set(BANK)
+
+
+@pytest.mark.parametrize("check, forward, backward", [
+    ("check_batchnorm_backward", bn_forward_keep_inputs, bn_backward()),
+    ("check_batchnorm_backward_alt", bn_forward_keep_inputs, bn_backward()),
+    ("check_layernorm_backward", ln_forward_keep_inputs, ln_backward()),
+])
+def test_backward_checks_accept_any_cache_layout(check, forward, backward, capfd):
+    """The bank's backward passes use their own cache (a dict); without a mistake they pass."""
+    getattr(checks, check)(backward, forward)
+    getattr(checks, check)(backward, forward, seed=2026, strict=True)
+    assert capfd.readouterr().err == ""
+
+
+def test_running_statistics_may_be_updated_in_place(capfd):
+    """Updating bn_param['running_mean'] in place (rm *= m; rm += ...) is as good as replacing it."""
+    checks.check_batchnorm_forward(bn_variant(in_place_running=True))
+    checks.check_batchnorm_forward(bn_variant(in_place_running=True), seed=2026, strict=True)
+    checks.check_batchnorm_forward(bn_variant())   # the parametrised forward without a mistake
+    assert capfd.readouterr().err == ""
+
+
+def test_backward_check_needs_a_working_forward():
+    """With a wrong forward pass, the backward check says to fix the forward first."""
+    def forward_unbiased(x, gamma, beta, param):
+        out, _ = _bn_forward(x, gamma, beta, param, ddof=1)
+        return out, {"x": x.copy(), "gamma": gamma.copy(), "eps": 1e-5}
+    assert_rejects(checks.check_batchnorm_backward, bn_backward(), forward_unbiased,
+                   match="make check_batchnorm_forward pass first")
+
+
+@pytest.mark.parametrize("check, impl, hint", [
+    ("check_batchnorm_forward", bn_variant(ddof=1, running_ddof=1), "biased batch variance"),
+    ("check_batchnorm_forward", bn_variant(eps_outside=True), "inside the square root"),
+    ("check_batchnorm_forward", bn_variant(update=False), "did not change"),
+    ("check_batchnorm_forward", bn_variant(reverse=True), "momentum is reversed"),
+    ("check_batchnorm_forward", bn_variant(test_uses_batch=True), "running_mean"),
+    ("check_batchnorm_forward", bn_variant(update_in_test=True), "must not update"),
+    ("check_batchnorm_forward", bn_variant(running_ddof=1), "unbiased variance"),
+    ("check_batchnorm_forward", bn_variant(mutate="x"), "changed its input `x`"),
+    ("check_batchnorm_backward", bn_backward("no mean terms"), "sum to 0"),
+    ("check_batchnorm_backward", bn_backward("dgamma wrong axis"), "one per feature"),
+    ("check_batchnorm_backward", bn_backward("dbeta not summed"), "summed over the batch"),
+    ("check_batchnorm_backward", bn_backward("no variance term"), "variance"),
+    ("check_batchnorm_backward", bn_backward("mutates dout"), "changed its input `dout`"),
+    ("check_layernorm_forward", ln_variant(axis=0), "axis=1"),
+    ("check_layernorm_backward", ln_backward("gamma pulled out"), "gamma varies along the normalised axis"),
+    ("check_layernorm_backward", bn_backward_on_ln_cache, "over each example's features"),
+    ("check_batchnorm_forward", bn_variant(ignore_momentum=True), "bn_param['momentum']"),
+    ("check_batchnorm_forward", bn_variant(test_no_eps=True), "add eps in test mode"),
+    ("check_batchnorm_forward", bn_variant(test_no_sqrt=True), "running_var is a variance"),
+    ("check_batchnorm_forward", bn_float32, "float64"),
+])
+def test_messages_name_the_mistake(check, impl, hint):
+    extra = (FORWARD_FOR[check],) if check in FORWARD_FOR else ()
+    message = assert_rejects(getattr(checks, check), impl, *extra, match=hint)
+    assert "Input (" in message  # the input that broke it
+
+
+def test_wrong_axis_of_dgamma_is_caught_on_a_square_batch(monkeypatch):
+    """With N = D a wrongly summed dgamma has the right shape; its values must give it away."""
+    real = checks._paired
+    monkeypatch.setattr(checks, "_paired", lambda exercise, seed, strict:
+                        [pair for pair in real(exercise, seed, strict) if "square" in pair[0][0]])
+    assert len(list(checks._paired("batchnorm_backward", None, False))) == 1
+    assert_rejects(checks.check_batchnorm_backward, bn_backward("dgamma wrong axis"), bn_forward_keep_inputs,
+                   match="dgamma is summed over the wrong axis")
+    assert_rejects(checks.check_layernorm_backward, ln_backward("dgamma wrong axis"), ln_forward_keep_inputs,
+                   match="dgamma is summed over the wrong axis")
+
+
+def test_unstarted_exercise_raises_not_implemented():
+    def stub(*args):
+        raise NotImplementedError()
+    for exercise in EXERCISES:
+        extra = (REF_FORWARD[exercise],) if exercise in REF_FORWARD else ()
+        with pytest.raises(NotImplementedError):
+            getattr(checks, f"check_{exercise}")(stub, *extra)
+    # a backward check also stops at an unstarted forward pass
+    for exercise in REF_FORWARD:
+        with pytest.raises(NotImplementedError):
+            getattr(checks, f"check_{exercise}")(getattr(REF, exercise), stub)
+
+
+def test_weight_scale_sweep_check():
+    scales = np.logspace(-3, 0.5, 8)
+    good_bn = [0.72, 0.82, 0.84, 0.88, 0.94, 0.89, 0.83, 0.52]
+    good_plain = [0.099, 0.099, 0.099, 0.099, 0.31, 0.74, 0.10, 0.099]
+    checks.check_weight_scale_sweep(scales, good_bn, good_plain)
+    assert_rejects(checks.check_weight_scale_sweep, scales, [0.1] * 8, good_plain)          # BN did not train
+    assert_rejects(checks.check_weight_scale_sweep, scales, good_bn, [0.9] * 8)             # not the experiment
+    assert_rejects(checks.check_weight_scale_sweep, scales, good_bn[:5], good_plain)        # wrong length
+    with pytest.raises(NotImplementedError):
+        checks.check_weight_scale_sweep(scales, None, None)
+
+
+def test_fixture_pairing_is_verified(monkeypatch):
+    """The backward checks refuse to run when the fixture's inputs do not match the drawn ones."""
+    real = checks._backward_inputs
+    monkeypatch.setattr(checks, "_backward_inputs",
+                        lambda rng, strict: [(l, x, g, b, d + 1.0) for l, x, g, b, d in real(rng, strict)])
+    with pytest.raises(RuntimeError, match="out of date"):
+        checks.check_batchnorm_backward(REF.batchnorm_backward, REF.batchnorm_forward)
+
+
+def test_array_subclass_cannot_fake_a_comparison():
+    class Liar(np.ndarray):
+        def __array_ufunc__(self, *args, **kwargs):
+            return True
+
+        def __eq__(self, other):
+            return True
+
+    def fake_forward(x, gamma, beta, bn_param):
+        return np.zeros_like(x).view(Liar), None
+
+    assert_rejects(checks.check_batchnorm_forward, fake_forward)
