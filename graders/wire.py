@@ -1,0 +1,174 @@
+"""Plain-data messages between the judge and a worker that runs student code (no pickle, ever).
+
+A value crosses the boundary as JSON. Supported: None, bool, int, float, str, list, tuple, dict, set,
+numpy arrays (numeric, bool or string dtypes; object arrays are refused), numpy scalars,
+``np.random.Generator`` (its state), functions of the course's own packages (by name), instances of the
+course's own classes (their attributes, rebuilt without running ``__init__``), and, from the judge to
+the worker only, callables as callback handles. Anything else arrives as :class:`Unsupported`, so the
+judge never runs code that came from a student.
+
+Messages are length-prefixed JSON frames on a pair of file descriptors.
+"""
+from __future__ import annotations
+
+import base64
+import importlib
+import io
+import json
+import os
+import struct
+import types
+from typing import Any, Callable
+
+import numpy as np
+
+TRUSTED_PREFIXES = ("utils.", "graders.", "datasets.")
+MAX_FRAME = 512 * 1024 * 1024
+
+
+class Unsupported:
+    """Stands in for a value that cannot cross the boundary as plain data."""
+
+    def __init__(self, type_name: str):
+        self.type_name = type_name
+
+    def __repr__(self) -> str:
+        return f"<a {self.type_name} object, which cannot be checked>"
+
+
+class WireError(RuntimeError):
+    """The other side broke the protocol (for example, student code wrote to the channel)."""
+
+
+def _trusted_module(name: str | None) -> bool:
+    return bool(name) and (name.startswith(TRUSTED_PREFIXES) or name in ("utils", "graders", "datasets"))
+
+
+def encode(value: Any, callbacks: dict | None = None, _depth: int = 0) -> Any:
+    if _depth > 50:
+        return {"__unsupported__": "deeply nested value"}
+    enc = lambda v: encode(v, callbacks, _depth + 1)  # noqa: E731
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int) and type(value) is int:
+        return value
+    if isinstance(value, float) and type(value) is float:
+        if value != value or value in (float("inf"), float("-inf")):
+            return {"__float__": repr(value)}
+        return value
+    if isinstance(value, np.ndarray):
+        arr = np.ndarray.view(value, np.ndarray)
+        if arr.dtype.hasobject:
+            return {"__unsupported__": "object array"}
+        buf = io.BytesIO()
+        np.save(buf, arr.copy(order="C"), allow_pickle=False)  # (ascontiguousarray would make 0-d arrays 1-d)
+        return {"__nd__": base64.b64encode(buf.getvalue()).decode()}
+    if isinstance(value, np.generic):
+        if isinstance(value, np.object_):
+            return {"__unsupported__": "numpy object"}
+        return {"__np__": encode(np.asarray(value), callbacks, _depth + 1)}
+    if isinstance(value, np.random.Generator):
+        return {"__rng__": json.loads(json.dumps(value.bit_generator.state, default=int))}
+    if isinstance(value, (list, tuple, set, frozenset)) and type(value) in (list, tuple, set, frozenset):
+        return {"__" + type(value).__name__ + "__": [enc(v) for v in value]}
+    if isinstance(value, dict) and type(value) is dict:
+        return {"__dict__": [[enc(k), enc(v)] for k, v in value.items()]}
+    if isinstance(value, (types.FunctionType, types.BuiltinFunctionType)) and _trusted_module(
+            getattr(value, "__module__", None)) and "<" not in value.__qualname__:
+        return {"__func__": [value.__module__, value.__qualname__]}
+    if callable(value) and callbacks is not None and not isinstance(value, type):
+        handle = str(len(callbacks))
+        callbacks[handle] = value
+        return {"__callback__": handle}
+    cls = type(value)
+    if _trusted_module(cls.__module__) and hasattr(value, "__dict__"):
+        return {"__obj__": [cls.__module__, cls.__qualname__], "attrs": enc(dict(vars(value)))}
+    return {"__unsupported__": f"{cls.__module__}.{cls.__qualname__}"}
+
+
+def decode(value: Any, callback_factory: Callable[[str], Callable] | None = None) -> Any:
+    dec = lambda v: decode(v, callback_factory)  # noqa: E731
+    if not isinstance(value, dict):
+        return value
+    (key, inner), = list(value.items())[:1]
+    if key == "__nd__":
+        return np.load(io.BytesIO(base64.b64decode(inner)), allow_pickle=False)
+    if key == "__np__":
+        return dec(inner)[()]
+    if key == "__float__":
+        return float(inner)
+    if key == "__rng__":
+        rng = np.random.default_rng()
+        rng.bit_generator.state = inner
+        return rng
+    if key in ("__list__", "__tuple__", "__set__", "__frozenset__"):
+        items = [dec(v) for v in inner]
+        return {"__list__": list, "__tuple__": tuple, "__set__": set, "__frozenset__": frozenset}[key](items)
+    if key == "__dict__":
+        return {dec(k) if not isinstance(k, dict) else _hashable(dec(k)): dec(v) for k, v in inner}
+    if key == "__func__":
+        module, qualname = inner
+        if not _trusted_module(module):
+            return Unsupported("function")
+        obj = importlib.import_module(module)
+        for part in qualname.split("."):
+            obj = getattr(obj, part)
+        return obj
+    if key == "__callback__":
+        if callback_factory is None:
+            return Unsupported("callback")
+        return callback_factory(inner)
+    if key == "__obj__":
+        module, qualname = inner
+        if not _trusted_module(module):
+            return Unsupported(qualname)
+        cls = importlib.import_module(module)
+        for part in qualname.split("."):
+            cls = getattr(cls, part)
+        obj = cls.__new__(cls)
+        for k, v in dec(value["attrs"]).items():
+            object.__setattr__(obj, k, v)
+        return obj
+    if key == "__unsupported__":
+        return Unsupported(str(inner))
+    raise WireError(f"unknown value tag {key!r}")
+
+
+def _hashable(v):
+    if isinstance(v, list):
+        return tuple(v)
+    return v
+
+
+def send(fd: int, message: dict) -> None:
+    data = json.dumps(message).encode()
+    os.write(fd, struct.pack(">Q", len(data)))
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
+
+
+def receive(fd: int) -> dict:
+    header = _read_exact(fd, 8)
+    (length,) = struct.unpack(">Q", header)
+    if length > MAX_FRAME:
+        raise WireError(f"message of {length} bytes is too large")
+    try:
+        message = json.loads(_read_exact(fd, length))
+    except ValueError as err:
+        raise WireError(f"malformed message: {err}") from None
+    if not isinstance(message, dict):
+        raise WireError("malformed message")
+    return message
+
+
+def _read_exact(fd: int, n: int) -> bytes:
+    chunks, got = [], 0
+    while got < n:
+        chunk = os.read(fd, min(n - got, 1 << 20))
+        if not chunk:
+            raise WireError("the other side closed the channel")
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
