@@ -1,0 +1,667 @@
+"""Checks for notebook 07_regularization: L2 and L1 penalties, inverted dropout (forward and
+backward), data augmentation on image batches (random crop, flip, shift, colour jitter, PCA colour
+augmentation and the pixel PCA it needs) and early stopping.
+
+Each ``check_<exercise>(student_function)`` returns quietly (after printing one ``[ok]`` line) on a
+correct implementation and raises ``AssertionError`` with an explanation on a wrong one. Called with
+no options it uses the visible cases (fixed inputs, reference outputs from
+``fixtures/regularization.json``); hidden tests call it with another ``seed`` and ``strict=True``
+for edge cases and larger inputs.
+
+Every random function takes an ``rng`` and its docstring fixes the order of its draws, so a correct
+implementation reproduces the reference output exactly from the same generator state.
+"""
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+
+from utils.gradcheck import numerical_gradient, numerical_gradient_array
+from .checking import (Case, call, expect_array, expect_close, expect_gradient, expect_scalar, fail,
+                       ratio, reporting)
+from .fixtures import cases as _fixture_cases
+
+TOPIC = "regularization"
+RTOL = 1e-9    # the reference and any sound formula agree to ~1e-15 in float64; 1e-9 leaves room for
+ATOL = 1e-12   # a different order of operations and nothing else
+
+
+def _seed(rng: np.random.Generator) -> np.random.Generator:
+    """A fresh generator for a case's ``rng`` argument, seeded from the case generator."""
+    return np.random.default_rng(int(rng.integers(2 ** 31)))
+
+
+def _away_from_zero(a: np.ndarray) -> np.ndarray:
+    """Entries at least 0.1 from 0 (so |w| has no kink within a numeric-gradient step)."""
+    return np.sign(a) * (0.1 + np.abs(a)) + (a == 0) * 0.1
+
+
+# ---------------------------------------------------------------- case generators (visible and hidden)
+def _params(rng, shapes: dict[str, tuple], zeros: bool = False) -> dict[str, np.ndarray]:
+    out = {}
+    for name, shape in shapes.items():
+        a = _away_from_zero(rng.standard_normal(shape))
+        if zeros and name.startswith("W"):
+            a.reshape(-1)[::4] = 0.0   # exact zeros: the (sub)gradient convention at the kink
+        out[name] = a
+    return out
+
+
+def _penalty_cases(rng: np.random.Generator, strict: bool, zeros: bool) -> list[Case]:
+    cases_ = [
+        Case("a two-layer network's parameters (biases non-zero: they must not be penalised)",
+             {"weights": _params(rng, {"W1": (4, 3), "b1": (3,), "W2": (3, 2), "b2": (2,)}, zeros), "reg": 0.1}),
+        Case("parameters with batch-norm gamma and beta (not weight matrices, so not penalised)",
+             {"weights": _params(rng, {"W1": (3, 5), "b1": (5,), "gamma1": (5,), "beta1": (5,),
+                                       "W2": (5, 2), "b2": (2,)}, zeros), "reg": 0.5}),
+        Case("reg = 0: no penalty, zero gradients",
+             {"weights": _params(rng, {"W1": (2, 3), "b1": (3,)}, zeros), "reg": 0.0}),
+    ]
+    if strict:
+        cases_ += [
+            Case("a single weight matrix and no biases",
+                 {"weights": _params(rng, {"W1": (6, 6)}, zeros), "reg": 1e-3}),
+            Case("three layers, large weights, reg = 2.5",
+                 {"weights": {k: 10 * v for k, v in _params(rng, {"W1": (8, 7), "b1": (7,), "W2": (7, 5),
+                                                                  "b2": (5,), "W3": (5, 3), "b3": (3,)}, zeros).items()},
+                  "reg": 2.5}),
+        ]
+    return cases_
+
+
+def _dropout_forward_cases(rng: np.random.Generator, strict: bool) -> list[Case]:
+    def case(label, shape, keep_prob, mode):
+        return Case(label, {"x": rng.standard_normal(shape), "keep_prob": keep_prob, "mode": mode, "rng": _seed(rng)})
+    cases_ = [
+        case("train mode, x of shape (4, 5), keep_prob = 0.5", (4, 5), 0.5, "train"),
+        case("train mode, x of shape (3, 10), keep_prob = 0.8", (3, 10), 0.8, "train"),
+        case("test mode, keep_prob = 0.5 (the identity)", (3, 4), 0.5, "test"),
+        case("train mode, x of shape (2, 3, 4) (any shape works), keep_prob = 0.3", (2, 3, 4), 0.3, "train"),
+    ]
+    if strict:
+        cases_ += [
+            case("train mode, keep_prob = 1.0 (keeps everything, still draws the mask)", (5, 6), 1.0, "train"),
+            case("train mode, a (50, 40) batch, keep_prob = 0.25", (50, 40), 0.25, "train"),
+            case("test mode, keep_prob = 0.9", (6, 7), 0.9, "test"),
+            case("train mode, a single unit", (1, 1), 0.6, "train"),
+        ]
+    return cases_
+
+
+def _dropout_backward_cases(rng: np.random.Generator, strict: bool) -> list[Case]:
+    def case(label, shape, keep_prob, mode):
+        mask = rng.random(shape) < keep_prob if mode == "train" else None
+        return Case(label, {"dout": rng.standard_normal(shape), "cache": (keep_prob, mode, mask)})
+    cases_ = [
+        case("train mode, shape (4, 5), keep_prob = 0.5", (4, 5), 0.5, "train"),
+        case("train mode, shape (3, 6), keep_prob = 0.8", (3, 6), 0.8, "train"),
+        case("test mode (the cache holds no mask)", (3, 4), 0.5, "test"),
+    ]
+    if strict:
+        cases_ += [
+            case("train mode, shape (2, 3, 4), keep_prob = 0.3", (2, 3, 4), 0.3, "train"),
+            case("train mode, a (40, 30) batch, keep_prob = 0.25", (40, 30), 0.25, "train"),
+            case("train mode, keep_prob = 1.0", (3, 3), 1.0, "train"),
+        ]
+    return cases_
+
+
+def _images(rng, shape, low=0.0, high=1.0, saturate=False):
+    X = low + (high - low) * rng.random(shape)
+    if saturate:  # digit-like: exact 0 and 1 pixels, where brightness pushes values out of [0, 1]
+        X[rng.random(shape) < 0.25] = 0.0
+        X[rng.random(shape) < 0.15] = 1.0
+    return X
+
+
+def _crop_cases(rng, strict):
+    cases_ = [
+        Case("grey images (N, H, W) = (5, 8, 9), crop 5 x 6",
+             {"X": _images(rng, (5, 8, 9)), "crop_h": 5, "crop_w": 6, "rng": _seed(rng)}),
+        Case("colour images (N, H, W, C) = (4, 7, 6, 3), crop 4 x 3",
+             {"X": _images(rng, (4, 7, 6, 3)), "crop_h": 4, "crop_w": 3, "rng": _seed(rng)}),
+    ]
+    if strict:
+        cases_ += [
+            Case("crop as large as the image (the only offset is 0)",
+                 {"X": _images(rng, (3, 5, 6)), "crop_h": 5, "crop_w": 6, "rng": _seed(rng)}),
+            Case("1 x 1 crops of (6, 4, 5, 3) colour images",
+                 {"X": _images(rng, (6, 4, 5, 3)), "crop_h": 1, "crop_w": 1, "rng": _seed(rng)}),
+            Case("a batch of 40 (12, 10) images, crop 9 x 7",
+                 {"X": _images(rng, (40, 12, 10)), "crop_h": 9, "crop_w": 7, "rng": _seed(rng)}),
+        ]
+    return cases_
+
+
+def _flip_cases(rng, strict):
+    cases_ = [
+        Case("grey images (N, H, W) = (8, 4, 5)", {"X": _images(rng, (8, 4, 5)), "rng": _seed(rng)}),
+        Case("colour images (N, H, W, C) = (8, 3, 4, 3)", {"X": _images(rng, (8, 3, 4, 3)), "rng": _seed(rng)}),
+    ]
+    if strict:
+        cases_ += [
+            Case("one grey image", {"X": _images(rng, (1, 3, 3)), "rng": _seed(rng)}),
+            Case("40 colour images (40, 5, 6, 3)", {"X": _images(rng, (40, 5, 6, 3)), "rng": _seed(rng)}),
+        ]
+    return cases_
+
+
+def _shift_cases(rng, strict):
+    cases_ = [
+        Case("grey images (N, H, W) = (6, 7, 8), max_shift = 2",
+             {"X": _images(rng, (6, 7, 8), 0.1, 1.0), "max_shift": 2, "rng": _seed(rng)}),
+        Case("colour images (N, H, W, C) = (5, 6, 5, 3), max_shift = 1",
+             {"X": _images(rng, (5, 6, 5, 3), 0.1, 1.0), "max_shift": 1, "rng": _seed(rng)}),
+    ]
+    if strict:
+        cases_ += [
+            Case("max_shift = 0 (the identity, after drawing zeros)",
+                 {"X": _images(rng, (3, 4, 4), 0.1, 1.0), "max_shift": 0, "rng": _seed(rng)}),
+            Case("30 digit-sized (8, 8) images, max_shift = 3",
+                 {"X": _images(rng, (30, 8, 8), 0.1, 1.0), "max_shift": 3, "rng": _seed(rng)}),
+        ]
+    return cases_
+
+
+def _jitter_cases(rng, strict):
+    cases_ = [
+        Case("grey digit-like images (N, H, W) = (5, 6, 6) with pixels at 0 and 1 (needs clipping)",
+             {"X": _images(rng, (5, 6, 6), saturate=True), "brightness": 0.2, "contrast": 0.5, "rng": _seed(rng)}),
+        Case("colour images (N, H, W, C) = (4, 5, 6, 3)",
+             {"X": _images(rng, (4, 5, 6, 3), 0.2, 0.8), "brightness": 0.1, "contrast": 0.3, "rng": _seed(rng)}),
+    ]
+    if strict:
+        cases_ += [
+            Case("brightness = contrast = 0 (the identity)",
+                 {"X": _images(rng, (3, 4, 5, 3)), "brightness": 0.0, "contrast": 0.0, "rng": _seed(rng)}),
+            Case("30 colour images with saturated pixels, strong jitter",
+                 {"X": _images(rng, (30, 6, 5, 3), saturate=True), "brightness": 0.4, "contrast": 0.8,
+                  "rng": _seed(rng)}),
+        ]
+    return cases_
+
+
+def _correlated_rgb(rng, shape):
+    """Colour images whose channels are correlated (as in photographs), values in about [0, 1]."""
+    N, H, W = shape
+    mix = np.array([[0.5, 0.4, 0.3], [0.1, 0.2, 0.1], [0.05, -0.05, 0.1]])
+    X = 0.2 + rng.random((N, H, W, 3)) @ mix
+    return X
+
+
+def _pca_cases(rng, strict):
+    cases_ = [
+        Case("colour images (N, H, W, C) = (3, 4, 5, 3) with correlated channels", {"X": _correlated_rgb(rng, (3, 4, 5))}),
+        Case("colour images (2, 6, 6, 3)", {"X": _correlated_rgb(rng, (2, 6, 6))}),
+    ]
+    if strict:
+        cases_ += [
+            Case("one image of 1 x 10 pixels", {"X": _correlated_rgb(rng, (1, 1, 10))}),
+            Case("20 images of 16 x 12 pixels", {"X": _correlated_rgb(rng, (20, 16, 12))}),
+        ]
+    return cases_
+
+
+def _rotation(rng):
+    q, r = np.linalg.qr(rng.standard_normal((3, 3)))
+    return q * np.sign(np.diag(r))   # a random orthogonal matrix, not symmetric
+
+
+def _pca_color_cases(rng, strict):
+    def case(label, X, std):
+        eigvals = np.sort(rng.uniform(0.002, 0.08, 3))[::-1].copy()
+        return Case(label, {"X": X, "eigvals": eigvals, "eigvecs": _rotation(rng), "alpha_std": std, "rng": _seed(rng)})
+    cases_ = [
+        case("colour images (N, H, W, C) = (5, 4, 6, 3) in [0.3, 0.7], alpha_std = 0.1 (no clipping)",
+             _images(rng, (5, 4, 6, 3), 0.3, 0.7), 0.1),
+        case("colour images with pixels near 0 and 1, alpha_std = 1.0 (needs clipping)",
+             _images(rng, (4, 3, 5, 3), saturate=True), 1.0),
+    ]
+    if strict:
+        cases_ += [
+            case("alpha_std = 0 (the identity)", _images(rng, (3, 4, 4, 3)), 0.0),
+            case("40 images of (6, 5) pixels in [0.3, 0.7], alpha_std = 0.2",
+                 _images(rng, (40, 6, 5, 3), 0.3, 0.7), 0.2),
+        ]
+    return cases_
+
+
+def _early_stopping_cases(rng, strict):
+    t = np.arange(30)
+    u_shape = 1.0 / (1 + t) + 0.004 * t + 0.01 * rng.standard_normal(30)   # falls, then rises (noisy)
+    cases_ = [
+        Case("the loss stops improving after epoch 1, patience = 2",
+             {"val_losses": [1.0, 0.8, 0.9, 0.85, 0.7, 0.6], "patience": 2}),
+        Case("a loss that improves every epoch (never stops: the last epoch)",
+             {"val_losses": [0.9, 0.7, 0.6, 0.55, 0.5], "patience": 2}),
+        Case("ties are not improvements, patience = 2",
+             {"val_losses": [1.0, 0.5, 0.5, 0.5, 0.4], "patience": 2}),
+        Case("patience = 1: stop at the first epoch that does not improve",
+             {"val_losses": [0.5, 0.6, 0.4], "patience": 1}),
+        Case("a noisy U-shaped curve of 30 epochs (an array), patience = 5",
+             {"val_losses": u_shape, "patience": 5}),
+    ]
+    if strict:
+        walk = 1.0 + np.cumsum(rng.normal(0.0, 0.05, 60))
+        cases_ += [
+            Case("a single epoch", {"val_losses": [0.3], "patience": 3}),
+            Case("patience longer than the run", {"val_losses": [0.5, 0.6, 0.7, 0.8], "patience": 10}),
+            Case("a random walk of 60 epochs, patience = 4", {"val_losses": walk, "patience": 4}),
+            Case("a random walk of 60 epochs, patience = 12", {"val_losses": walk.copy(), "patience": 12}),
+            Case("the best epoch is the last", {"val_losses": [0.9, 0.95, 0.99, 0.6], "patience": 3}),
+            Case("best at epoch 0, patience = 3", {"val_losses": [0.2, 0.3, 0.25, 0.21, 0.1], "patience": 3}),
+        ]
+    return cases_
+
+
+CASES = {
+    "l2_penalty": lambda rng, strict: _penalty_cases(rng, strict, zeros=False),
+    "l1_penalty": lambda rng, strict: _penalty_cases(rng, strict, zeros=True),
+    "dropout_forward": _dropout_forward_cases,
+    "dropout_backward": _dropout_backward_cases,
+    "random_crop": _crop_cases,
+    "random_flip": _flip_cases,
+    "random_shift": _shift_cases,
+    "color_jitter": _jitter_cases,
+    "pixel_pca": _pca_cases,
+    "pca_color_augmentation": _pca_color_cases,
+    "early_stopping": _early_stopping_cases,
+}
+
+
+# ---------------------------------------------------------------- shared pieces
+# The positional order of each exercise's arguments. The committed fixture stores a case's arguments
+# as a JSON object with sorted keys, so the visible cases are put back into signature order here.
+SIGNATURES = {
+    "l2_penalty": ("weights", "reg"),
+    "l1_penalty": ("weights", "reg"),
+    "dropout_forward": ("x", "keep_prob", "mode", "rng"),
+    "dropout_backward": ("dout", "cache"),
+    "random_crop": ("X", "crop_h", "crop_w", "rng"),
+    "random_flip": ("X", "rng"),
+    "random_shift": ("X", "max_shift", "rng"),
+    "color_jitter": ("X", "brightness", "contrast", "rng"),
+    "pixel_pca": ("X",),
+    "pca_color_augmentation": ("X", "eigvals", "eigvecs", "alpha_std", "rng"),
+    "early_stopping": ("val_losses", "patience"),
+}
+
+
+def cases(topic: str, exercise: str, seed=None, strict: bool = False) -> list[Case]:
+    """The exercise's cases (see graders.fixtures.cases) with their arguments in signature order."""
+    out = _fixture_cases(topic, exercise, seed, strict)
+    for case in out:
+        case.args = {name: case.args[name] for name in SIGNATURES[exercise]}
+    return out
+
+
+def _pair(out, name: str, first: str, second: str, case: Case):
+    if not (isinstance(out, tuple) and len(out) == 2):
+        fail(f"{name} should return a tuple ({first}, {second}), but it returned "
+             f"{type(out).__name__}{f' of length {len(out)}' if isinstance(out, (tuple, list)) else ''}.", case)
+    return out
+
+
+def _check_penalty(penalty, name: str, kind: str, seed, strict):
+    is_weight = lambda key: key.startswith("W")
+    for case in cases(TOPIC, name, seed, strict):
+        weights, reg = case.args["weights"], case.args["reg"]
+        loss, grads = _pair(call(penalty, name, case), name, "loss", "grads", case)
+        loss = expect_scalar(loss, f"the loss returned by {name}", case)
+        exp_loss, exp_grads = case.expected
+        if not isinstance(grads, dict):
+            fail(f"grads should be a dict (one entry per key of `weights`), but it is a {type(grads).__name__}.", case)
+        missing = [k for k in weights if k not in grads]
+        if missing:
+            fail(f"grads has no entry for {missing}. It needs one entry for every key of `weights`, with the "
+                 "same shape: the penalty gradient for weight matrices, zeros for everything else.", case)
+        extra = [k for k in grads if k not in weights]
+        if extra:
+            fail(f"grads has keys that are not in `weights`: {extra}.", case)
+        others = [k for k in weights if not is_weight(k)]
+        hint = None
+        penalised_all = 0.5 * reg * sum(float(np.sum(v ** 2)) for v in weights.values()) if kind == "l2" \
+            else reg * sum(float(np.sum(np.abs(v))) for v in weights.values())
+        if reg and others and np.isclose(loss, penalised_all, rtol=1e-9):
+            hint = f"the biases (and other non-weight parameters {others}) are penalised too: only keys starting with 'W'."
+        elif reg and exp_loss and np.isclose(loss, 2 * exp_loss, rtol=1e-9):
+            hint = "the loss is twice too large: the L2 penalty is 0.5 * reg * sum(W**2)."
+        elif reg and exp_loss and np.isclose(loss, 0.5 * exp_loss, rtol=1e-9):
+            hint = "the loss is half too small: the L1 penalty is reg * sum(|W|), with no factor 0.5."
+        expect_close(loss, exp_loss, f"the loss returned by {name}", case, RTOL, ATOL, hint)
+        for key, w in weights.items():
+            g = expect_array(grads[key], f"grads[{key!r}]", case, shape=w.shape)
+            hint = None
+            if not is_weight(key) and np.any(g != 0):
+                hint = f"{key!r} is not a weight matrix (its name does not start with 'W'): its gradient is all zeros."
+            else:
+                r = ratio(g, exp_grads[key])
+                if r is not None and np.isclose(r, 2):
+                    hint = "the gradient is doubled: d/dW of 0.5 * reg * sum(W**2) is reg * W (the 0.5 cancels the 2)."
+                elif r is not None and np.isclose(r, -1):
+                    hint = ("the gradient has the wrong sign: the penalty grows with |W|, so its gradient points away "
+                            "from 0 (reg * sign(W) for L1, reg * W for L2).")
+                elif kind == "l1" and np.any((w == 0) & (g != 0)):
+                    hint = "at W = 0 use the subgradient 0 (np.sign(0) = 0)."
+            expect_close(g, exp_grads[key], f"grads[{key!r}]", case, RTOL, ATOL, hint)
+        # the gradient of *your* loss, by centred differences in float64, must agree with *your* grads
+        for key, w in weights.items():
+            def f(p, key=key):
+                trial = dict(weights)
+                trial[key] = p
+                return expect_scalar(penalty(trial, reg)[0], f"the loss returned by {name}", case)
+            numeric = numerical_gradient(f, np.array(w, dtype=np.float64))
+            expect_gradient(grads[key], numeric, f"grads[{key!r}]", case, tol=1e-7)
+
+
+# ---------------------------------------------------------------- the checks
+@reporting("loss = 0.5 * reg * sum(W**2) over the 'W' keys only, grads for every key (zeros for biases), "
+           "within 1e-9 of the reference and equal to the numeric gradient, inputs untouched")
+def check_l2_penalty(l2_penalty, *, seed=None, strict=False):
+    """Check ``l2_penalty(weights, reg) -> (loss, grads)``."""
+    _check_penalty(l2_penalty, "l2_penalty", "l2", seed, strict)
+
+
+@reporting("loss = reg * sum(|W|) over the 'W' keys only, grads = reg * sign(W) (0 at W = 0, zeros for "
+           "biases), within 1e-9 of the reference and equal to the numeric gradient, inputs untouched")
+def check_l1_penalty(l1_penalty, *, seed=None, strict=False):
+    """Check ``l1_penalty(weights, reg) -> (loss, grads)``."""
+    _check_penalty(l1_penalty, "l1_penalty", "l1", seed, strict)
+
+
+def _check_dropout_statistics(dropout_forward, seed):
+    """Statistical properties on 100,000 units, with tolerances that cannot flake.
+
+    x has entries in [0.5, 1.5] (mean ~1). The fraction of kept units has standard deviation
+    sqrt(p (1 - p) / n) <= 0.5 / sqrt(1e5) = 0.0016, so the tolerance 0.02 is over 12 standard
+    deviations. Each out_i = x_i m_i / p has variance <= E[x^2] / p <= 2.25 / 0.3 = 7.5, so mean(out)
+    has standard deviation <= sqrt(7.5 / 1e5) = 0.0087 and the tolerance 0.06 is about 7 of them
+    (probability below 1e-11 for any seed). The mistakes this catches are off by 0.2 or more.
+    """
+    srng = np.random.default_rng(11 if seed is None else seed + 11)
+    x = 0.5 + srng.random((200, 500))
+    for p in (0.3, 0.8):
+        case = Case(f"train mode, x of shape (200, 500) with entries in [0.5, 1.5], keep_prob = {p}",
+                    {"x": x, "keep_prob": p, "mode": "train", "rng": _seed(srng)})
+        out = _pair(call(dropout_forward, "dropout_forward", case), "dropout_forward", "out", "cache", case)[0]
+        out = expect_array(out, "out returned by dropout_forward", case, shape=x.shape)
+        kept = float(np.mean(out != 0))
+        if not abs(kept - p) <= 0.02:
+            hint = ("you keep a unit with probability 1 - keep_prob: keep_prob is the probability of KEEPING "
+                    "a unit (mask = rng.random(x.shape) < keep_prob).") if abs(kept - (1 - p)) <= 0.02 else None
+            fail(f"dropout_forward kept a fraction {kept:.4f} of the units; expected about keep_prob = {p} "
+                 "(allowed deviation 0.02, over 12 standard deviations).", case, hint)
+        mean_in, mean_out = float(x.mean()), float(out.mean())
+        if not abs(mean_out - mean_in) <= 0.06:
+            hint = None
+            if abs(mean_out - p * mean_in) <= 0.06:
+                hint = ("the output's mean is keep_prob times the input's: this is not inverted dropout. "
+                        "Divide the kept units by keep_prob, so that E[out] = x and test mode needs no change.")
+            fail(f"in train mode the mean of out should match the mean of x in expectation: mean(x) = {mean_in:.4f}, "
+                 f"mean(out) = {mean_out:.4f} (allowed deviation 0.06, about 7 standard deviations).", case, hint)
+
+
+@reporting("inverted dropout: mask rng.random(x.shape) < keep_prob scaled by 1/keep_prob in train mode, "
+           "identity without drawing in test mode, cache (keep_prob, mode, mask), outputs equal to the "
+           "reference, kept fraction ~ keep_prob and E[out] ~ x on 100,000 units")
+def check_dropout_forward(dropout_forward, *, seed=None, strict=False):
+    """Check ``dropout_forward(x, keep_prob, mode, rng) -> (out, cache)``."""
+    for case in cases(TOPIC, "dropout_forward", seed, strict):
+        x, keep_prob, mode, rng = (case.args[k] for k in ("x", "keep_prob", "mode", "rng"))
+        state = copy.deepcopy(rng.bit_generator.state)
+        out, cache = _pair(call(dropout_forward, "dropout_forward", case), "dropout_forward", "out", "cache", case)
+        out = expect_array(out, "out returned by dropout_forward", case, shape=x.shape)
+        exp_out, (_, _, exp_mask) = case.expected
+        if mode == "test":
+            expect_close(out, x, "out in test mode", case, rtol=0, atol=0,
+                         hint="in test mode inverted dropout is the identity: no mask and no scaling (the "
+                              "1 / keep_prob in training already keeps the expected activation equal to x).")
+            if rng.bit_generator.state != state:
+                fail("dropout_forward drew random numbers from rng in test mode. Test mode uses no mask, so it "
+                     "must leave rng untouched (a later draw would otherwise change).", case)
+        else:
+            hint = None
+            r = ratio(out, exp_out)
+            if r is not None and np.isclose(r, keep_prob) and keep_prob != 1:
+                hint = ("out is keep_prob times the expected output: divide the kept units by keep_prob "
+                        "(inverted dropout), so that E[out] = x.")
+            elif np.array_equal(out != 0, ~exp_mask & (x != 0)):
+                hint = ("you kept exactly the units that should be dropped: keep a unit where "
+                        "rng.random(x.shape) < keep_prob.")
+            elif not np.array_equal(out != 0, exp_mask & (x != 0)):
+                hint = ("the wrong units are kept. Draw the mask as rng.random(x.shape) < keep_prob, once, "
+                        "before any other draw.")
+            expect_close(out, exp_out, "out returned by dropout_forward", case, RTOL, ATOL, hint)
+        if not (isinstance(cache, tuple) and len(cache) == 3):
+            fail(f"the cache should be the tuple (keep_prob, mode, mask), but it is {type(cache).__name__}"
+                 f"{f' of length {len(cache)}' if isinstance(cache, (tuple, list)) else ''}.", case)
+        if cache[0] != keep_prob or cache[1] != mode:
+            fail(f"the cache should start with (keep_prob, mode) = ({keep_prob!r}, {mode!r}), but it starts with "
+                 f"({cache[0]!r:.40}, {cache[1]!r:.40}).", case)
+        if mode == "test":
+            if cache[2] is not None:
+                fail("in test mode the cache's mask should be None (there is no mask).", case)
+        else:
+            mask = cache[2]
+            if not (isinstance(mask, np.ndarray) and mask.dtype == bool and mask.shape == x.shape):
+                fail(f"the cache's mask should be a boolean array of shape {x.shape} (rng.random(x.shape) < "
+                     f"keep_prob, before any scaling), but it is {type(mask).__name__}"
+                     f"{f' of dtype {mask.dtype} and shape {mask.shape}' if isinstance(mask, np.ndarray) else ''}.", case)
+            if not np.array_equal(mask, exp_mask):
+                fail("the cache's mask does not match the units that were kept: it should be "
+                     "rng.random(x.shape) < keep_prob.", case)
+    _check_dropout_statistics(dropout_forward, seed)
+
+
+@reporting("dx = dout * mask / keep_prob in train mode and dout in test mode, equal to the reference and "
+           "to a numeric gradient with a random upstream gradient, inputs untouched")
+def check_dropout_backward(dropout_backward, *, seed=None, strict=False):
+    """Check ``dropout_backward(dout, cache) -> dx`` with cache = (keep_prob, mode, mask)."""
+    for case in cases(TOPIC, "dropout_backward", seed, strict):
+        dout, (keep_prob, mode, mask) = case.args["dout"], case.args["cache"]
+        dx = expect_array(call(dropout_backward, "dropout_backward", case), "dx returned by dropout_backward",
+                          case, shape=dout.shape)
+        hint = None
+        if mode == "test":
+            hint = "in test mode dropout is the identity, so dx = dout (the cache holds no mask)."
+        else:
+            r = ratio(dx, case.expected)
+            if r is not None and np.isclose(r, keep_prob) and keep_prob != 1:
+                hint = "dx is missing the 1 / keep_prob: the forward pass scaled the kept units, so the gradient is scaled too."
+            elif r is not None and np.isclose(r, keep_prob ** 2) and keep_prob != 1:
+                hint = "dx is multiplied by keep_prob instead of divided by it."
+            elif np.any((dx != 0) & ~mask):
+                hint = ("dx is non-zero for dropped units: a dropped unit did not affect the output, so its "
+                        "gradient is 0 (multiply by the mask).")
+        expect_close(dx, case.expected, "dx returned by dropout_backward", case, RTOL, ATOL, hint)
+        # the forward pass is x -> x * mask / keep_prob (train) or x (test): compare with centred differences
+        forward = (lambda v: v * mask / keep_prob) if mode == "train" else (lambda v: v)
+        x = np.random.default_rng(3).standard_normal(dout.shape)
+        numeric = numerical_gradient_array(forward, x, dout)
+        expect_gradient(dx, numeric, "dx returned by dropout_backward", case, tol=1e-7, hint=hint)
+
+
+def _check_image_output(out, name, case, shape, expected, hint=None):
+    out = expect_array(out, f"the output of {name}", case, shape=shape)
+    expect_close(out, expected, f"the output of {name}", case, RTOL, ATOL, hint)
+    return out
+
+
+@reporting("shape (N, crop_h, crop_w[, C]), windows at offsets tops = rng.integers(0, H - crop_h + 1, size=N) "
+           "then lefts = rng.integers(0, W - crop_w + 1, size=N), equal to the reference, input untouched")
+def check_random_crop(random_crop, *, seed=None, strict=False):
+    """Check ``random_crop(X, crop_h, crop_w, rng) -> crops``."""
+    for case in cases(TOPIC, "random_crop", seed, strict):
+        X, ch, cw = case.args["X"], case.args["crop_h"], case.args["crop_w"]
+        shape = (X.shape[0], ch, cw, *X.shape[3:])
+        out = expect_array(call(random_crop, "random_crop", case), "the output of random_crop", case, shape=shape)
+        H, W = X.shape[1:3]
+        windows = all(any(np.array_equal(out[i], X[i, t:t + ch, l:l + cw]) for t in range(H - ch + 1)
+                          for l in range(W - cw + 1)) for i in range(len(X)))
+        if not windows:
+            hint = ("an output is not a crop_h x crop_w window of its input image (rows are axis 1, columns "
+                    "axis 2; the offsets must keep the window inside the image).")
+        else:
+            hint = ("each output is a window of its image, but not at the expected offsets: draw "
+                    "tops = rng.integers(0, H - crop_h + 1, size=N) first, then lefts = rng.integers(0, "
+                    "W - crop_w + 1, size=N) (the upper bound is exclusive), one offset pair per image.")
+        expect_close(out, case.expected, "the output of random_crop", case, RTOL, ATOL, hint)
+
+
+@reporting("image i is mirrored left-right (its width axis reversed) where rng.random(N)[i] < 0.5, colour "
+           "channels untouched, equal to the reference, input untouched")
+def check_random_flip(random_flip, *, seed=None, strict=False):
+    """Check ``random_flip(X, rng) -> flipped``."""
+    for case in cases(TOPIC, "random_flip", seed, strict):
+        X = case.args["X"]
+        out = expect_array(call(random_flip, "random_flip", case), "the output of random_flip", case, shape=X.shape)
+        hint = None
+        per_image = lambda f: all(np.array_equal(out[i], X[i]) or np.array_equal(out[i], f(X[i])) for i in range(len(X)))
+        if not per_image(lambda im: im[:, ::-1]):
+            if per_image(lambda im: im[::-1]):
+                hint = "you flipped upside down (the rows, axis 1 of X); a horizontal flip reverses the columns, axis 2 of X."
+            elif X.ndim == 4 and per_image(lambda im: im[..., ::-1]):
+                hint = ("you reversed the colour channels (the last axis); for (N, H, W, C) images the width is "
+                        "axis 2 of X, not the last axis.")
+        elif np.array_equal(out, X[:, :, ::-1]):
+            hint = "every image is flipped: flip image i only where rng.random(N)[i] < 0.5."
+        else:
+            hint = "the right kind of flip, applied to the wrong images: flip image i where rng.random(N)[i] < 0.5."
+        expect_close(out, case.expected, "the output of random_flip", case, RTOL, ATOL, hint)
+
+
+@reporting("image i moved down by dys[i] and right by dxs[i] (dys, then dxs = rng.integers(-max_shift, "
+           "max_shift + 1, size=N)), vacated pixels 0, equal to the reference, input untouched")
+def check_random_shift(random_shift, *, seed=None, strict=False):
+    """Check ``random_shift(X, max_shift, rng) -> shifted``."""
+    for case in cases(TOPIC, "random_shift", seed, strict):
+        X = case.args["X"]
+        out = expect_array(call(random_shift, "random_shift", case), "the output of random_shift", case, shape=X.shape)
+        expected = np.asarray(case.expected)
+        hint = None
+        if np.any((expected == 0) & (out != 0)) and np.isclose(np.sort(out.ravel()), np.sort(X.ravel())).all():
+            hint = ("no pixel is lost: the image wraps around (np.roll). Pixels shifted out of the image are "
+                    "dropped and the vacated ones are set to 0.")
+        else:
+            hint = ("draw dys = rng.integers(-max_shift, max_shift + 1, size=N) first, then dxs the same way; "
+                    "a positive dy moves the content DOWN (out[i, y + dy, x + dx] = X[i, y, x]).")
+        expect_close(out, expected, "the output of random_shift", case, RTOL, ATOL, hint)
+
+
+@reporting("out_i = clip(c_i * (X_i - mean(X_i)) + mean(X_i) + b_i, 0, 1) with b, then c drawn from rng, "
+           "equal to the reference, input untouched")
+def check_color_jitter(color_jitter, *, seed=None, strict=False):
+    """Check ``color_jitter(X, brightness, contrast, rng) -> jittered``."""
+    for case in cases(TOPIC, "color_jitter", seed, strict):
+        X = case.args["X"]
+        out = expect_array(call(color_jitter, "color_jitter", case), "the output of color_jitter", case, shape=X.shape)
+        hint = None
+        if out.min() < 0 or out.max() > 1:
+            hint = f"values from {out.min():.3f} to {out.max():.3f}: clip the result to [0, 1] (np.clip)."
+        else:
+            hint = ("draw b = rng.uniform(-brightness, brightness, size=N) first, then c = rng.uniform(1 - contrast, "
+                    "1 + contrast, size=N); the mean is one number per image (over all its pixels and channels), "
+                    "and contrast scales the distance from that mean.")
+        expect_close(out, case.expected, "the output of color_jitter", case, RTOL, ATOL, hint)
+
+
+@reporting("eigenvalues of the RGB pixel covariance (divided by M) in decreasing order, unit eigenvectors "
+           "as columns (up to sign), within 1e-9 of the reference, input untouched")
+def check_pixel_pca(pixel_pca, *, seed=None, strict=False):
+    """Check ``pixel_pca(X) -> (eigvals, eigvecs)``."""
+    for case in cases(TOPIC, "pixel_pca", seed, strict):
+        X = case.args["X"]
+        eigvals, eigvecs = _pair(call(pixel_pca, "pixel_pca", case), "pixel_pca", "eigvals", "eigvecs", case)
+        eigvals = expect_array(eigvals, "eigvals returned by pixel_pca", case, shape=(3,))
+        eigvecs = expect_array(eigvecs, "eigvecs returned by pixel_pca", case, shape=(3, 3))
+        exp_vals, exp_vecs = (np.asarray(a) for a in case.expected)
+        M = X.size // 3
+        hint = None
+        if np.allclose(eigvals, exp_vals[::-1], rtol=1e-6):
+            hint = "the eigenvalues are in increasing order (np.linalg.eigh's order): reverse them, largest first."
+        elif np.allclose(eigvals, exp_vals * M / (M - 1), rtol=1e-6):
+            hint = f"divide the covariance by M = {M} (the number of pixels), not M - 1 (np.cov's default)."
+        elif np.all(np.diff(eigvals) <= 0) and eigvals[0] > exp_vals[0] * (1 + 1e-6):
+            hint = "subtract the mean colour from every pixel before forming the covariance."
+        expect_close(eigvals, exp_vals, "eigvals returned by pixel_pca", case, RTOL, ATOL, hint)
+        hint = None
+        if np.allclose(np.abs(eigvecs.T), np.abs(exp_vecs), atol=1e-6) and \
+                not np.allclose(np.abs(eigvecs), np.abs(exp_vecs), atol=1e-6):
+            hint = "the eigenvectors are the rows of your matrix; they should be its columns (eigvecs[:, k])."
+        elif not np.allclose(eigvecs.T @ eigvecs, np.eye(3), atol=1e-8):
+            hint = "the columns should be orthonormal unit eigenvectors of the covariance."
+        signs = np.sign(np.sum(eigvecs * exp_vecs, axis=0))   # an eigenvector's sign is arbitrary
+        signs[signs == 0] = 1.0
+        expect_close(eigvecs * signs, exp_vecs, "eigvecs returned by pixel_pca (each column up to sign)", case,
+                     1e-7, 1e-9, hint)
+
+
+@reporting("out_i = clip(X_i + eigvecs @ (alpha_i * sqrt(eigvals)), 0, 1), alpha = rng.normal(0, alpha_std, "
+           "size=(N, 3)), one colour offset per image, equal to the reference, inputs untouched")
+def check_pca_color_augmentation(pca_color_augmentation, *, seed=None, strict=False):
+    """Check ``pca_color_augmentation(X, eigvals, eigvecs, alpha_std, rng) -> augmented``."""
+    for case in cases(TOPIC, "pca_color_augmentation", seed, strict):
+        X, lam, V, std, rng = (case.args[k] for k in ("X", "eigvals", "eigvecs", "alpha_std", "rng"))
+        alpha = copy.deepcopy(rng).normal(0.0, std, size=(len(X), 3))   # the draws the docstring specifies
+        out = expect_array(call(pca_color_augmentation, "pca_color_augmentation", case),
+                           "the output of pca_color_augmentation", case, shape=X.shape)
+        hint = None
+        interior = (case.expected > 0) & (case.expected < 1)
+        offsets = out - X
+        candidates = {
+            "the offsets use the eigenvalues where AlexNet uses their square roots: alpha_i * sqrt(eigvals) "
+            "(the standard deviations along the principal components), not alpha_i * eigvals.": (alpha * lam) @ V.T,
+            "the offsets combine the rows of eigvecs; the eigenvectors are its columns, so the offset is "
+            "eigvecs @ (alpha_i * sqrt(eigvals)).": (alpha * np.sqrt(lam)) @ V,
+        }
+        for text, off in candidates.items():
+            if np.allclose(offsets[interior], np.broadcast_to(off[:, None, None, :], X.shape)[interior], atol=1e-9):
+                hint = text
+        if hint is None and (out.min() < 0 or out.max() > 1):
+            hint = f"values from {out.min():.3f} to {out.max():.3f}: clip the result to [0, 1] (np.clip)."
+        if hint is None:
+            hint = ("draw alpha = rng.normal(0, alpha_std, size=(N, 3)) (one row per image) and add the same "
+                    "offset eigvecs @ (alpha_i * sqrt(eigvals)) to every pixel of image i.")
+        expect_close(out, case.expected, "the output of pca_color_augmentation", case, RTOL, ATOL, hint)
+
+
+def _as_int(value, what, case):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        fail(f"{what} should be an int (an epoch index), but it is {type(value).__name__} ({value!r:.40}).", case)
+    return int(value)
+
+
+@reporting("(stop_epoch, best_epoch) as ints equal to the reference: stop once patience epochs in a row have "
+           "not improved (strictly) on the best loss, else the last epoch; input untouched")
+def check_early_stopping(early_stopping, *, seed=None, strict=False):
+    """Check ``early_stopping(val_losses, patience) -> (stop_epoch, best_epoch)``."""
+    for case in cases(TOPIC, "early_stopping", seed, strict):
+        losses, patience = case.args["val_losses"], case.args["patience"]
+        E = len(losses)
+        stop, best = _pair(call(early_stopping, "early_stopping", case), "early_stopping", "stop_epoch",
+                           "best_epoch", case)
+        stop, best = _as_int(stop, "stop_epoch", case), _as_int(best, "best_epoch", case)
+        exp_stop, exp_best = case.expected
+        if stop != exp_stop:
+            hint = None
+            if stop == E and exp_stop == E - 1:
+                hint = f"epochs are numbered from 0: when training never stops early, stop_epoch is the last one, E - 1 = {E - 1}."
+            elif stop == exp_stop + 1:
+                hint = ("off by one: stop at the epoch where the count of epochs without improvement REACHES "
+                        "patience (epochs_since_best >= patience), not one later.")
+            elif stop == exp_stop - 1:
+                hint = ("off by one: you stop an epoch early; stop when patience epochs in a row have not "
+                        "improved, counting the epochs after the best one.")
+            elif stop > exp_stop:
+                hint = ("a loss equal to the best so far is not an improvement: only a strictly lower loss "
+                        "resets the count.")
+            fail(f"stop_epoch is {stop}, expected {exp_stop} (with {E} epochs, numbered 0..{E - 1}, and "
+                 f"patience = {patience}).", case, hint)
+        if best != exp_best:
+            hint = None
+            if best > stop:
+                hint = "best_epoch must be at or before stop_epoch: later epochs were never run."
+            elif np.isclose(losses[best], losses[exp_best]):
+                hint = "on ties, the best epoch is the FIRST with the lowest loss (a tie is no improvement)."
+            fail(f"best_epoch is {best}, expected {exp_best}.", case, hint)
