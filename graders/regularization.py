@@ -37,6 +37,37 @@ def _away_from_zero(a: np.ndarray) -> np.ndarray:
     return np.sign(a) * (0.1 + np.abs(a)) + (a == 0) * 0.1
 
 
+HINTS = {
+    "l2_penalty": "Loop over weights.items(): for names starting with 'W' add 0.5 * reg * np.sum(w * w) to the loss "
+                  "and store reg * w as the gradient; for every other name store np.zeros_like(w).",
+    "weight_decay_factor": "Write one step W - lr * (dL_data/dW + reg * W) as (something) * W - lr * dL_data/dW.",
+    "l1_penalty": "Like l2_penalty, with reg * np.sum(np.abs(w)) for the loss and reg * np.sign(w) for the gradient "
+                  "(np.sign(0) is 0, the subgradient we want at the kink).",
+    "dropout_forward": "Train mode: mask = rng.random(x.shape) < keep_prob, out = x * mask / keep_prob. Test mode: "
+                       "return x unchanged without touching rng. The cache is (keep_prob, mode, mask or None).",
+    "dropout_backward": "Unpack keep_prob, mode, mask = cache; in train mode multiply dout by the same mask and "
+                        "divide by the same keep_prob as the forward pass; in test mode return dout.",
+    "test_time_scale": "Without the 1 / keep_prob in training, the next layer saw E[m x] = keep_prob * x. What must "
+                       "multiply x at test time to give it the same?",
+    "random_crop": "Draw tops, then lefts, with rng.integers(0, H - crop_h + 1, size=N) and its W analogue; then "
+                   "slice X[i, tops[i]:tops[i] + crop_h, lefts[i]:lefts[i] + crop_w] for each i (a loop is fine).",
+    "random_flip": "flip = rng.random(len(X)) < 0.5; copy X and replace the chosen images by X[flip, :, ::-1] "
+                   "(axis 2 is the width, for grey and colour images alike).",
+    "random_shift": "Draw dys, then dxs. Zero-pad the rows and columns by max_shift (np.pad), then take from the padded "
+                    "image i the H x W window starting at row max_shift - dys[i] and column max_shift - dxs[i].",
+    "color_jitter": "Draw b, then c (one of each per image). Reshape them and each image's mean to (N, 1, 1[, 1]) so "
+                    "they broadcast, compute c * (X - mu) + mu + b and np.clip it to [0, 1].",
+    "pixel_pca": "P = X.reshape(-1, 3); subtract its column means; cov = P.T @ P / len(P); np.linalg.eigh(cov) gives "
+                 "increasing eigenvalues and eigenvectors as columns: reverse both ([::-1] and [:, ::-1]).",
+    "pca_color_augmentation": "alpha = rng.normal(0, alpha_std, size=(N, 3)); the offsets (alpha * np.sqrt(eigvals)) @ "
+                              "eigvecs.T have shape (N, 3); add offsets[:, None, None, :] to X and clip to [0, 1].",
+    "flip_digits": "Mirror a 2, a 3 or a 7 in your head (or look at the last row of the digits figure). Is it still "
+                   "the same digit?",
+    "early_stopping": "Walk through the losses once, remembering the best loss and its epoch; a strictly lower loss "
+                      "updates them, otherwise stop as soon as t - best_epoch >= patience.",
+}
+
+
 # ---------------------------------------------------------------- case generators (visible and hidden)
 def _params(rng, shapes: dict[str, tuple], zeros: bool = False) -> dict[str, np.ndarray]:
     out = {}
@@ -58,6 +89,7 @@ def _penalty_cases(rng: np.random.Generator, strict: bool, zeros: bool) -> list[
         Case("reg = 0: no penalty, zero gradients",
              {"weights": _params(rng, {"W1": (2, 3), "b1": (3,)}, zeros), "reg": 0.0}),
     ]
+    # BEGIN HIDDEN CASES (stripped from the student bundle)
     if strict:
         cases_ += [
             Case("a single weight matrix and no biases",
@@ -67,6 +99,7 @@ def _penalty_cases(rng: np.random.Generator, strict: bool, zeros: bool) -> list[
                                                                   "b2": (5,), "W3": (5, 3), "b3": (3,)}, zeros).items()},
                   "reg": 2.5}),
         ]
+    # END HIDDEN CASES
     return cases_
 
 
@@ -79,6 +112,7 @@ def _dropout_forward_cases(rng: np.random.Generator, strict: bool) -> list[Case]
         case("test mode, keep_prob = 0.5 (the identity)", (3, 4), 0.5, "test"),
         case("train mode, x of shape (2, 3, 4) (any shape works), keep_prob = 0.3", (2, 3, 4), 0.3, "train"),
     ]
+    # BEGIN HIDDEN CASES (stripped from the student bundle)
     if strict:
         cases_ += [
             case("train mode, keep_prob = 1.0 (keeps everything, still draws the mask)", (5, 6), 1.0, "train"),
@@ -86,6 +120,7 @@ def _dropout_forward_cases(rng: np.random.Generator, strict: bool) -> list[Case]
             case("test mode, keep_prob = 0.9", (6, 7), 0.9, "test"),
             case("train mode, a single unit", (1, 1), 0.6, "train"),
         ]
+    # END HIDDEN CASES
     return cases_
 
 
@@ -98,12 +133,14 @@ def _dropout_backward_cases(rng: np.random.Generator, strict: bool) -> list[Case
         case("train mode, shape (3, 6), keep_prob = 0.8", (3, 6), 0.8, "train"),
         case("test mode (the cache holds no mask)", (3, 4), 0.5, "test"),
     ]
+    # BEGIN HIDDEN CASES (stripped from the student bundle)
     if strict:
         cases_ += [
             case("train mode, shape (2, 3, 4), keep_prob = 0.3", (2, 3, 4), 0.3, "train"),
             case("train mode, a (40, 30) batch, keep_prob = 0.25", (40, 30), 0.25, "train"),
             case("train mode, keep_prob = 1.0", (3, 3), 1.0, "train"),
         ]
+    # END HIDDEN CASES
     return cases_
 
 
@@ -122,6 +159,7 @@ def _crop_cases(rng, strict):
         Case("colour images (N, H, W, C) = (4, 7, 6, 3), crop 4 x 3",
              {"X": _images(rng, (4, 7, 6, 3)), "crop_h": 4, "crop_w": 3, "rng": _seed(rng)}),
     ]
+    # BEGIN HIDDEN CASES (stripped from the student bundle)
     if strict:
         cases_ += [
             Case("crop as large as the image (the only offset is 0)",
@@ -131,6 +169,7 @@ def _crop_cases(rng, strict):
             Case("a batch of 40 (12, 10) images, crop 9 x 7",
                  {"X": _images(rng, (40, 12, 10)), "crop_h": 9, "crop_w": 7, "rng": _seed(rng)}),
         ]
+    # END HIDDEN CASES
     return cases_
 
 
@@ -139,11 +178,13 @@ def _flip_cases(rng, strict):
         Case("grey images (N, H, W) = (8, 4, 5)", {"X": _images(rng, (8, 4, 5)), "rng": _seed(rng)}),
         Case("colour images (N, H, W, C) = (8, 3, 4, 3)", {"X": _images(rng, (8, 3, 4, 3)), "rng": _seed(rng)}),
     ]
+    # BEGIN HIDDEN CASES (stripped from the student bundle)
     if strict:
         cases_ += [
             Case("one grey image", {"X": _images(rng, (1, 3, 3)), "rng": _seed(rng)}),
             Case("40 colour images (40, 5, 6, 3)", {"X": _images(rng, (40, 5, 6, 3)), "rng": _seed(rng)}),
         ]
+    # END HIDDEN CASES
     return cases_
 
 
@@ -154,6 +195,7 @@ def _shift_cases(rng, strict):
         Case("colour images (N, H, W, C) = (5, 6, 5, 3), max_shift = 1",
              {"X": _images(rng, (5, 6, 5, 3), 0.1, 1.0), "max_shift": 1, "rng": _seed(rng)}),
     ]
+    # BEGIN HIDDEN CASES (stripped from the student bundle)
     if strict:
         cases_ += [
             Case("max_shift = 0 (the identity, after drawing zeros)",
@@ -161,6 +203,7 @@ def _shift_cases(rng, strict):
             Case("30 digit-sized (8, 8) images, max_shift = 3",
                  {"X": _images(rng, (30, 8, 8), 0.1, 1.0), "max_shift": 3, "rng": _seed(rng)}),
         ]
+    # END HIDDEN CASES
     return cases_
 
 
@@ -171,6 +214,7 @@ def _jitter_cases(rng, strict):
         Case("colour images (N, H, W, C) = (4, 5, 6, 3)",
              {"X": _images(rng, (4, 5, 6, 3), 0.2, 0.8), "brightness": 0.1, "contrast": 0.3, "rng": _seed(rng)}),
     ]
+    # BEGIN HIDDEN CASES (stripped from the student bundle)
     if strict:
         cases_ += [
             Case("brightness = contrast = 0 (the identity)",
@@ -179,6 +223,7 @@ def _jitter_cases(rng, strict):
                  {"X": _images(rng, (30, 6, 5, 3), saturate=True), "brightness": 0.4, "contrast": 0.8,
                   "rng": _seed(rng)}),
         ]
+    # END HIDDEN CASES
     return cases_
 
 
@@ -195,11 +240,13 @@ def _pca_cases(rng, strict):
         Case("colour images (N, H, W, C) = (3, 4, 5, 3) with correlated channels", {"X": _correlated_rgb(rng, (3, 4, 5))}),
         Case("colour images (2, 6, 6, 3)", {"X": _correlated_rgb(rng, (2, 6, 6))}),
     ]
+    # BEGIN HIDDEN CASES (stripped from the student bundle)
     if strict:
         cases_ += [
             Case("one image of 1 x 10 pixels", {"X": _correlated_rgb(rng, (1, 1, 10))}),
             Case("20 images of 16 x 12 pixels", {"X": _correlated_rgb(rng, (20, 16, 12))}),
         ]
+    # END HIDDEN CASES
     return cases_
 
 
@@ -218,12 +265,14 @@ def _pca_color_cases(rng, strict):
         case("colour images with pixels near 0 and 1, alpha_std = 1.0 (needs clipping)",
              _images(rng, (4, 3, 5, 3), saturate=True), 1.0),
     ]
+    # BEGIN HIDDEN CASES (stripped from the student bundle)
     if strict:
         cases_ += [
             case("alpha_std = 0 (the identity)", _images(rng, (3, 4, 4, 3)), 0.0),
             case("40 images of (6, 5) pixels in [0.3, 0.7], alpha_std = 0.2",
                  _images(rng, (40, 6, 5, 3), 0.3, 0.7), 0.2),
         ]
+    # END HIDDEN CASES
     return cases_
 
 
@@ -242,6 +291,7 @@ def _early_stopping_cases(rng, strict):
         Case("a noisy U-shaped curve of 30 epochs (an array), patience = 5",
              {"val_losses": u_shape, "patience": 5}),
     ]
+    # BEGIN HIDDEN CASES (stripped from the student bundle)
     if strict:
         walk = 1.0 + np.cumsum(rng.normal(0.0, 0.05, 60))
         cases_ += [
@@ -252,6 +302,7 @@ def _early_stopping_cases(rng, strict):
             Case("the best epoch is the last", {"val_losses": [0.9, 0.95, 0.99, 0.6], "patience": 3}),
             Case("best at epoch 0, patience = 3", {"val_losses": [0.2, 0.3, 0.25, 0.21, 0.1], "patience": 3}),
         ]
+    # END HIDDEN CASES
     return cases_
 
 
@@ -346,7 +397,8 @@ def _check_penalty(penalty, name: str, kind: str, seed, strict):
                     hint = "at W = 0 use the subgradient 0 (np.sign(0) = 0)."
             expect_close(g, exp_grads[key], f"grads[{key!r}]", case, RTOL, ATOL, hint)
         # the gradient of *your* loss, by centred differences in float64, must agree with *your* grads
-        for key, w in weights.items():
+        # (on the cases with at most 60 parameters: two calls per entry)
+        for key, w in (weights.items() if sum(v.size for v in weights.values()) <= 60 else []):
             def f(p, key=key):
                 trial = dict(weights)
                 trial[key] = p
@@ -644,18 +696,20 @@ def check_early_stopping(early_stopping, *, seed=None, strict=False):
         stop, best = _as_int(stop, "stop_epoch", case), _as_int(best, "best_epoch", case)
         exp_stop, exp_best = case.expected
         if stop != exp_stop:
-            hint = None
+            seen = [float(v) for v in losses[:min(max(stop, exp_stop), E - 1) + 1]]
+            tie = any(seen[t] == min(seen[:t]) for t in range(1, len(seen)))
             if stop == E and exp_stop == E - 1:
                 hint = f"epochs are numbered from 0: when training never stops early, stop_epoch is the last one, E - 1 = {E - 1}."
-            elif stop == exp_stop + 1:
-                hint = ("off by one: stop at the epoch where the count of epochs without improvement REACHES "
-                        "patience (epochs_since_best >= patience), not one later.")
-            elif stop == exp_stop - 1:
-                hint = ("off by one: you stop an epoch early; stop when patience epochs in a row have not "
-                        "improved, counting the epochs after the best one.")
-            elif stop > exp_stop:
+            elif stop > exp_stop and tie:
                 hint = ("a loss equal to the best so far is not an improvement: only a strictly lower loss "
                         "resets the count.")
+            elif stop > exp_stop:
+                hint = ("you stop too late. Stop at the first epoch t with t - best_epoch >= patience, when the "
+                        "count of epochs without improvement REACHES patience (`>` instead of `>=` is off by one).")
+            else:
+                hint = ("you stop too early. Count only the epochs since the best one (t - best_epoch), where an "
+                        "epoch improves when it beats the BEST loss so far, not just the epoch before "
+                        "(`>= patience - 1` would be off by one).")
             fail(f"stop_epoch is {stop}, expected {exp_stop} (with {E} epochs, numbered 0..{E - 1}, and "
                  f"patience = {patience}).", case, hint)
         if best != exp_best:
