@@ -96,9 +96,9 @@ def write_fixtures(fixtures_dir: Path, assignments: list[str]) -> list[Path]:
     return written
 
 
-def build(check: bool = False, only: list[str] | None = None) -> int:
-    """Regenerate notebooks/ and graders/fixtures/; with ``check``, only compare. ``only`` limits the
-    topics (``01_softmax`` or ``softmax``)."""
+def build(check: bool = False, only: list[str] | None = None, committed: Path = ROOT) -> int:
+    """Regenerate notebooks/ and graders/fixtures/; with ``check``, only compare (against the tree at
+    ``committed``, this checkout by default). ``only`` limits the topics (``01_softmax`` or ``softmax``)."""
     assignments = topics()
     if only:
         assignments = [a for a in assignments if a in only or topic_name(a) in only]
@@ -117,15 +117,15 @@ def build(check: bool = False, only: list[str] | None = None) -> int:
         write_fixtures(tmp / "fixtures", assignments)
         problems = []
         for a in assignments:
-            problems += _compare_tree(tmp / "notebooks" / a, ROOT / "notebooks" / a, f"notebooks/{a}")
+            problems += _compare_tree(tmp / "notebooks" / a, committed / "notebooks" / a, f"notebooks/{a}")
         if not only:
-            problems += _compare_tree(tmp / "notebooks", ROOT / "notebooks", "notebooks")
-            problems += _compare_tree(tmp / "fixtures", ROOT / "graders" / "fixtures", "graders/fixtures")
+            problems += _compare_tree(tmp / "notebooks", committed / "notebooks", "notebooks")
+            problems += _compare_tree(tmp / "fixtures", committed / "graders" / "fixtures", "graders/fixtures")
         else:
             for a in assignments:
                 name = f"{topic_name(a)}.json"
-                fresh, committed = tmp / "fixtures" / name, ROOT / "graders" / "fixtures" / name
-                if fresh.exists() != committed.exists() or (fresh.exists() and fresh.read_bytes() != committed.read_bytes()):
+                fresh, kept = tmp / "fixtures" / name, committed / "graders" / "fixtures" / name
+                if fresh.exists() != kept.exists() or (fresh.exists() and fresh.read_bytes() != kept.read_bytes()):
                     problems.append(f"graders/fixtures/{name}: differs from what the source generates")
     if problems:
         print("Generated files are not in sync with solutions/ (run `python -m graders build`):")

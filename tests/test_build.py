@@ -21,16 +21,21 @@ def test_generated_files_in_sync_with_solutions():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_sync_check_can_fail(tmp_path, monkeypatch):
-    """The sync check notices an edited student notebook (so it is not a check that cannot fail)."""
+def test_sync_check_can_fail(tmp_path):
+    """The sync check notices an edited student notebook and an edited fixture (so it can fail)."""
+    import shutil
     from graders import cli
-    target = ROOT / "notebooks" / ASSIGNMENTS[0] / f"{ASSIGNMENTS[0]}.ipynb"
-    original = target.read_bytes()
-    try:
-        target.write_bytes(original.replace(b"Softmax", b"Softmix", 1) if b"Softmax" in original else original + b" ")
-        assert cli.build(check=True) == 1
-    finally:
-        target.write_bytes(original)
+    a = ASSIGNMENTS[0]
+    shutil.copytree(ROOT / "notebooks" / a, tmp_path / "notebooks" / a)
+    shutil.copytree(ROOT / "graders" / "fixtures", tmp_path / "graders" / "fixtures")
+    assert cli.build(check=True, only=[a], committed=tmp_path) == 0
+    target = tmp_path / "notebooks" / a / f"{a}.ipynb"
+    target.write_text(target.read_text().replace("raise NotImplementedError()", "pass", 1))
+    assert cli.build(check=True, only=[a], committed=tmp_path) == 1
+    shutil.copy(ROOT / "notebooks" / a / f"{a}.ipynb", target)
+    fixture = tmp_path / "graders" / "fixtures" / f"{a.split('_', 1)[1]}.json"
+    fixture.write_text(fixture.read_text().replace("1", "2", 1))
+    assert cli.build(check=True, only=[a], committed=tmp_path) == 1
 
 
 @pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
