@@ -74,7 +74,10 @@ def build(topic: str) -> str:  # noqa: D401
     data = {}
     for exercise in module.CASES:
         data[exercise] = [
-            {"label": c.label, "args": encode(c.args), "kwargs": encode(c.kwargs), "expected": encode(c.expected)}
+            # args as [name, value] pairs: JSON objects are written with sorted keys, and the order of
+            # positional arguments must survive
+            {"label": c.label, "args": [[k, encode(v)] for k, v in c.args.items()],
+             "kwargs": encode(c.kwargs), "expected": encode(c.expected)}
             for c in generate(topic, exercise, VISIBLE_SEED, strict=False)
         ]
     return json.dumps(data, indent=1, sort_keys=True) + "\n"
@@ -88,5 +91,6 @@ def cases(topic: str, exercise: str, seed: int | None = None, strict: bool = Fal
     """Visible cases from the committed fixture (``seed=None``), or fresh hidden ones from the reference."""
     if seed is None and not strict:
         data = json.loads(path(topic).read_text(encoding="utf-8"))[exercise]
-        return [Case(d["label"], decode(d["args"]), decode(d["expected"]), decode(d["kwargs"])) for d in data]
+        return [Case(d["label"], {k: decode(v) for k, v in d["args"]}, decode(d["expected"]), decode(d["kwargs"]))
+                for d in data]
     return generate(topic, exercise, VISIBLE_SEED if seed is None else seed, strict)
