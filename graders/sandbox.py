@@ -1,0 +1,81 @@
+"""Run student code where it cannot read solutions, hidden checks or the gradebook, cannot write
+outside its own working folder, and has no network: bubblewrap (``bwrap``, Debian's ``bubblewrap``).
+
+The sandbox's filesystem is built from scratch: the system's and Python's folders read-only, the
+course's ``utils/``, ``datasets/`` and ``tnn_course.py`` read-only, ``graders/`` as the *student
+bundle* has it (hidden cases stripped), a private ``/tmp``, and one writable working folder. Nothing
+else of the course exists inside: no ``solutions/``, no ``gradebook.db``, no other student's files.
+Network, IPC, UTS and (where allowed) user namespaces are unshared.
+
+Where ``bwrap`` is missing or cannot create namespaces, :func:`detect` says so plainly and grading
+goes on unconfined, with that fact recorded in every result it produces.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import site
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SYSTEM_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc"]
+
+
+def _python_dirs() -> list[str]:
+    dirs = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    dirs.update(p for p in site.getsitepackages() if os.path.isdir(p))
+    user = site.getusersitepackages()
+    if isinstance(user, str) and os.path.isdir(user):
+        dirs.add(user)
+    # never bind the course itself through a Python path (a venv inside the course is fine)
+    return sorted(d for d in dirs if not (Path(d) / "solutions").exists())
+
+
+@dataclass
+class Sandbox:
+    """A bubblewrap command line for one kind of job; ``wrap`` adds the per-job working folder."""
+    course_root: Path
+    graders_dir: Path                      # the bundle's graders/ (hidden cases stripped)
+    extra_ro: list[tuple[str, str]] = field(default_factory=list)
+    extra_rw: list[str] = field(default_factory=list)
+    bwrap: str = "bwrap"
+
+    def wrap(self, cmd: list[str], workdir: Path, rw: list[str] | None = None) -> list[str]:
+        args = [self.bwrap, "--die-with-parent", "--unshare-net", "--unshare-ipc", "--unshare-uts",
+                "--unshare-cgroup-try", "--unshare-user-try", "--dev", "/dev", "--proc", "/proc",
+                "--tmpfs", "/tmp", "--setenv", "HOME", "/tmp", "--setenv", "MPLCONFIGDIR", "/tmp"]
+        for d in SYSTEM_DIRS + _python_dirs():
+            if os.path.exists(d):
+                args += ["--ro-bind", d, d]
+        root = str(self.course_root)
+        for name in ("utils", "datasets", "tnn_course.py"):
+            args += ["--ro-bind", str((self.course_root / name).resolve()), f"{root}/{name}"]
+        args += ["--ro-bind", str(self.graders_dir), f"{root}/graders"]
+        for src, dst in self.extra_ro:
+            args += ["--ro-bind", src, dst]
+        for d in [str(workdir), *self.extra_rw, *(rw or [])]:
+            args += ["--bind", d, d]
+        args += ["--remount-ro", "/", "--chdir", str(workdir), "--"]  # the scratch root itself: read-only
+        return args + cmd
+
+
+def detect() -> tuple[bool, str]:
+    """Whether bubblewrap works here, and a sentence saying so."""
+    path = shutil.which("bwrap")
+    if not path:
+        return False, ("no sandbox available: bubblewrap (bwrap) is not installed, so student code runs "
+                       "unconfined (apt-get install bubblewrap)")
+    probe = subprocess.run([path, "--ro-bind", "/", "/", "--unshare-net", "--dev", "/dev", "true"],
+                           capture_output=True, text=True)
+    if probe.returncode != 0:
+        return False, ("no sandbox available: bubblewrap cannot create namespaces here "
+                       f"({probe.stderr.strip()[:200]}), so student code runs unconfined")
+    return True, "student code runs in a bubblewrap sandbox (no network, no access to solutions or the gradebook)"
+
+
+def make(course_root: Path, graders_dir: Path) -> Sandbox | None:
+    ok, _ = detect()
+    return Sandbox(Path(course_root), Path(graders_dir), bwrap=shutil.which("bwrap")) if ok else None
