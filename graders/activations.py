@@ -204,13 +204,6 @@ def _call(f, name: str, case: Case, overflow_hint: str | None = None):
          "be computed without one.", case, overflow_hint)
 
 
-def _ordered(case: Case) -> Case:
-    """``case`` with ``x`` first among its arguments. The fixture file stores arguments with sorted keys,
-    so PReLU's ``{"x", "alpha"}`` comes back as ``alpha, x``; :func:`call` passes them in order."""
-    args = {"x": case.args["x"], **{k: v for k, v in case.args.items() if k != "x"}}
-    return Case(case.label, args, case.expected, dict(case.kwargs))
-
-
 def _forward(forward, name: str, case: Case, overflow_hint: str | None = None):
     """Call ``<name>_forward`` on ``case``; check it returns ``(out, cache)`` with ``out`` shaped like x."""
     fname = f"{name}_forward"
@@ -238,7 +231,7 @@ def _dout_hint(dx, expected, dout, fname: str) -> str | None:
 
 
 def _check_forward(name: str, forward, seed, strict, hint=None, overflow_hint=None) -> None:
-    for case in map(_ordered, cases(TOPIC, f"{name}_forward", seed, strict)):
+    for case in cases(TOPIC, f"{name}_forward", seed, strict):
         out, _ = _forward(forward, name, case, overflow_hint)
         expected = case.expected[0]
         expect_close(out, expected, f"out returned by {name}_forward", case, RTOL, ATOL,
@@ -250,7 +243,7 @@ def _check_backward(name: str, forward, backward, seed, strict, hint=None, overf
     """The shared backward check (see the module docstring). ``param`` names a parameter argument of the
     forward (PReLU's ``alpha``) whose gradient the backward returns second."""
     fname, bname = f"{name}_forward", f"{name}_backward"
-    pairs = list(zip(map(_ordered, cases(TOPIC, fname, seed, strict)), cases(TOPIC, bname, seed, strict)))
+    pairs = list(zip(cases(TOPIC, fname, seed, strict), cases(TOPIC, bname, seed, strict)))
     for fcase, bcase in pairs:
         assert fcase.label == bcase.label, "forward and backward fixtures are out of step"
         x, dout = fcase.args["x"], bcase.args["dout"]
