@@ -51,7 +51,7 @@ def plot_paths(surface, paths: Mapping[str, np.ndarray], ax=None, title: str | N
         lo, hi = float(Z.min()), float(Z.max())
         levels = (lo + np.geomspace(1e-4, 1.0, int(levels)) * (hi - lo) if log_levels
                   else np.linspace(lo, hi, int(levels)))
-    ax.contour(X, Y, Z, levels=levels, cmap="Greys", linewidths=0.7)
+    ax.contour(X, Y, Z, levels=levels, colors="0.65", linewidths=0.7)
     for name, path in paths.items():
         path = np.asarray(path)
         ax.plot(path[:, 0], path[:, 1], ".-", markersize=3, linewidth=1.2, label=name)
