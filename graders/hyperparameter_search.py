@@ -35,6 +35,34 @@ TOPIC = "hyperparameter_search"
 LABELS = ("diverged", "lr_too_high", "lr_too_low", "plateau", "healthy")
 RTOL = 1e-9   # the samplers are defined by one numpy call; 10**x vs exp(x ln 10) differ by ~1e-15
 
+HINTS = {
+    "initial_loss_ok": "Compute log C with np.log (the natural log), then compare the absolute difference between "
+                       "the loss and log C with tol times log C; wrap the comparison in bool().",
+    "overfit_small_subset": "MLP(64, [64], 10, make_rng(...)) has reg=0 and keep_prob=1 by default. Train it on "
+                            "`small` with batch_size=20 (one full-batch step per epoch), update=sgd and a learning "
+                            "rate around 0.5 for a couple of hundred epochs.",
+    "diagnose_learning_curve": "Convert with np.asarray(losses, dtype=np.float64) and return 'diverged' at once if "
+                               "not all values are finite. Then compute m, first, tail, mid and jump "
+                               "(np.abs(np.diff(L)).mean()) and test rules 1 to 5 in order, each with if/return.",
+    "sample_log_uniform": "One line: draw the exponent with rng.uniform between np.log10(low) and np.log10(high), "
+                          "passing size, and raise 10 to it.",
+    "sample_one_minus_log_uniform": "The exponent r runs from np.log10(1 - high) (the smaller one) to "
+                                    "np.log10(1 - low); 10 ** r is 1 - beta, so beta = 1 - 10 ** r.",
+    "window_growth": "Compute the window 1 / (1 - beta) for beta = 0.9995 and for beta = 0.999, and subtract.",
+    "sample_config": "Loop over sorted(space); unpack `kind, *args = space[name]`; one if/elif branch per kind, "
+                     "each making exactly the one rng call of the table, with float(...) or int(...) around it.",
+    "random_search": "Per trial: draw a config with sample_config(space, rng), score it with one objective call, "
+                     "append (score, config). Then sort on the score only, NaN mapped to -np.inf, reverse=True.",
+    "grid_search": "With names = sorted(grid), itertools.product(*[grid[n] for n in names]) (or np.ndindex over the "
+                   "list lengths) yields the combinations in the required order; dict(zip(names, values)) is a "
+                   "config. Sort as in random_search.",
+    "grid_distinct_x": "The 3 x 3 grid has 3 values of x and 3 of y, and pairs every x value with every y value.",
+    "refine_space": "Keep the configs of results[:top_k]. For a numeric parameter, map its values and old bounds "
+                    "to u (np.log10(v), np.log10(1 - v) or v itself), widen [min u, max u] by margin * width on "
+                    "each side, clip to the old u-range, map back, and round int bounds outwards. For a choice, "
+                    "keep the options (in their order) that some top config uses.",
+}
+
 
 def _sub_rng(rng: np.random.Generator) -> np.random.Generator:
     """A fresh generator for one case, seeded from the case generator."""
@@ -56,6 +84,7 @@ def _initial_loss_cases(rng, strict):
         Case("loss 0.75 with 2 classes (log 2 = 0.693)", {"loss": 0.75, "num_classes": 2, "tol": 0.2}),
         Case("loss 2.4 with 10 classes and tol = 0.01 (use the tol argument)", {"loss": 2.4, "num_classes": 10, "tol": 0.01}),
     ]
+    # BEGIN HIDDEN CASES (stripped from the student bundle)
     if strict:
         C = int(rng.integers(3, 500))
         out += [
@@ -64,6 +93,7 @@ def _initial_loss_cases(rng, strict):
             Case("loss 2.0 with 10 classes, tol 0.5", {"loss": 2.0, "num_classes": 10, "tol": 0.5}),
             Case("loss 0.0 with 2 classes", {"loss": 0.0, "num_classes": 2, "tol": 0.2}),
         ]
+    # END HIDDEN CASES
     return out
 
 
@@ -112,6 +142,7 @@ def _curve_cases(rng, strict):
     out = [Case(label, {"losses": curve * scale}) for label, curve in curves]
     out.append(Case("a short curve of n = 10 losses given as a Python list (m = 1)",
                     {"losses": [2.3, 2.0, 1.7, 1.4, 1.2, 1.0, 0.9, 0.8, 0.7, 0.6]}))
+    # BEGIN HIDDEN CASES (stripped from the student bundle)
     if strict:
         out += [
             Case("a Python list, plateau", {"losses": list(scale * (1.4 + 0.9 * np.exp(-t / 6)))}),
@@ -120,6 +151,7 @@ def _curve_cases(rng, strict):
             Case("-inf in the middle", {"losses": np.concatenate([np.full(30, 2.3), [-np.inf], np.full(30, 2.0)])}),
             Case("n = 10, diverged (tail > 3 first)", {"losses": [1.0, 1.2, 1.5, 1.9, 2.4, 2.9, 3.3, 3.6, 3.8, 4.1]}),
         ]
+    # END HIDDEN CASES
     return out
 
 
@@ -130,12 +162,14 @@ def _log_uniform_cases(rng, strict):
         Case("[0.5, 2] (a range across 1), size 5", {"low": 0.5, "high": 2.0, "size": 5, "rng": _sub_rng(rng)}),
         Case("[1e-3, 10], size None (a single float)", {"low": 1e-3, "high": 10.0, "size": None, "rng": _sub_rng(rng)}),
     ]
+    # BEGIN HIDDEN CASES (stripped from the student bundle)
     if strict:
         out += [
             Case("[1e-8, 1e-7], size 50", {"low": 1e-8, "high": 1e-7, "size": 50, "rng": _sub_rng(rng)}),
             Case("[3, 3e4], size 1", {"low": 3.0, "high": 3e4, "size": 1, "rng": _sub_rng(rng)}),
             Case("[1e-2, 1e2], size (4, 1, 2)", {"low": 1e-2, "high": 1e2, "size": (4, 1, 2), "rng": _sub_rng(rng)}),
         ]
+    # END HIDDEN CASES
     return out
 
 
@@ -145,11 +179,13 @@ def _one_minus_cases(rng, strict):
         Case("beta in [0.5, 0.99], size (2, 2)", {"low": 0.5, "high": 0.99, "size": (2, 2), "rng": _sub_rng(rng)}),
         Case("beta in [0.99, 0.9999], size None (a single float)", {"low": 0.99, "high": 0.9999, "size": None, "rng": _sub_rng(rng)}),
     ]
+    # BEGIN HIDDEN CASES (stripped from the student bundle)
     if strict:
         out += [
             Case("beta in [0, 0.9], size 40", {"low": 0.0, "high": 0.9, "size": 40, "rng": _sub_rng(rng)}),
             Case("beta in [0.999, 0.99999], size 3", {"low": 0.999, "high": 0.99999, "size": 3, "rng": _sub_rng(rng)}),
         ]
+    # END HIDDEN CASES
     return out
 
 
@@ -166,11 +202,13 @@ def _config_cases(rng, strict):
         Case("a space with every numeric kind and numeric choices", {"space": SPACE_OPTIM, "rng": _sub_rng(rng)}),
         Case("a one-parameter space", {"space": {"lr": ("log", 1e-3, 1.0)}, "rng": _sub_rng(rng)}),
     ]
+    # BEGIN HIDDEN CASES (stripped from the student bundle)
     if strict:
         big = {**SPACE_EXAMPLE, **SPACE_OPTIM, "z_single": ("int", 5, 5), "a_one": ("choice", ["only"]),
                "m": ("linear", -1.0, 1.0)}
         out += [Case("a space with 11 parameters, a one-value int and a one-option choice",
                      {"space": big, "rng": _sub_rng(rng)}) for _ in range(3)]
+    # END HIDDEN CASES
     return out
 
 
@@ -179,22 +217,20 @@ SPACE_REFINE = {"lr": ("log", 1e-4, 1e-1), "keep_prob": ("linear", 0.5, 1.0), "h
 
 
 def _random_configs(rng, space, n):
-    """Valid configs for the refine cases (their distribution does not matter here)."""
+    """Valid configs for the refine cases: any values inside the ranges will do (deliberately not the
+    distributions of sample_config), with a bias towards each range's upper end."""
     configs = []
     for _ in range(n):
-        c = {}
-        for name, spec in space.items():
-            if spec[0] == "log":
-                c[name] = float(10 ** rng.uniform(np.log10(spec[1]), np.log10(spec[2])))
-            elif spec[0] == "one_minus_log":
-                c[name] = float(1 - 10 ** rng.uniform(np.log10(1 - spec[2]), np.log10(1 - spec[1])))
-            elif spec[0] == "linear":
-                c[name] = float(rng.uniform(spec[1], spec[2]))
-            elif spec[0] == "int":
-                c[name] = int(rng.integers(spec[1], spec[2] + 1))
-            else:
-                c[name] = spec[1][int(rng.integers(len(spec[1])))]
-        configs.append(c)
+        config = {}
+        for key in space:
+            kind = space[key][0]
+            if kind == "choice":
+                config[key] = space[key][1][int(rng.integers(len(space[key][1])))]
+                continue
+            lo, hi = space[key][1], space[key][2]
+            value = lo + (hi - lo) * float(rng.random()) ** 0.5
+            config[key] = int(min(round(value), hi)) if kind == "int" else value
+        configs.append(config)
     return configs
 
 
@@ -231,6 +267,7 @@ def _refine_cases(rng, strict):
         Case("12 random trials, top_k = 4", {"results": rand_results, "space": SPACE_REFINE, "top_k": 4}),
         Case("top_k = 1 (the range shrinks to the best value)", {"results": hand_results, "space": SPACE_REFINE, "top_k": 1}),
     ]
+    # BEGIN HIDDEN CASES (stripped from the student bundle)
     if strict:
         n = 30
         more = _results(rng.uniform(0, 1, n), _random_configs(rng, SPACE_REFINE, n))
@@ -243,6 +280,7 @@ def _refine_cases(rng, strict):
                  {"results": more, "space": dict(reversed(list(SPACE_REFINE.items()))), "top_k": 6},
                  kwargs={"margin": 1.0}),
         ]
+    # END HIDDEN CASES
     return out
 
 
@@ -256,32 +294,19 @@ CASES = {
 }
 
 
-# The positional order of each exercise's arguments. A committed fixture is written with sorted keys, so
-# its cases come back with their arguments in alphabetical order; _cases restores the call order.
-ARGS = {
-    "initial_loss_ok": ("loss", "num_classes", "tol"),
-    "diagnose_learning_curve": ("losses",),
-    "sample_log_uniform": ("low", "high", "size", "rng"),
-    "sample_one_minus_log_uniform": ("low", "high", "size", "rng"),
-    "sample_config": ("space", "rng"),
-    "refine_space": ("results", "space", "top_k"),
-}
-
-
 def _unsorted(space: dict) -> dict:
-    """The same space with its keys in reverse-sorted order (a fixture stores dicts with sorted keys, and
-    an implementation that draws in the dict's own order instead of sorted order must not pass by luck)."""
+    """The same space with its keys in reverse-sorted order. A committed fixture stores dicts with sorted
+    keys, and an implementation that draws in the dict's own order instead of sorted(space) order must not
+    pass by luck."""
     return dict(sorted(space.items(), reverse=True))
 
 
 def _cases(exercise: str, seed, strict) -> list[Case]:
     out = cases(TOPIC, exercise, seed, strict)
     for case in out:
-        case.args = {name: case.args[name] for name in ARGS[exercise]}
         if "space" in case.args:
             case.args["space"] = _unsorted(case.args["space"])
     return out
-
 
 # ---------------------------------------------------------------- babysitting
 @reporting("a bool, |loss - log C| <= tol * log C with the natural log, on both sides, with the given tol")
@@ -327,6 +352,7 @@ def check_overfit_small_subset(model, history, data, *, strict=False):
     last = float(losses[-1])
     if not (np.isfinite(last) and last < 0.1):
         fail(f"the last training loss is {last:.4f}; memorising 20 images should bring it below 0.1. Train longer.")
+    # BEGIN HIDDEN CASES (stripped from the student bundle)
     if strict:
         first = float(losses[0])
         if not abs(first - np.log(10)) <= 0.2 * np.log(10):
@@ -334,6 +360,7 @@ def check_overfit_small_subset(model, history, data, *, strict=False):
                  "start from the default (He) initialisation or small weights.")
         if not last <= first / 20:
             fail(f"the loss fell only from {first:.3f} to {last:.4f}; memorising should take it at least 20x lower.")
+    # END HIDDEN CASES
 
 
 @reporting("the label of every synthetic curve (one or more per label, and curves that test the rule order)")
@@ -475,8 +502,8 @@ def _check_config_shape(config, space, what, case):
         fail(f"{what} should be a dict, but it is a {type(config).__name__}.", case)
     if set(config) != set(space):
         fail(f"{what} has the keys {sorted(config)}, but the space has {sorted(space)}.", case)
-    for name, spec in space.items():
-        _check_value(config[name], spec, name, what, case)
+    for key in space:
+        _check_value(config[key], space[key], key, what, case)
 
 
 def _same_value(a, b) -> bool:
@@ -656,9 +683,11 @@ def check_random_search(random_search, *, seed=None, strict=False):
     specs = [("a smooth objective, 12 trials", _smooth, 12),
              ("an objective with many ties (score depends on 'act' only), 15 trials", _ties, 15),
              ("an objective that returns NaN for lr > 1e-2 (diverged runs), 15 trials", _with_nan, 15)]
+    # BEGIN HIDDEN CASES (stripped from the student bundle)
     if strict:
         specs += [("no trials at all", _smooth, 0), ("a single trial", _smooth, 1),
                   ("many ties, 40 trials", _ties, 40), ("NaN for lr > 1e-2, 40 trials", _with_nan, 40)]
+    # END HIDDEN CASES
     ref = None
     if seed is not None:
         from . import reference
@@ -726,12 +755,14 @@ def _grid_cases(strict):
         ("a 4 x 3 grid, NaN for lr > 1e-2", {"lr": [1e-4, 1e-3, 1e-1, 1.0], "hidden": [10, 20, 30],
                                             "act": ["relu"]}, _with_nan),
     ]
+    # BEGIN HIDDEN CASES (stripped from the student bundle)
     if strict:
         out += [
             ("one value per parameter (a single combination)", {"lr": [1e-2], "hidden": [50], "act": ["elu"]}, _smooth),
             ("a 5 x 4 x 3 grid with ties", {"act": ["elu", "tanh", "relu"], "hidden": [1, 2, 3, 4],
                                             "lr": [1e-5, 1e-4, 1e-3, 1e-2, 1e-1]}, _ties),
         ]
+    # END HIDDEN CASES
     return out
 
 
