@@ -355,6 +355,27 @@ def check_layer_activation_stats(layer_activation_stats, *, seed=None, strict=Fa
         expect_close(alt_means, means, f"means with activation={f_name}", alt, STATS_RTOL, STATS_ATOL, callable_hint)
         expect_close(alt_stds, stds, f"stds with activation={f_name}", alt, STATS_RTOL, STATS_ATOL, callable_hint)
 
+    # a callable activation is called once per layer, in order, on the whole (N, D_{l+1}) array (the
+    # notebook's experiment relies on that to record each layer's output while measuring it)
+    case = fixed[0]
+    X, weights = case.args["X"], case.args["weights"]
+    seen = []
+
+    def counting_tanh(z):
+        """np.tanh, recording the shape of every array it is called on"""
+        seen.append(np.shape(z))
+        return np.tanh(z)
+
+    rec = Case(case.label + ", activation = np.tanh wrapped to record its calls",
+               {"X": X, "weights": weights, "activation": counting_tanh})
+    call(layer_activation_stats, name, rec)
+    want = [(X.shape[0], W.shape[1]) for W in weights]
+    if seen != want:
+        fail(f"{name} should call a callable activation exactly once per layer, on the whole pre-activation "
+             f"array: expected calls on arrays of shapes {want}, but it was called {len(seen)} times, on "
+             f"shapes {seen[:12]}{' ...' if len(seen) > 12 else ''}.", rec,
+             "compute z = h @ W once per layer and then h = activation(z); reuse h for the mean and the std.")
+
     # a network with a closed-form answer: diagonal weights c_l * I and activation |.|, so that
     # h_l = (c_1 ... c_l) |X| for positive c_l; mean and std scale with the running product
     rng = np.random.default_rng(11 if seed is None else seed)

@@ -264,6 +264,26 @@ def stats_transposed_weights(X, weights, activation):       # h @ W.T: fails for
     return np.array(means), np.array(stds)
 
 
+def stats_activation_called_thrice(X, weights, activation):  # right numbers, but f applied twice per layer
+    f, h, means, stds = _act(activation), X, [], []
+    for W in weights:
+        z = h @ W
+        means.append(f(z).mean())
+        stds.append(f(z).std())
+        h = f(z)
+    return np.array(means), np.array(stds)
+
+
+def stats_activation_row_by_row(X, weights, activation):   # right numbers, f called once per example
+    f, h, means, stds = _act(activation), X, [], []
+    for W in weights:
+        z = h @ W
+        h = np.stack([f(row) for row in z])
+        means.append(h.mean())
+        stds.append(h.std())
+    return np.array(means), np.array(stds)
+
+
 BANK = {
     "check_init_small_random": {
         "ignores the scale argument": small_ignores_scale,
@@ -319,6 +339,8 @@ BANK = {
         "weights list changed in place": stats_mutates_weights,
         "X changed in place": stats_mutates_X,
         "weights applied transposed": stats_transposed_weights,
+        "activation called three times per layer": stats_activation_called_thrice,
+        "activation called row by row": stats_activation_row_by_row,
     },
 }
 
@@ -387,6 +409,7 @@ def test_global_random_state_is_left_alone_by_the_checks():
     ("check_layer_activation_stats", stats_strings_swapped, "is ReLU applied"),
     ("check_layer_activation_stats", stats_pre_activation_forwarded, "layer 1 is right"),
     ("check_layer_activation_stats", stats_pairs, "not one (mean, std) pair per layer"),
+    ("check_layer_activation_stats", stats_activation_called_thrice, "exactly once per layer"),
     ("check_init_small_random", small_scale_as_variance, "scale is the std, not the variance"),
     ("check_init_he", he_variance_as_std, "that is the variance"),
 ])
