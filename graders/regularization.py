@@ -45,7 +45,7 @@ HINTS = {
                   "(np.sign(0) is 0, the subgradient we want at the kink).",
     "dropout_forward": "Train mode: mask = rng.random(x.shape) < keep_prob, out = x * mask / keep_prob. Test mode: "
                        "return x unchanged without touching rng. The cache is (keep_prob, mode, mask or None).",
-    "dropout_backward": "Unpack keep_prob, mode, mask = cache; in train mode multiply dout by the same mask and "
+    "dropout_backward": "Unpack the cache into keep_prob, mode and mask; in train mode multiply dout by the same mask and "
                         "divide by the same keep_prob as the forward pass; in test mode return dout.",
     "test_time_scale": "Without the 1 / keep_prob in training, the next layer saw E[m x] = keep_prob * x. What must "
                        "multiply x at test time to give it the same?",
@@ -322,8 +322,8 @@ CASES = {
 
 
 # ---------------------------------------------------------------- shared pieces
-# The positional order of each exercise's arguments. The committed fixture stores a case's arguments
-# as a JSON object with sorted keys, so the visible cases are put back into signature order here.
+# The positional order of each exercise's arguments: the checks call the student's function with
+# positional arguments, so the order of every case's arguments is pinned here, whatever the encoding.
 SIGNATURES = {
     "l2_penalty": ("weights", "reg"),
     "l1_penalty": ("weights", "reg"),

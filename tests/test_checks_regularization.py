@@ -641,7 +641,7 @@ def test_flip_cases_flip_some_images_and_keep_others():
 
 
 def test_visible_cases_keep_the_argument_order():
-    """The fixture stores arguments with sorted keys; the checks restore the signature's order."""
+    """The visible cases reach the student's function with the arguments in the signature's order."""
     for exercise, names in checks.SIGNATURES.items():
         raw = fixture_cases("regularization", exercise)
         assert all(set(c.args) == set(names) for c in raw)
