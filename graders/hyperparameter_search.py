@@ -48,7 +48,7 @@ HINTS = {
                           "passing size, and raise 10 to it.",
     "sample_one_minus_log_uniform": "The exponent r runs from np.log10(1 - high) (the smaller one) to "
                                     "np.log10(1 - low); 10 ** r is 1 - beta, so beta = 1 - 10 ** r.",
-    "window_growth": "Compute the window 1 / (1 - beta) for beta = 0.9995 and for beta = 0.999, and subtract.",
+    "window_growth": "Compute the window 1 / (1 - beta) for beta = 0.995 and for beta = 0.99, and subtract.",
     "sample_config": "Loop over sorted(space); unpack `kind, *args = space[name]`; one if/elif branch per kind, "
                      "each making exactly the one rng call of the table, with float(...) or int(...) around it.",
     "random_search": "Per trial: draw a config with sample_config(space, rng), score it with one objective call, "
@@ -356,10 +356,8 @@ def check_overfit_small_subset(model, history, data, *, strict=False):
     if strict:
         first = float(losses[0])
         if not abs(first - np.log(10)) <= 0.2 * np.log(10):
-            fail(f"the first training loss was {first:.3f}, more than 20% away from log 10 = {np.log(10):.3f}: "
-                 "start from the default (He) initialisation or small weights.")
-        if not last <= first / 20:
-            fail(f"the loss fell only from {first:.3f} to {last:.4f}; memorising should take it at least 20x lower.")
+            fail(f"the first training loss was {first:.3f}, more than 20% away from log 10 = {np.log(10):.3f}, so "
+                 "it fails initial_loss_ok: start from the default (He) initialisation or small weights.")
     # END HIDDEN CASES
 
 

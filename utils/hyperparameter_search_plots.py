@@ -75,8 +75,9 @@ def plot_search_rounds(rounds: Sequence[Sequence[tuple]], x: str, y: str, boxes:
         xs = [c[x] for _, c in trials]
         ys = [c[y] for _, c in trials]
         sc = ax.scatter(xs, ys, c=[s for s, _ in trials], cmap="viridis", vmin=vmin, vmax=vmax,
-                        marker=markers[k % len(markers)], s=45, edgecolors="k", linewidths=0.5,
-                        label=f"round {k + 1}")
+                        marker=markers[k % len(markers)], s=45, edgecolors="k", linewidths=0.5)
+        ax.scatter([], [], c="lightgray", marker=markers[k % len(markers)], s=45, edgecolors="k",
+                   linewidths=0.5, label=f"round {k + 1}")   # a neutral legend entry (colour = score)
         if trials:
             ax.scatter([trials[0][1][x]], [trials[0][1][y]], s=220, facecolors="none", edgecolors="r",
                        linewidths=1.5)
