@@ -228,10 +228,11 @@ def reporting(summary: str):
         @functools.wraps(check)
         def run(*args, **kwargs):
             __tracebackhide__ = True
-            result = check(*args, **kwargs)
+            check(*args, **kwargs)
             mode = " (hidden cases)" if kwargs.get("seed") is not None or kwargs.get("strict") else ""
             print(f"[ok] {check.__name__}{mode}: {summary}")
-            return result
+            # returns None on purpose: a number as a test cell's last value would be taken by nbgrader
+            # as partial credit
         return run
     return wrap
 
@@ -245,13 +246,13 @@ def require_answer(value, name: str) -> None:
         raise NotImplementedError(f"{name} is not set yet: complete the exercise above this check.")
 
 
-def check_number(value, name: str) -> float:
+def check_number(value, name: str) -> None:
     """Visible check for a numeric question: a finite number. Its value is graded by a hidden test."""
     __tracebackhide__ = True
     require_answer(value, name)
     result = expect_scalar(value, name)
     print(f"[ok] {name} is a finite number ({result:.6g}); its value is graded when the notebook is graded.")
-    return result
+    # (no return value: nbgrader would read a number shown by a test cell as partial credit)
 
 
 def check_number_value(value, expected: float, name: str, tol: float) -> None:
@@ -262,7 +263,7 @@ def check_number_value(value, expected: float, name: str, tol: float) -> None:
         fail(f"{name} is {result:.6g}, which is not the expected value (allowed error {tol:g}).")
 
 
-def check_choice(value, choices, name: str) -> str:
+def check_choice(value, choices, name: str) -> None:
     """Visible check for a multiple-choice question: one of ``choices`` (graded by a hidden test)."""
     __tracebackhide__ = True
     require_answer(value, name)
@@ -270,4 +271,3 @@ def check_choice(value, choices, name: str) -> str:
     if not isinstance(value, str) or value.strip().upper() not in [c.upper() for c in choices]:
         fail(f"{name} should be one of {options}, but it is {value!r}.")
     print(f"[ok] {name} is one of {options}; whether it is right is graded when the notebook is graded.")
-    return value.strip().upper()

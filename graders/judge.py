@@ -47,6 +47,7 @@ class Worker:
     """A worker process running one student's code, and the channel to it."""
 
     def __init__(self, cwd: Path, limits: Limits, sandbox=None, env: dict | None = None):
+        course_root = sandbox.course_root if sandbox is not None else ROOT
         self.limits = limits
         self.deadline = time.monotonic() + limits.notebook_timeout
         to_worker_r, to_worker_w = os.pipe()
@@ -63,8 +64,8 @@ class Worker:
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
         child_env = dict(env or os.environ)
-        child_env["PYTHONPATH"] = str(ROOT)
-        child_env["TNN_COURSE_ROOT"] = str(ROOT)
+        child_env["PYTHONPATH"] = str(course_root)
+        child_env["TNN_COURSE_ROOT"] = str(course_root)
         child_env["MPLBACKEND"] = "Agg"
         child_env["TNN_FAST"] = "1"
         self.proc = subprocess.Popen(cmd, cwd=cwd, pass_fds=(to_worker_r, from_worker_w),
@@ -239,8 +240,9 @@ def free_names(source: str) -> list[str]:
 class CellVerdict:
     grade_id: str
     points: float
-    passed: bool
+    passed: bool                 # visible and hidden tests of the cell
     message: str = ""
+    visible_passed: bool = False  # the visible part alone (what the student's kernel also ran)
 
 
 @dataclass
@@ -270,6 +272,8 @@ def judge_notebook(student_cells: list[str], test_cells: list[tuple[str, float, 
             if verdict.error:
                 verdict.cells.append(CellVerdict(grade_id, points, False, verdict.error))
                 continue
+            visible, _, hidden = source.partition("### BEGIN HIDDEN TESTS")
+            cell = CellVerdict(grade_id, points, False)
             try:
                 namespace = {"__builtins__": builtins, "__name__": "__judge__", "np": np}
                 for name in free_names(source):
@@ -278,17 +282,22 @@ def judge_notebook(student_cells: list[str], test_cells: list[tuple[str, float, 
                     value = worker.get(name)
                     if value is not _MISSING:
                         namespace[name] = value
-                out = io.StringIO()
-                with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out), warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    exec(compile(source, f"<test {grade_id}>", "exec"), namespace)  # noqa: S102 - trusted
-                verdict.cells.append(CellVerdict(grade_id, points, True))
+                for part in ("visible", "hidden"):
+                    code = visible if part == "visible" else "### BEGIN HIDDEN TESTS" + hidden
+                    out = io.StringIO()
+                    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out), \
+                            warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        exec(compile(code, f"<test {grade_id} ({part})>", "exec"), namespace)  # noqa: S102
+                    if part == "visible":
+                        cell.visible_passed = True
+                cell.passed = True
             except WorkerGone as err:
                 verdict.error = str(err)
-                verdict.cells.append(CellVerdict(grade_id, points, False, verdict.error))
+                cell.message = verdict.error
             except BaseException as err:  # noqa: BLE001
-                verdict.cells.append(CellVerdict(grade_id, points, False,
-                                                 f"{type(err).__name__}: {_first_line(err)}"))
+                cell.message = f"{type(err).__name__}: {_first_line(err)}"
+            verdict.cells.append(cell)
     finally:
         worker.close()
     return verdict

@@ -1,0 +1,515 @@
+"""Grade a whole class robustly: ``python -m graders grade [ASSIGNMENT ...] [--jobs N]``.
+
+For every submitted notebook (``submitted/<student>/<assignment>/<assignment>.ipynb``) one job:
+
+1. **Read and repair.** A missing notebook or one that is not valid JSON fails with that reason. Every
+   cell nbgrader owns (set-up, tests, locked cells) is taken from the release, not from the
+   submission: edited, deleted or re-labelled test cells, changed points or ids are restored and
+   flagged; the student's answers and own cells are kept; outputs are dropped.
+2. **In-kernel run.** nbgrader's own autograde (its ``Autograde`` converter and gradebook) executes the
+   repaired notebook, in a private course folder of its own (so parallel jobs never share a SQLite
+   file or a kernel port: kernels talk over Unix sockets), with the kernel inside the sandbox
+   (:mod:`graders.sandbox`) under a memory limit and nbgrader's per-cell time limit.
+3. **Trusted re-check.** :mod:`graders.judge` runs the same trusted tests in a process where no
+   student code ever runs, with the student's functions in a sandboxed worker.
+4. **Verdict.** A test cell's points are awarded only if it passed both in the kernel (an error
+   output fails it; text on stderr alone does not) and in the re-check. A cell where the two disagree
+   is "needs review" (0 points until an instructor looks; nbgrader's formgrader lists it for manual
+   grading). The result, with a status and a reason, goes to ``grading/<assignment>/<student>.json``
+   (written atomically), and the scores into nbgrader's gradebook.
+
+Re-running skips submissions whose result is up to date (same submission bytes, same tests), so an
+interrupted run resumes where it stopped and a repeated run changes nothing. ``--force`` regrades.
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import tempfile
+import time
+import traceback
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict
+from pathlib import Path
+
+from .judge import Limits, judge_notebook
+
+ROOT = Path(__file__).resolve().parent.parent
+MAX_OUTPUT_CHARS = 10_000      # per output, and per line: huge outputs are cut everywhere
+MAX_LINE_CHARS = 2_000
+RESULTS_DIR = "grading"
+
+
+# ------------------------------------------------------------------------------------------ helpers
+def _cells(nb: dict) -> list[dict]:
+    return [c for c in nb.get("cells", []) if isinstance(c, dict)]
+
+
+def _source(cell: dict) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else str(src)
+
+
+def _nbg(cell: dict) -> dict:
+    meta = cell.get("metadata", {})
+    nbg = meta.get("nbgrader", {}) if isinstance(meta, dict) else {}
+    return nbg if isinstance(nbg, dict) else {}
+
+
+def truncate_text(text: str, limit: int = MAX_OUTPUT_CHARS, line_limit: int = MAX_LINE_CHARS) -> str:
+    """Cut every line to ``line_limit`` characters and the whole text to ``limit``."""
+    lines = []
+    for line in text.splitlines(keepends=True):
+        if len(line) > line_limit:
+            line = line[:line_limit] + f"... [line cut: {len(line):,} characters]\n"
+        lines.append(line)
+    text = "".join(lines)
+    if len(text) > limit:
+        text = text[:limit] + f"\n... [output cut: {len(text):,} characters in all]\n"
+    return text
+
+
+def truncate_outputs(nb: dict) -> None:
+    """Cut huge outputs of every cell in place (stream text, text/plain, HTML, tracebacks)."""
+    for cell in _cells(nb):
+        for out in cell.get("outputs", []) or []:
+            if "text" in out:
+                out["text"] = truncate_text(_join(out["text"]))
+            for key, value in list((out.get("data") or {}).items()):
+                if isinstance(value, (str, list)) and not key.startswith("image/"):
+                    out["data"][key] = truncate_text(_join(value))
+                elif key.startswith("image/") and len(_join(value)) > 2_000_000:
+                    out["data"] = {"text/plain": "[image removed: larger than 2 MB]"}
+                    break
+            if "traceback" in out:
+                out["traceback"] = [truncate_text(t, 3000, 2000) for t in out["traceback"][:40]]
+            if "evalue" in out:
+                out["evalue"] = truncate_text(str(out["evalue"]), 3000, 2000)
+
+
+def _join(value) -> str:
+    return "".join(value) if isinstance(value, list) else str(value)
+
+
+def repair(submission: dict, release: dict) -> tuple[dict, list[str]]:
+    """The submission rebuilt on the release: nbgrader's cells from the release, answers and the
+    student's own cells from the submission. Returns the notebook and the list of repairs made."""
+    flags: list[str] = []
+    answers: dict[str, str] = {}
+    own: dict[str | None, list[dict]] = {}
+    release_ids = {c.get("id") for c in _cells(release)}
+    release_grade_ids = {_nbg(c).get("grade_id") for c in _cells(release) if _nbg(c)}
+    by_grade_id = {_nbg(c).get("grade_id"): c for c in _cells(release) if _nbg(c)}
+    previous = None  # the release cell a student's own cell follows
+    for cell in _cells(submission):
+        gid = _nbg(cell).get("grade_id")
+        rel = by_grade_id.get(gid)
+        if rel is not None and _nbg(rel).get("solution") and cell.get("cell_type") == rel.get("cell_type"):
+            answers[gid] = _source(cell)
+            previous = rel.get("id")
+        elif rel is not None or cell.get("id") in release_ids:
+            key = gid or cell.get("id")
+            rel = rel or next(c for c in _cells(release) if c.get("id") == cell.get("id"))
+            if _nbg(rel) and (_source(cell) != _source(rel) or _nbg(cell) != _nbg(rel)):
+                what = "test cell" if _nbg(rel).get("grade") else "read-only cell"
+                flags.append(f"{what} {key} was changed: restored from the release")
+            previous = rel.get("id")
+        elif gid and gid not in release_grade_ids:
+            flags.append(f"cell with unknown grade id {gid!r} (a copied or re-labelled cell): kept as the student's own code")
+            own.setdefault(previous, []).append(_plain_cell(cell))
+        else:
+            own.setdefault(previous, []).append(_plain_cell(cell))
+    out_cells = []
+    for cell in own.get(None, []):
+        out_cells.append(cell)
+    for rel in _cells(release):
+        new = copy.deepcopy(rel)
+        gid = _nbg(rel).get("grade_id")
+        if _nbg(rel).get("solution"):
+            if gid in answers:
+                new["source"] = answers[gid]
+            else:
+                flags.append(f"answer cell {gid} is missing: counted as not answered")
+        elif _nbg(rel).get("grade") and not any(_nbg(c).get("grade_id") == gid for c in _cells(submission)):
+            flags.append(f"test cell {gid} was deleted: restored from the release")
+        if new.get("cell_type") == "code":
+            new["outputs"], new["execution_count"] = [], None
+        out_cells.append(new)
+        out_cells.extend(own.get(rel.get("id"), []))
+    nb = copy.deepcopy(release)
+    nb["cells"] = out_cells
+    return nb, flags
+
+
+def _plain_cell(cell: dict) -> dict:
+    kind = cell.get("cell_type") if cell.get("cell_type") in ("code", "markdown", "raw") else "raw"
+    new = {"cell_type": kind, "metadata": {}, "source": _source(cell)}
+    if kind == "code":
+        new.update(outputs=[], execution_count=None)
+    if cell.get("id"):
+        new["id"] = f"own-{str(cell['id'])[:40]}"
+    return new
+
+
+def test_cells(source_nb: dict) -> list[tuple[str, float, str]]:
+    return [(_nbg(c)["grade_id"], float(_nbg(c).get("points", 0)), _source(c))
+            for c in _cells(source_nb) if c.get("cell_type") == "code" and _nbg(c).get("grade")]
+
+
+_HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", re.S | re.M)
+
+
+def without_hidden_tests(nb: dict) -> dict:
+    out = copy.deepcopy(nb)
+    for cell in _cells(out):
+        if _nbg(cell).get("grade"):
+            cell["source"] = _HIDDEN.sub("", _source(cell))
+    return out
+
+
+def student_cells(nb: dict) -> list[str]:
+    return [_source(c) for c in _cells(nb) if c.get("cell_type") == "code" and not _nbg(c).get("grade")]
+
+
+def _digest(*parts: bytes) -> str:
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(hashlib.sha256(p).digest())
+    return h.hexdigest()
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+# ------------------------------------------------------------------------------------------ one job
+def _in_kernel(job: Path, assignment: str, student: str, limits: Limits, sandbox) -> tuple[dict, str]:
+    """nbgrader autograde of one submission in the private course folder ``job``.
+    Returns ``({grade_id: passed}, error)`` read from the executed notebook's test cells."""
+    from nbgrader.apps import NbGraderAPI
+    from traitlets.config import Config
+
+    runtime = job / "rt"
+    runtime.mkdir()
+    workdir = job / "autograded" / student / assignment
+    workdir.mkdir(parents=True)
+    c = Config()
+    c.CourseDirectory.root = str(job)
+    c.CourseDirectory.source_directory = "solutions"
+    c.CourseDirectory.release_directory = "notebooks"
+    c.Execute.timeout = int(limits.cell_timeout)
+    c.Execute.shutdown_kernel = "immediate"
+    c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]
+    c.KernelManager.transport = "ipc"      # Unix sockets in the job's folder: no ports to collide
+    c.KernelManager.ip = str(runtime / "k")
+    c.KernelManager.connection_file = str(runtime / "kernel.json")  # inside the sandbox's view
+    env_keys = ("JUPYTER_PATH", "JUPYTER_RUNTIME_DIR", "TNN_COURSE_ROOT", "MPLBACKEND", "TNN_FAST")
+    saved = {k: os.environ.get(k) for k in env_keys}
+    os.environ["JUPYTER_RUNTIME_DIR"] = str(runtime)
+    os.environ["MPLBACKEND"] = "Agg"
+    if sandbox is not None:
+        spec = job / "jupyter" / "kernels" / "tnn-sandbox"
+        spec.mkdir(parents=True)
+        import sys
+        argv = sandbox.wrap([sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                            workdir=workdir, rw=[str(runtime)])
+        (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "sandboxed Python",
+                                                      "language": "python",
+                                                      "env": {"TNN_COURSE_ROOT": str(sandbox.course_root)}}))
+        os.environ["JUPYTER_PATH"] = str(job / "jupyter")
+        c.Execute.kernel_name = "tnn-sandbox"
+    else:
+        os.environ["TNN_COURSE_ROOT"] = str(job)
+    try:
+        api = NbGraderAPI(config=c)
+        outcome = api.autograde(assignment, student, force=True, create=True)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    executed = workdir / f"{assignment}.ipynb"
+    if os.environ.get("TNN_GRADING_DEBUG"):
+        print(outcome.get("log"), outcome.get("error"))
+    if not executed.exists():
+        log = (outcome.get("error") or outcome.get("log") or "").strip().splitlines()
+        reason = next((l for l in reversed(log) if "Error" in l or "error" in l), log[-1] if log else "unknown")
+        return {}, f"nbgrader could not run the notebook: {reason[:300]}"
+    nb = json.loads(executed.read_text(encoding="utf-8"))
+    passed = {}
+    for cell in _cells(nb):
+        if _nbg(cell).get("grade"):
+            errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+            passed[_nbg(cell)["grade_id"]] = not errors and cell.get("execution_count") is not None
+    timed_out = any(o.get("ename") in ("CellTimeoutError", "DeadKernelError") for c in _cells(nb)
+                    for o in c.get("outputs", []) if o.get("output_type") == "error")
+    died = "DeadKernelError" in (outcome.get("log") or "") or "Kernel died" in (outcome.get("log") or "")
+    error = "the kernel died while running the notebook" if died else (
+        "a cell ran past its time limit" if timed_out else "")
+    return passed, error
+
+
+def grade_one(course: Path, assignment: str, student: str, limits: Limits, use_sandbox: bool = True,
+              graders_dir: Path | None = None) -> dict:
+    """Grade one submission; always returns a result dict (never raises for the student's doing)."""
+    started = time.monotonic()
+    release_path = course / "notebooks" / assignment / f"{assignment}.ipynb"
+    source_path = course / "solutions" / assignment / f"{assignment}.ipynb"
+    sub_path = course / "submitted" / student / assignment / f"{assignment}.ipynb"
+    release = json.loads(release_path.read_text(encoding="utf-8"))
+    source = json.loads(source_path.read_text(encoding="utf-8"))
+    tests = test_cells(source)
+    result = {"student": student, "assignment": assignment, "status": "failed", "reason": "",
+              "score": 0.0, "max_score": sum(p for _, p, _ in tests), "flags": [],
+              "cells": [{"grade_id": g, "points": 0.0, "max_points": p, "in_kernel": False, "recheck": False,
+                         "status": "failed", "message": ""} for g, p, _ in tests]}
+    if not sub_path.is_file():
+        result["reason"] = "missing notebook: nothing was submitted under " + str(sub_path.relative_to(course))
+        return result
+    raw = sub_path.read_bytes()
+    result["submission_sha256"] = hashlib.sha256(raw).hexdigest()
+    try:
+        submission = json.loads(raw.decode("utf-8"))
+        if not isinstance(submission, dict) or not isinstance(submission.get("cells"), list):
+            raise ValueError("it has no list of cells")
+    except (ValueError, UnicodeDecodeError) as err:
+        result["reason"] = f"not a valid notebook (not valid JSON or no cells: {str(err)[:120]})"
+        return result
+    nb, flags = repair(submission, release)
+    result["flags"] = flags
+    from . import sandbox as sb
+    sandbox_obj = None
+    if use_sandbox:
+        ok, sentence = sb.detect()
+        sandbox_obj = sb.make(course, graders_dir) if ok and graders_dir else None
+        if sandbox_obj is None:
+            result["flags"].append(sentence)
+    job = Path(tempfile.mkdtemp(prefix=f"tnn-grade-{student[:20]}-"))
+    try:
+        for name in ("tnn_course.py", "utils", "datasets"):
+            (job / name).symlink_to((course / name).resolve())
+        (job / "graders").symlink_to(graders_dir or (course / "graders").resolve())
+        (job / "nbgrader_config.py").write_text("c = get_config()\n")
+        # nbgrader's source for this job: the solution notebook *without* its hidden tests, so that
+        # neither hidden test code nor the data it needs ever reaches the student's kernel (the
+        # trusted re-check runs them)
+        (job / "solutions" / assignment).mkdir(parents=True)
+        (job / "solutions" / assignment / f"{assignment}.ipynb").write_text(
+            json.dumps(without_hidden_tests(source), indent=1), encoding="utf-8")
+        (job / "notebooks").mkdir()
+        shutil.copytree(course / "notebooks" / assignment, job / "notebooks" / assignment)
+        target = job / "submitted" / student / assignment / f"{assignment}.ipynb"
+        target.parent.mkdir(parents=True)
+        target.write_text(json.dumps(nb), encoding="utf-8")
+        _prepare_gradebook(job, assignment, course)
+        try:
+            in_kernel, kernel_error = _with_deadline(limits.notebook_timeout, _in_kernel, job, assignment,
+                                                     student, limits, sandbox_obj)
+        except TimeoutError:
+            in_kernel, kernel_error = {}, f"the notebook ran past its time limit ({limits.notebook_timeout:.0f} s)"
+        except Exception as err:  # noqa: BLE001 - a broken submission must not stop the class
+            in_kernel, kernel_error = {}, f"nbgrader could not run the notebook: {type(err).__name__}: {str(err)[:200]}"
+        workdir = job / "work"
+        workdir.mkdir()
+        verdict = judge_notebook(student_cells(nb), tests, cwd=workdir, limits=limits, sandbox=sandbox_obj)
+        executed = job / "autograded" / student / assignment / f"{assignment}.ipynb"
+        if executed.exists():  # keep nbgrader's executed notebook (outputs cut) for feedback
+            done = json.loads(executed.read_text(encoding="utf-8"))
+            truncate_outputs(done)
+            _write_atomic(course / "autograded" / student / assignment / f"{assignment}.ipynb",
+                          json.dumps(done, indent=1))
+    finally:
+        shutil.rmtree(job, ignore_errors=True)
+    rechecks = {c.grade_id: c for c in verdict.cells}
+    total, disagreements = 0.0, 0
+    for cell in result["cells"]:
+        gid = cell["grade_id"]
+        check = rechecks[gid]
+        cell["in_kernel"] = bool(in_kernel.get(gid, False))   # visible tests, in the student's kernel
+        cell["recheck"] = bool(check.passed)                   # visible and hidden tests, trusted
+        cell["message"] = check.message if not check.passed else ""
+        if cell["in_kernel"] != check.visible_passed:
+            cell["status"] = "needs review"
+            disagreements += 1
+            side = "in the student's kernel" if cell["in_kernel"] else "in the trusted re-check"
+            cell["message"] = f"the visible tests passed only {side}" + (
+                f"; re-check: {cell['message']}" if cell["message"] else "")
+        elif cell["in_kernel"] and cell["recheck"]:
+            cell["status"], cell["points"] = "passed", cell["max_points"]
+            total += cell["max_points"]
+    result["score"] = total
+    if kernel_error and verdict.error:
+        result["status"], result["reason"] = "failed", kernel_error
+    elif verdict.error and not kernel_error:
+        result["status"], result["reason"] = "needs review", f"trusted re-check: {verdict.error}"
+    elif disagreements:
+        result["status"] = "needs review"
+        result["reason"] = (f"{disagreements} test cell(s) passed in one run and failed in the other"
+                            + (f" ({kernel_error})" if kernel_error else ""))
+    elif kernel_error:
+        result["status"], result["reason"] = "graded", ""
+        result["flags"].append(kernel_error)
+    else:
+        result["status"] = "graded"
+    result["tests_sha256"] = _digest(source_path.read_bytes(), release_path.read_bytes())
+    result["seconds"] = round(time.monotonic() - started, 2)
+    return result
+
+
+def _with_deadline(seconds: float, fn, *args):
+    """Run ``fn`` with a wall-clock limit (SIGALRM in this worker process; kernels are killed)."""
+    def on_alarm(signum, frame):
+        raise TimeoutError
+    old = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        return fn(*args)
+    except TimeoutError:
+        _kill_children()
+        raise
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def _kill_children() -> None:
+    me = os.getpid()
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            if ppid == me:
+                os.kill(int(pid), signal.SIGKILL)
+
+
+_TEMPLATES: dict[str, bytes] = {}
+
+
+def _prepare_gradebook(job: Path, assignment: str, course: Path) -> None:
+    """A gradebook holding just this assignment (made once per process, then copied)."""
+    key = str(course / "solutions" / assignment)
+    if key not in _TEMPLATES:
+        from nbgrader.apps import NbGraderAPI
+        from traitlets.config import Config
+        tmp = Path(tempfile.mkdtemp(prefix="tnn-template-"))
+        try:
+            (tmp / "solutions").symlink_to(job / "solutions")
+            (tmp / "nbgrader_config.py").write_text("c = get_config()\n")
+            c = Config()
+            c.CourseDirectory.root = str(tmp)
+            c.CourseDirectory.source_directory = "solutions"
+            c.CourseDirectory.release_directory = "release"
+            with _scripts_on_path():
+                out = NbGraderAPI(config=c).generate_assignment(assignment, force=True, create=True)
+            if not out.get("success"):
+                raise RuntimeError(f"could not register {assignment}: {out.get('error') or out.get('log')}")
+            _TEMPLATES[key] = (tmp / "gradebook.db").read_bytes()
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    (job / "gradebook.db").write_bytes(_TEMPLATES[key])
+
+
+@contextlib.contextmanager
+def _scripts_on_path():
+    """nbgrader runs ``alembic`` from PATH when it creates a gradebook: make it this Python's."""
+    import sys
+    old = os.environ.get("PATH", "")
+    os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + old
+    try:
+        yield
+    finally:
+        os.environ["PATH"] = old
+
+
+# ------------------------------------------------------------------------------------------ a class
+def submissions(course: Path, assignments: list[str]) -> list[tuple[str, str]]:
+    """``(assignment, student)`` for every student folder under submitted/ (missing notebooks included)."""
+    students = sorted(p.name for p in (course / "submitted").iterdir() if p.is_dir()) \
+        if (course / "submitted").is_dir() else []
+    return [(a, s) for a in assignments for s in students]
+
+
+def result_path(course: Path, assignment: str, student: str) -> Path:
+    return course / RESULTS_DIR / assignment / f"{student}.json"
+
+
+def up_to_date(course: Path, assignment: str, student: str) -> bool:
+    path = result_path(course, assignment, student)
+    if not path.is_file():
+        return False
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:
+        return False
+    sub = course / "submitted" / student / assignment / f"{assignment}.ipynb"
+    current = hashlib.sha256(sub.read_bytes()).hexdigest() if sub.is_file() else None
+    tests = _digest((course / "solutions" / assignment / f"{assignment}.ipynb").read_bytes(),
+                    (course / "notebooks" / assignment / f"{assignment}.ipynb").read_bytes())
+    return old.get("submission_sha256") == current and (current is None or old.get("tests_sha256") == tests)
+
+
+def _job(args) -> dict:
+    course, assignment, student, limits, use_sandbox, graders_dir = args
+    try:
+        return grade_one(course, assignment, student, limits, use_sandbox, graders_dir)
+    except Exception as err:  # noqa: BLE001 - the grader's own failure, reported per submission
+        return {"student": student, "assignment": assignment, "status": "failed",
+                "reason": f"grading error: {type(err).__name__}: {str(err)[:300]}",
+                "score": 0.0, "max_score": 0.0, "flags": [], "cells": [],
+                "trace": traceback.format_exc()[-2000:]}
+
+
+def grade(course: Path, assignments: list[str], jobs: int = 1, force: bool = False,
+          limits: Limits | None = None, use_sandbox: bool = True, progress=print) -> list[dict]:
+    """Grade every submission of ``assignments``; write results; return them (sorted)."""
+    from .cli import make_bundle
+
+    limits = limits or Limits()
+    tasks = [(a, s) for a, s in submissions(course, assignments)
+             if force or not up_to_date(course, a, s)]
+    bundle_tmp = Path(tempfile.mkdtemp(prefix="tnn-bundle-"))
+    try:
+        graders_dir = make_bundle(bundle_tmp / "b") / "graders"
+        args = [(course, a, s, limits, use_sandbox, graders_dir) for a, s in tasks]
+        if jobs <= 1:
+            for arg in args:
+                _finish(course, _job(arg), progress)
+        else:
+            with ProcessPoolExecutor(max_workers=jobs) as pool:
+                futures = [pool.submit(_job, arg) for arg in args]
+                for fut in as_completed(futures):
+                    _finish(course, fut.result(), progress)
+    finally:
+        shutil.rmtree(bundle_tmp, ignore_errors=True)
+    return load_results(course, assignments)
+
+
+def _finish(course: Path, result: dict, progress) -> None:
+    result.pop("trace", None)
+    result.pop("seconds", None)  # keep result files byte-identical across runs
+    _write_atomic(result_path(course, result["assignment"], result["student"]),
+                  json.dumps(result, indent=1, sort_keys=True) + "\n")
+    if progress:
+        progress(f"{result['assignment']} {result['student']}: {result['status']} "
+                 f"{result['score']:g}/{result['max_score']:g}" + (f" ({result['reason']})" if result["reason"] else ""))
+
+
+def load_results(course: Path, assignments: list[str]) -> list[dict]:
+    out = []
+    for a in assignments:
+        for p in sorted((course / RESULTS_DIR / a).glob("*.json")):
+            out.append(json.loads(p.read_text(encoding="utf-8")))
+    return out
