@@ -71,6 +71,7 @@ def _bn_forward_cases(rng: np.random.Generator, strict: bool) -> list[Case]:
              {"x": rng.standard_normal((3, 2)), "gamma": np.array([2.0, 0.5]), "beta": np.array([0.1, -0.1]),
               "bn_param": {"mode": "test"}}),
     ]
+    # BEGIN HIDDEN CASES (stripped from the student bundle)
     if strict:
         cases_ += [
             Case("train mode with a batch of one example (every output equals beta)",
@@ -88,6 +89,7 @@ def _bn_forward_cases(rng: np.random.Generator, strict: bool) -> list[Case]:
                   "bn_param": {"mode": "test", "eps": 1e-3, "running_mean": rng.standard_normal(10),
                                "running_var": rng.uniform(0.1, 3.0, 10)}}),
         ]
+    # END HIDDEN CASES
     return cases_
 
 
@@ -110,6 +112,7 @@ def _ln_forward_cases(rng: np.random.Generator, strict: bool) -> list[Case]:
              {"x": rng.standard_normal((3, 4)) + 2.0, "gamma": rng.uniform(0.5, 2.0, 4),
               "beta": rng.standard_normal(4), "ln_param": {"mode": "test"}}),
     ]
+    # BEGIN HIDDEN CASES (stripped from the student bundle)
     if strict:
         cases_ += [
             Case("N=50, D=30, rows around 1000", {"x": 1000.0 + rng.standard_normal((50, 30)),
@@ -117,6 +120,7 @@ def _ln_forward_cases(rng: np.random.Generator, strict: bool) -> list[Case]:
             Case("N=7, D=2", {"x": 3.0 * rng.standard_normal((7, 2)), "gamma": rng.uniform(0.5, 2.0, 2),
                               "beta": rng.standard_normal(2), "ln_param": {"eps": 1e-3}}),
         ]
+    # END HIDDEN CASES
     return cases_
 
 
@@ -132,10 +136,12 @@ def _backward_inputs(rng: np.random.Generator, strict: bool) -> list[tuple[str, 
            ("a square batch N=D=5 (a sum over the wrong axis keeps the shape)", *draw(5, 5)),
            ("N=3, D=4: a small batch", *draw(3, 4, 1.5)),
            ("N=6, D=7 with small variances (0.1^2, so eps = 1e-5 matters)", *draw(6, 7, 0.1, 1.0))]
+    # BEGIN HIDDEN CASES (stripped from the student bundle)
     if strict:
         out += [("N=1, D=3: a batch of one", *draw(1, 3)),
                 ("N=2, D=3: the smallest batch with a spread (x_hat is +-1, so dx is ~0)", *draw(2, 3)),
                 ("N=30, D=20 around 10", *draw(30, 20, 1.0, 10.0))]
+    # END HIDDEN CASES
     return out
 
 
@@ -153,6 +159,30 @@ def _backward_cases(forward_name: str, backward_name: str):
             out.append(Case(label, {"dout": dout, "cache": cache}))
         return out
     return generate
+
+
+HINTS = {
+    "batchnorm_forward": "Train mode: the mean and the biased variance of every column (axis=0), then "
+                         "x_hat = (x - mean) / np.sqrt(var + eps) and the output gamma * x_hat + beta; store "
+                         "momentum * old + (1 - momentum) * new back into bn_param for both running statistics. "
+                         "Test mode: the same normalisation with running_mean and running_var, and no update. "
+                         "Cache what your backward pass will need (x - mean, sqrt(var + eps), x_hat, gamma).",
+    "single_example_output": "With a single example, what is x minus the batch mean? And 0 / sqrt(0 + eps)?",
+    "running_var_limit": "Section 3: the biased variance of N samples is (N - 1) / N times the true variance on "
+                         "average. Here N = 4 and the true variance is 1.",
+    "batchnorm_backward": "Follow the table of section 4 from the bottom up, one line per step; every sum over "
+                          "the batch is .sum(axis=0). The centred x feeds both x_hat and the variance, so its "
+                          "gradient has two terms; x feeds both the centred x and the mean.",
+    "batchnorm_backward_alt": "dbeta and dgamma as in batchnorm_backward; then the last formula of section 5, "
+                              "dx = gamma / (N * std) * (N * dout - dbeta - x_hat * dgamma), with std = "
+                              "sqrt(var + eps) from your cache. Broadcasting does the rest.",
+    "layernorm_forward": "Batch norm's training formula with the statistics of each row: mean and biased variance "
+                         "along axis=1 with keepdims=True (shape (N, 1)). No running statistics, no modes.",
+    "layernorm_backward": "dgamma and dbeta still sum over the batch (axis=0). For dx use the formula of section 6: "
+                          "first dx_hat = dout * gamma, then its sums over the features (axis=1, keepdims=True).",
+    "bias_gradient_with_bn": "Adding a constant c to one feature of every example moves that feature's batch mean "
+                             "by c as well. What is left of c after the mean is subtracted?",
+}
 
 
 CASES = {
@@ -241,7 +271,7 @@ def _bn_forward_hint(out, case: Case) -> str | None:
                  "eps belongs inside the square root: (x - mean) / np.sqrt(var + eps)."),
                 (_normalised(x, gamma, beta, 1, eps),
                  "you normalised each example (axis=1). Batch norm normalises each feature over the batch: axis=0."),
-                (_normalised(x, 1.0, 0.0, 0, eps), "scale and shift the normalised values: out = gamma * x_hat + beta."),
+                (_normalised(x, 1.0, 0.0, 0, eps), "scale and shift the normalised values: gamma * x_hat + beta."),
                 (_normalised(x, gamma, beta, 0, 1e-5), "use bn_param['eps'] when it is given (1e-5 is only the default)."),
             ])
         rm = bn.get("running_mean", np.zeros(D))
@@ -254,7 +284,7 @@ def _bn_forward_hint(out, case: Case) -> str | None:
             (gamma * (x - rm) / (np.sqrt(rv) + eps) + beta, "eps belongs inside the square root: np.sqrt(running_var + eps)."),
             (gamma * (x - rm) / np.sqrt(rv) + beta, "add eps in test mode too: np.sqrt(running_var + eps)."),
             (gamma * (x - rm) / (rv + eps) + beta, "running_var is a variance: divide by np.sqrt(running_var + eps)."),
-            ((x - rm) / np.sqrt(rv + eps), "scale and shift the normalised values in test mode too: out = gamma * x_hat + beta."),
+            ((x - rm) / np.sqrt(rv + eps), "scale and shift the normalised values in test mode too: gamma * x_hat + beta."),
         ])
 
 
@@ -371,7 +401,7 @@ def check_layernorm_forward(layernorm_forward, *, seed=None, strict=False):
              "use the biased variance over the features (divide by D), not the unbiased one."),
             (_normalised(x, gamma, beta, 1, eps, eps_outside=True), "eps belongs inside the square root: np.sqrt(var + eps)."),
             (_normalised(x, gamma, beta, 1, 1e-5), "use ln_param['eps'] when it is given (1e-5 is only the default)."),
-            (_normalised(x, 1.0, 0.0, 1, eps), "scale and shift the normalised values: out = gamma * x_hat + beta."),
+            (_normalised(x, 1.0, 0.0, 1, eps), "scale and shift the normalised values: gamma * x_hat + beta."),
         ])
         x_hat = (out - beta) / gamma   # gamma is never 0 in these cases
         _, _, std_hat = _statistics(x, 1, eps)
