@@ -534,12 +534,6 @@ def check_dropout_backward(dropout_backward, *, seed=None, strict=False):
         expect_gradient(dx, numeric, "dx returned by dropout_backward", case, tol=1e-7, hint=hint)
 
 
-def _check_image_output(out, name, case, shape, expected, hint=None):
-    out = expect_array(out, f"the output of {name}", case, shape=shape)
-    expect_close(out, expected, f"the output of {name}", case, RTOL, ATOL, hint)
-    return out
-
-
 @reporting("shape (N, crop_h, crop_w[, C]), windows at offsets tops = rng.integers(0, H - crop_h + 1, size=N) "
            "then lefts = rng.integers(0, W - crop_w + 1, size=N), equal to the reference, input untouched")
 def check_random_crop(random_crop, *, seed=None, strict=False):
