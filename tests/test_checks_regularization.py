@@ -680,7 +680,8 @@ def test_questions():
     from graders.checking import check_choice, check_number_value
     check_number_value(REF.weight_decay_factor, 0.999, "weight_decay_factor", tol=1e-9)
     check_number_value(REF.test_time_scale, 0.8, "test_time_scale", tol=1e-9)
-    assert check_choice(REF.flip_digits, ["A", "B", "C", "D"], "flip_digits") == "B"
+    check_choice(REF.flip_digits, ["A", "B", "C", "D"], "flip_digits")
+    assert REF.flip_digits == "B"
     with pytest.raises(AssertionError):
         check_number_value(1.25, 0.8, "test_time_scale", tol=1e-9)   # 1 / p: the inverted factor
     with pytest.raises(AssertionError):
