@@ -406,7 +406,7 @@ def check_freeze(freeze, *, seed=None, strict=False):
             got = model.frozen
             if not isinstance(got, set):
                 fail(f"model.frozen should be a set, but after freeze it is a {type(got).__name__} ({got!r:.100}).",
-                     case, "model.frozen = set(model.frozen) | set(names), or model.frozen.update(names).")
+                     case, "store a set: the union of the old frozen names and the new ones.")
             hint = None
             if got == set(model.params):
                 hint = "every parameter is frozen; freeze only the names you are given."
@@ -532,7 +532,7 @@ def check_prepare_transfer(prepare_transfer, *, seed=None, strict=False):
                          "prepare_transfer", case)
             if model is pretrained:
                 fail("prepare_transfer returned the pretrained network itself; return a deep copy.", case,
-                     "model = copy.deepcopy(pretrained), then change the copy.")
+                     "make the copy with copy.deepcopy(pretrained) and change only the copy.")
             if not (hasattr(model, "params") and hasattr(model, "frozen") and hasattr(model, "num_layers")):
                 fail(f"prepare_transfer should return an MLP, but it returned a {type(model).__name__}.", case)
             if _changed_params(pretrained, snap) or set(pretrained.params) != set(snap["params"]) \
