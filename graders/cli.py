@@ -8,9 +8,16 @@ Commands for instructors (run in the course folder: the current folder if it hol
 else this checkout)
   release [TOPIC ...]      write the student versions into notebooks/ and register the assignments
                            in nbgrader's gradebook (gradebook.db)
-  autograde TOPIC [nbgrader options]   grade submitted/<student>/<TOPIC>/<TOPIC>.ipynb with nbgrader
-  feedback TOPIC           nbgrader generate_feedback: HTML feedback in feedback/<student>/<TOPIC>/
-  export [FILE]            nbgrader's CSV export of all grades (default grades.csv)
+  import SOURCE [--assignment A]   student notebooks from a folder or a Canvas/Moodle zip into
+                           submitted/<student>/<A>/<A>.ipynb
+  grade [TOPIC ...] [--jobs N] [--force]   grade every submission robustly (graders/grading.py):
+                           nbgrader autograde in a sandbox plus a trusted re-check; results in
+                           grading/<TOPIC>/<student>.json and the gradebook; resumes where it stopped
+  feedback TOPIC           HTML feedback in feedback/<student>/<TOPIC>/ (no hidden tests, no solutions)
+  export [FILE]            grades with a status per notebook as CSV (default grades.csv)
+  report [DIR]             HTML class report: score histograms, pass rate per exercise, commonest
+                           failures, submissions to review (default report/)
+  autograde TOPIC [nbgrader options]   plain nbgrader autograde (no sandbox, no re-check)
   nbgrader ARGS...         any nbgrader command
 
   bundle DIR               the student release bundle: notebooks, utils, datasets and the visible
@@ -35,6 +42,8 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from . import classroom_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -206,10 +215,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("assignments", nargs="*")
     p = sub.add_parser("autograde", help="nbgrader autograde an assignment")
     p.add_argument("assignment")
-    p = sub.add_parser("feedback", help="nbgrader generate_feedback for an assignment")
+    p = sub.add_parser("grade", help="grade every submission (sandbox, trusted re-check, parallel)")
+    p.add_argument("assignments", nargs="*", help="default: every assignment")
+    p.add_argument("--jobs", type=int, default=1, help="submissions graded in parallel")
+    p.add_argument("--force", action="store_true", help="regrade results that are up to date")
+    p.add_argument("--no-sandbox", action="store_true", help="run student code unconfined (not advised)")
+    p.add_argument("--cell-timeout", type=float, default=30.0)
+    p.add_argument("--notebook-timeout", type=float, default=300.0)
+    p.add_argument("--memory-mb", type=int, default=4096, help="memory limit of student code")
+    p = sub.add_parser("feedback", help="HTML feedback for an assignment (after grade)")
     p.add_argument("assignment")
-    p = sub.add_parser("export", help="export grades to CSV")
-    p.add_argument("file", nargs="?", default="grades.csv")
+    classroom_cli.add_commands(sub)  # import, export, report
     sub.add_parser("nbgrader", help="run any nbgrader command in the current folder", add_help=False)
     p = sub.add_parser("bundle", help="write the student release bundle")
     p.add_argument("dir")
@@ -224,7 +240,32 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "bundle":
         print(f"student bundle written to {make_bundle(Path(args.dir))}")
         return 0
+    if args.command in classroom_cli.COMMANDS:
+        if rest:
+            parser.error(f"unrecognized arguments: {' '.join(rest)}")
+        return classroom_cli.run(args)
     course = course_dir()
+    if args.command == "grade":
+        from . import grading
+        from .judge import Limits
+        from .sandbox import detect
+
+        assignments = args.assignments or topics(course)
+        ok, sentence = detect()
+        print(sentence if args.no_sandbox is False else "sandbox switched off: student code runs unconfined")
+        grading.ensure_released(course, assignments)
+        limits = Limits(args.cell_timeout, args.notebook_timeout, args.memory_mb * 1024 ** 2)
+        results = grading.grade(course, assignments, jobs=args.jobs, force=args.force, limits=limits,
+                                use_sandbox=not args.no_sandbox)
+        grading.record_in_gradebook(course, results)
+        counts = {k: sum(r["status"] == k for r in results) for k in ("graded", "needs review", "failed")}
+        print(f"{len(results)} result(s): " + ", ".join(f"{n} {k}" for k, n in counts.items()))
+        return 0
+    if args.command == "feedback":
+        from . import grading
+        written = grading.feedback(course, args.assignment)
+        print(f"wrote feedback for {len(written)} student(s) under {course / 'feedback'}")
+        return 0
     if args.command == "release":
         assignments = args.assignments or topics(course)
         generate_notebooks(course, assignments, db=True)
@@ -232,11 +273,6 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "autograde":
         return run_nbgrader(["autograde", args.assignment, *rest], cwd=course, check=False).returncode
-    if args.command == "feedback":
-        return run_nbgrader(["generate_feedback", args.assignment, *rest], cwd=course, check=False).returncode
-    if args.command == "export":
-        return run_nbgrader(["export", f"--CsvExportPlugin.to={args.file}", *rest], cwd=course,
-                            check=False).returncode
     if args.command == "nbgrader":
         return run_nbgrader(rest, cwd=course, check=False).returncode
     parser.error(f"unknown command {args.command}")

@@ -513,3 +513,86 @@ def load_results(course: Path, assignments: list[str]) -> list[dict]:
         for p in sorted((course / RESULTS_DIR / a).glob("*.json")):
             out.append(json.loads(p.read_text(encoding="utf-8")))
     return out
+
+
+# ------------------------------------------------------------------------------------------ gradebook and feedback
+def record_in_gradebook(course: Path, results: list[dict]) -> None:
+    """Put the final scores into nbgrader's gradebook (one process, one writer): each test cell's
+    auto score is the verdict's points; a "needs review" cell is marked for manual grading, so that
+    nbgrader's formgrader lists it."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with _scripts_on_path(), Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        for r in results:
+            if not r.get("cells"):
+                continue
+            a, s = r["assignment"], r["student"]
+            gb.update_or_create_student(s)
+            try:
+                gb.find_submission(a, s)
+            except MissingEntry:
+                gb.add_submission(a, s)
+            for cell in r["cells"]:
+                try:
+                    grade = gb.find_grade(cell["grade_id"], a, a, s)
+                except MissingEntry:
+                    continue
+                grade.auto_score = float(cell["points"])
+                grade.needs_manual_grade = cell["status"] == "needs review"
+            gb.db.commit()
+
+
+def ensure_released(course: Path, assignments: list[str]) -> None:
+    """Register assignments in the gradebook if ``release`` has not done it yet."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    missing = []
+    with _scripts_on_path(), Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        for a in assignments:
+            try:
+                gb.find_assignment(a)
+            except MissingEntry:
+                missing.append(a)
+    if missing:
+        from .cli import generate_notebooks
+        generate_notebooks(course, missing, db=True)
+
+
+def feedback(course: Path, assignment: str) -> list[Path]:
+    """HTML feedback per student, from nbgrader's executed notebooks (which never held hidden tests)
+    with outputs already cut, tracebacks reduced to their message, and the verdict of every test cell
+    on top. No hidden test code and no solution code can appear: neither was ever in these notebooks."""
+    from nbconvert import HTMLExporter
+    import nbformat
+
+    written = []
+    for r in load_results(course, [assignment]):
+        s = r["student"]
+        src = course / "autograded" / s / assignment / f"{assignment}.ipynb"
+        lines = [f"# Feedback: {assignment}, {s}", "",
+                 f"**{r['score']:g} / {r['max_score']:g} points** ({r['status']}"
+                 + (f": {r['reason']}" if r["reason"] else "") + ")", "",
+                 "| test | points | result |", "|---|---|---|"]
+        for cell in r["cells"]:
+            msg = cell["message"].replace("|", "\\|") if cell["message"] else ""
+            lines.append(f"| {cell['grade_id']} | {cell['points']:g} / {cell['max_points']:g} | "
+                         f"{cell['status']}{(': ' + msg) if msg else ''} |")
+        for flag in r.get("flags", []):
+            lines.append(f"\n* {flag}")
+        summary = nbformat.v4.new_markdown_cell("\n".join(lines))
+        if src.is_file():
+            nb = nbformat.reads(src.read_text(encoding="utf-8"), as_version=4)
+            for cell in nb.cells:
+                if cell.cell_type == "code":
+                    cell.source = _HIDDEN.sub("", cell.source)
+                    for out in cell.get("outputs", []):
+                        if out.get("output_type") == "error":
+                            out["traceback"] = [f"{out.get('ename')}: {truncate_text(str(out.get('evalue', '')), 2000, 500)}"]
+            nb.cells.insert(0, summary)
+        else:
+            nb = nbformat.v4.new_notebook(cells=[summary])
+        body, _ = HTMLExporter().from_notebook_node(nb)
+        out_path = course / "feedback" / s / assignment / f"{assignment}.html"
+        _write_atomic(out_path, body)
+        written.append(out_path)
+    return written
