@@ -113,6 +113,12 @@ def repair(submission: dict, release: dict) -> tuple[dict, list[str]]:
         if rel is not None and _nbg(rel).get("solution") and cell.get("cell_type") == rel.get("cell_type"):
             answers[gid] = _source(cell)
             previous = rel.get("id")
+        elif rel is None and cell.get("id") in release_ids and not _nbg(
+                next(c for c in _cells(release) if c.get("id") == cell.get("id"))):
+            # a plain cell of the release (text, demo, experiment): the student may change it
+            if cell.get("cell_type") == "code":
+                answers[f"id:{cell.get('id')}"] = _source(cell)
+            previous = cell.get("id")
         elif rel is not None or cell.get("id") in release_ids:
             key = gid or cell.get("id")
             rel = rel or next(c for c in _cells(release) if c.get("id") == cell.get("id"))
@@ -138,6 +144,8 @@ def repair(submission: dict, release: dict) -> tuple[dict, list[str]]:
                 flags.append(f"answer cell {gid} is missing: counted as not answered")
         elif _nbg(rel).get("grade") and not any(_nbg(c).get("grade_id") == gid for c in _cells(submission)):
             flags.append(f"test cell {gid} was deleted: restored from the release")
+        elif not _nbg(rel) and f"id:{rel.get('id')}" in answers:
+            new["source"] = answers[f"id:{rel.get('id')}"]
         if new.get("cell_type") == "code":
             new["outputs"], new["execution_count"] = [], None
         out_cells.append(new)
@@ -217,18 +225,22 @@ def _in_kernel(job: Path, assignment: str, student: str, limits: Limits, sandbox
     saved = {k: os.environ.get(k) for k in env_keys}
     os.environ["JUPYTER_RUNTIME_DIR"] = str(runtime)
     os.environ["MPLBACKEND"] = "Agg"
+    import sys
+    kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    limit = [shutil.which("prlimit"), f"--as={int(limits.memory_bytes)}", "--"] if shutil.which("prlimit") else []
     if sandbox is not None:
+        argv = limit + sandbox.wrap(kernel, workdir=workdir, rw=[str(runtime)])
+    elif limit:
+        argv = limit + kernel
+    if sandbox is not None or limit:
         spec = job / "jupyter" / "kernels" / "tnn-sandbox"
         spec.mkdir(parents=True)
-        import sys
-        argv = sandbox.wrap([sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-                            workdir=workdir, rw=[str(runtime)])
         (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "sandboxed Python",
                                                       "language": "python",
-                                                      "env": {"TNN_COURSE_ROOT": str(sandbox.course_root)}}))
+                                                      "env": {"TNN_COURSE_ROOT": str(sandbox.course_root if sandbox else job)}}))
         os.environ["JUPYTER_PATH"] = str(job / "jupyter")
         c.Execute.kernel_name = "tnn-sandbox"
-    else:
+    if sandbox is None:
         os.environ["TNN_COURSE_ROOT"] = str(job)
     try:
         api = NbGraderAPI(config=c)
@@ -350,7 +362,7 @@ def grade_one(course: Path, assignment: str, student: str, limits: Limits, use_s
             total += cell["max_points"]
     result["score"] = total
     if kernel_error and verdict.error:
-        result["status"], result["reason"] = "failed", kernel_error
+        result["status"], result["reason"] = "failed", f"{kernel_error}; trusted re-check: {verdict.error}"
     elif verdict.error and not kernel_error:
         result["status"], result["reason"] = "needs review", f"trusted re-check: {verdict.error}"
     elif disagreements:
