@@ -30,6 +30,25 @@ EXACT_RTOL = 1e-10   # same generator, same draw: only the order of one multipli
 STATS_RTOL = 1e-7    # float64 means/stds of a few hundred numbers agree to ~1e-15 whatever the summation order
 STATS_ATOL = 1e-12
 
+HINTS = {
+    "init_small_random": "One line: draw rng.standard_normal((fan_in, fan_out)) and multiply it by scale.",
+    "layer_activation_stats": "Turn a string into a function first (np.tanh, or lambda z: np.maximum(z, 0)); then "
+                              "loop over the weights with h = f(h @ W) and store h.mean() and h.std() in two "
+                              "arrays of length L.",
+    "small_init_factor": "Var(z) = fan_in * Var(w) * E[x^2] with fan_in = 500 and Var(w) = 0.01**2; the std "
+                         "factor is the square root of the variance factor.",
+    "init_xavier": "Draw rng.standard_normal((fan_in, fan_out)) and divide by np.sqrt(fan_in): rows are inputs, "
+                   "so fan_in is the first dimension.",
+    "init_he": "Like init_xavier, but the variance is 2 / fan_in: multiply the standard normal draw by "
+               "np.sqrt(2 / fan_in).",
+    "xavier_relu_factor": "With Xavier fan_in * Var(w) = 1, and ReLU keeps only half of E[z^2]: by what does "
+                          "the variance get multiplied per layer, and so the std?",
+    "zero_init_trainable": "Follow the backward pass with h = 0 and W2 = 0: which gradients are products with "
+                           "h or with W2, and which one is not?",
+    "zero_init_loss": "Every input gets the same scores b2; with balanced classes the best constant prediction "
+                      "is uniform. What is the cross-entropy of a uniform prediction over 3 classes?",
+}
+
 
 # ---------------------------------------------------------------- case generators (visible and hidden)
 def _child(rng: np.random.Generator) -> np.random.Generator:
