@@ -145,7 +145,7 @@ def _backward_inputs(rng: np.random.Generator, strict: bool) -> list[tuple[str, 
     return out
 
 
-def _backward_cases(forward_name: str, backward_name: str):
+def _backward_cases(forward_name: str):
     """CASES entry for a backward exercise: the reference's cache of each input, and the reference's
     gradients as the expected output (generated where the reference exists: at build and hidden time)."""
     def generate(rng: np.random.Generator, strict: bool) -> list[Case]:
@@ -187,9 +187,9 @@ HINTS = {
 
 CASES = {
     "batchnorm_forward": _bn_forward_cases,
-    "batchnorm_backward": _backward_cases("batchnorm_forward", "batchnorm_backward"),
+    "batchnorm_backward": _backward_cases("batchnorm_forward"),
     "layernorm_forward": _ln_forward_cases,
-    "layernorm_backward": _backward_cases("layernorm_forward", "layernorm_backward"),
+    "layernorm_backward": _backward_cases("layernorm_forward"),
 }
 
 
@@ -444,7 +444,7 @@ def _check_backward(backward, forward, name: str, forward_name: str, exercise: s
         exp_dx, exp_dgamma, exp_dbeta = ref_case.expected
         shown = Case(label, {"x": x, "gamma": gamma, "beta": beta, "dout": dout})
         # shapes, with the usual reasons they go wrong
-        if isinstance(dbeta, np.ndarray) and dbeta.shape == (N, D) and (N, D) != (D,):
+        if isinstance(dbeta, np.ndarray) and dbeta.shape == (N, D):
             fail(f"dbeta has shape {dbeta.shape}, the shape of dout, but beta has shape ({D},).", shown,
                  "beta is added to every example, so its gradient is dout summed over the batch: dout.sum(axis=0).")
         for value, what in ((dgamma, "dgamma"), (dbeta, "dbeta")):
