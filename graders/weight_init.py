@@ -59,8 +59,10 @@ def _child(rng: np.random.Generator) -> np.random.Generator:
 def _init_cases(rng: np.random.Generator, strict: bool, scales=()) -> list[Case]:
     # fan_in != fan_out everywhere, so that a transposed result or fan_out in place of fan_in shows
     shapes = [(3, 5), (6, 2), (1, 4)]
+    # BEGIN HIDDEN CASES (stripped from the student bundle)
     if strict:
         shapes += [(1, 1), (64, 10), (10, 100)]
+    # END HIDDEN CASES
     out = [Case(f"fan_in={fi}, fan_out={fo}, a fresh generator", {"fan_in": fi, "fan_out": fo, "rng": _child(rng)})
             for fi, fo in shapes]
     for scale in scales:
@@ -85,6 +87,7 @@ def _stats_cases(rng: np.random.Generator, strict: bool) -> list[Case]:
         Case("relu, a single layer (L=1), widths 3 -> 7",
              {"X": rng.standard_normal((5, 3)), "weights": _net(rng, [3, 7], 2.0), "activation": "relu"}),
     ]
+    # BEGIN HIDDEN CASES (stripped from the student bundle)
     if strict:
         out += [
             Case("relu, 10 layers of width 40, N=30, He-scaled",
@@ -94,6 +97,7 @@ def _stats_cases(rng: np.random.Generator, strict: bool) -> list[Case]:
             Case("relu through a bottleneck, widths 20 -> 2 -> 20 -> 5",
                  {"X": rng.standard_normal((12, 20)), "weights": _net(rng, [20, 2, 20, 5], 3.0), "activation": "relu"}),
         ]
+    # END HIDDEN CASES
     return out
 
 
@@ -204,7 +208,11 @@ def _check_initializer(f, name: str, std_of, mistakes_of, seed, strict) -> None:
     fixed = cases(TOPIC, name, seed, strict)
     results = [_call_init(f, name, case) for case in fixed]
     base = 1 if seed is None else int(seed)
-    shapes = [(250, 800)] + ([(1000, 150), (600, 600)] if strict else [])
+    shapes = [(250, 800)]
+    # BEGIN HIDDEN CASES (stripped from the student bundle)
+    if strict:
+        shapes += [(1000, 150), (600, 600)]
+    # END HIDDEN CASES
     kwarg_sets = [{}] + ([{"scale": 0.3}] if name == "init_small_random" else [])
     for k, (fan_in, fan_out) in enumerate(shapes):
         for kwargs in kwarg_sets:
@@ -383,7 +391,11 @@ def check_layer_activation_stats(layer_activation_stats, *, seed=None, strict=Fa
     # h_l = (c_1 ... c_l) |X| for positive c_l; mean and std scale with the running product
     rng = np.random.default_rng(11 if seed is None else seed)
     X = rng.standard_normal((6, 4))
-    gains = [2.0, 0.5, 3.0] + ([0.1, 7.0] if strict else [])
+    gains = [2.0, 0.5, 3.0]
+    # BEGIN HIDDEN CASES (stripped from the student bundle)
+    if strict:
+        gains += [0.1, 7.0]
+    # END HIDDEN CASES
     weights = [c * np.eye(4) for c in gains]
     case = Case("activation=np.abs (a callable) with weights c * identity for c = " + ", ".join(map(str, gains)),
                 {"X": X, "weights": weights, "activation": np.abs})
