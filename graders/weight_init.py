@@ -161,14 +161,15 @@ def _statistics(f, name: str, std: float, fan_in: int, fan_out: int, seed: int, 
     case = Case(f"a large draw: fan_in={fan_in}, fan_out={fan_out} ({n} weights), np.random.default_rng({seed})",
                 {"fan_in": fan_in, "fan_out": fan_out, "rng": np.random.default_rng(seed)}, kwargs=dict(kwargs))
     W = _call_init(f, name, case).ravel()
-    mean, s = float(W.mean()), float(W.std())
+    with np.errstate(all="ignore"):  # absurd weights (say 1e200) must fail with a message, not warn
+        mean, s = float(W.mean()), float(W.std())
+        kurt = float(np.mean((W - mean) ** 4) / s ** 4) if s > 0 else float("nan")
     if not abs(s - std) <= 0.02 * std:
         hint = None
         for description, wrong_std in mistakes.items():
             if abs(s - wrong_std) <= 0.02 * wrong_std:
                 hint = f"your std matches {description}."
                 break
-        kurt = float(np.mean((W - mean) ** 4) / s ** 4) if s > 0 else float("nan")
         if hint is None and abs(kurt - 1.8) < 0.2:
             hint = (f"the weights look uniformly distributed (kurtosis {kurt:.2f}; a uniform has 1.8, a "
                     "Gaussian 3), and a uniform on [-a, a] has std a / sqrt(3), not a. Draw "
@@ -180,7 +181,6 @@ def _statistics(f, name: str, std: float, fan_in: int, fan_out: int, seed: int, 
         fail(f"the weights from {name} should have mean 0, but their sample mean is {mean:.4g} "
              f"(the std should be {std:.4g}; allowed |mean| <= {0.025 * std:.3g}, more than 9 standard errors).",
              case, "draw from a distribution centred at 0: rng.standard_normal, not rng.random (which is in [0, 1)).")
-    kurt = float(np.mean((W - mean) ** 4) / s ** 4)
     if not abs(kurt - 3.0) <= 0.2:
         fail(f"the weights from {name} should be Gaussian (kurtosis 3), but their sample kurtosis is "
              f"{kurt:.3f} (allowed: 3 +- 0.2, more than 15 standard errors for {n} draws).", case,

@@ -139,6 +139,14 @@ def he_unscaled(fan_in, fan_out, rng):
     return rng.standard_normal((fan_in, fan_out))
 
 
+def he_absurd_scale(fan_in, fan_out, rng):                 # statistics would overflow: must not warn
+    return rng.standard_normal((fan_in, fan_out)) * 1e200
+
+
+def he_constant(fan_in, fan_out, rng):                     # symmetric start (and no draw at all)
+    return np.full((fan_in, fan_out), np.sqrt(2.0 / fan_in))
+
+
 # ---------------------------------------------------------------- wrong layer_activation_stats
 def _act(activation):
     if isinstance(activation, str):
@@ -321,6 +329,8 @@ BANK = {
         "a fixed seed instead of rng": he_fixed_seed,
         "sum of two draws (right std, other numbers)": he_two_draws,
         "unscaled standard normal": he_unscaled,
+        "absurdly large weights (1e200)": he_absurd_scale,
+        "constant weights": he_constant,
     },
     "check_layer_activation_stats": {
         "stats computed before the activation": stats_before_activation,
