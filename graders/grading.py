@@ -255,9 +255,7 @@ def _in_kernel(job: Path, assignment: str, student: str, limits: Limits, sandbox
     if os.environ.get("TNN_GRADING_DEBUG"):
         print(outcome.get("log"), outcome.get("error"))
     if not executed.exists():
-        log = (outcome.get("error") or outcome.get("log") or "").strip().splitlines()
-        reason = next((l for l in reversed(log) if "Error" in l or "error" in l), log[-1] if log else "unknown")
-        return {}, f"nbgrader could not run the notebook: {reason[:300]}"
+        return {}, _explain(f"{outcome.get('log') or ''}\n{outcome.get('error') or ''}", limits)
     nb = json.loads(executed.read_text(encoding="utf-8"))
     passed = {}
     for cell in _cells(nb):
@@ -270,6 +268,19 @@ def _in_kernel(job: Path, assignment: str, student: str, limits: Limits, sandbox
     error = "the kernel died while running the notebook" if died else (
         "a cell ran past its time limit" if timed_out else "")
     return passed, error
+
+
+def _explain(log: str, limits: Limits) -> str:
+    """A sentence for an instructor from nbgrader's log of a notebook it could not finish."""
+    if "DeadKernelError" in log or "Kernel died" in log or "kernel died" in log:
+        return ("the kernel died while running the notebook (the student's code ended the process: "
+                "os._exit, a crash, or memory exhausted)")
+    if any(k in log for k in ("CellTimeoutError", "UnresponsiveKernelError", "Timeout", "timed out", "didn't respond")):
+        return (f"a cell ran past its time limit ({limits.cell_timeout:.0f} s) and the kernel did not answer an "
+                "interrupt (an endless loop that catches KeyboardInterrupt?)")
+    lines = [l.strip() for l in log.splitlines() if ("Error" in l or "error" in l) and "Please see" not in l
+             and "There was an error" not in l]
+    return "nbgrader could not run the notebook: " + (lines[-1][:300] if lines else "no reason given")
 
 
 def grade_one(course: Path, assignment: str, student: str, limits: Limits, use_sandbox: bool = True,
@@ -361,7 +372,13 @@ def grade_one(course: Path, assignment: str, student: str, limits: Limits, use_s
             cell["status"], cell["points"] = "passed", cell["max_points"]
             total += cell["max_points"]
     result["score"] = total
-    if kernel_error and verdict.error:
+    if kernel_error and not in_kernel:  # nbgrader could not finish this notebook: nothing to compare
+        for cell in result["cells"]:
+            cell.update(points=0.0, status="failed", message=f"not graded: {kernel_error}")
+        result["score"] = 0.0
+        result["status"] = "failed"
+        result["reason"] = kernel_error + (f"; trusted re-check: {verdict.error}" if verdict.error else "")
+    elif kernel_error and verdict.error:
         result["status"], result["reason"] = "failed", f"{kernel_error}; trusted re-check: {verdict.error}"
     elif verdict.error and not kernel_error:
         result["status"], result["reason"] = "needs review", f"trusted re-check: {verdict.error}"

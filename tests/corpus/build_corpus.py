@@ -67,8 +67,8 @@ def build() -> tuple[dict[str, bytes], dict]:
     expected: dict[str, dict] = {}
 
     def add(student: str, nb, status: str, score: float | None, reason: str = "", **more):
-        data = nb if isinstance(nb, bytes) else (json.dumps(nb, indent=1) + "\n").encode()
-        if data is not None:
+        if nb is not None:
+            data = nb if isinstance(nb, bytes) else (json.dumps(nb, indent=1) + "\n").encode()
             files[f"{student}/{A}/{A}.ipynb"] = data
         expected[student] = {"status": status, "score": score, "reason_contains": reason, **more}
 
@@ -139,7 +139,7 @@ def build() -> tuple[dict[str, bytes], dict]:
     nb["cells"].append(own_cell(
         "import time\nwhile True:\n    try:\n        time.sleep(0.1)\n    except KeyboardInterrupt:\n        pass\n",
         "ignores-interrupts"))
-    add("ignores_interrupts", nb, "graded", FULL, "", flag_contains="time limit")
+    add("ignores_interrupts", nb, "failed", 0.0, "time limit")
 
     nb = filled()
     insert_after(nb, "test_cross_entropy_loss", own_cell("import os\nos._exit(1)\n", "dies"))
@@ -160,7 +160,8 @@ def build() -> tuple[dict[str, bytes], dict]:
     cell(nb, "relative_error")["source"] = ("import numpy as np\n"
                                             "def relative_error(a, b):\n    x = np.ones(30 * 1024 ** 3 // 8)\n"
                                             "    return 0.0\n")
-    add("allocates_30gb_in_exercise", nb, "graded", FULL - 1, "", failed_cells=["test_relative_error"])
+    add("allocates_30gb_in_exercise", nb, "graded", FULL - 2, "",  # the gradient check uses it too
+        failed_cells=["test_relative_error", "test_gradient_check"])
 
     nb = filled()
     insert_after(nb, "softmax", own_cell("print('x' * 10_000_000)\n", "huge-output"))
