@@ -50,7 +50,20 @@ def activate(root: str | os.PathLike | None = None) -> Path:
                 f"{root / name}. Open the notebook from inside the course folder."
             )
     os.environ["TNN_COURSE_ROOT"] = entry
+    _one_blas_thread()
     return root
+
+
+def _one_blas_thread() -> None:
+    """Run numpy's BLAS on one thread. The course's matrices are small: on a busy 2-core machine a
+    multi-threaded BLAS made single products up to 5x slower and run times unpredictable."""
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")  # for processes started from here
+    try:
+        from threadpoolctl import threadpool_limits  # installed with scikit-learn
+    except ImportError:
+        return
+    threadpool_limits(1)
 
 
 # The first code cell of every notebook, verbatim (tests/test_build.py checks each notebook uses it).
