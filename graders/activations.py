@@ -47,6 +47,33 @@ ELU_OVERFLOW = ("np.where evaluates both branches on every entry, so np.exp(x) o
                 "x even though that value is discarded: exponentiate np.minimum(x, 0) instead.")
 
 
+HINTS = {  # for graders.reveal: a nudge, not the answer
+    "sigmoid_forward": "exp(-x) overflows for very negative x and exp(x) for very positive x: compute each "
+                       "half of the input with the form whose exponent is never positive (np.where, or a mask).",
+    "sigmoid_backward": "The derivative is expressed through the sigmoid's *output*, not its input: cache what "
+                        "you need in the forward pass.",
+    "sigmoid_max_derivative": "s(1 - s) is a parabola in s; where on [0, 1] is it largest?",
+    "sigmoid_derivative_at_10": "Evaluate s(1 - s) at x = 10; s is extremely close to 1 there.",
+    "tanh_forward": "np.tanh is stable; cache something the backward pass can reuse.",
+    "tanh_backward": "d tanh(x)/dx = 1 - tanh(x)**2: note the square of the *output*.",
+    "relu_forward": "np.maximum with 0; keep the input (or a mask) for the backward pass.",
+    "relu_backward": "The gradient passes only where the input was strictly positive (x <= 0 gives 0).",
+    "leaky_relu_forward": "Slope 1 for x > 0, slope alpha for x <= 0.",
+    "leaky_relu_backward": "Multiply dout by the slope that was used in the forward pass at each entry.",
+    "elu_forward": "For x <= 0 the output is alpha * (exp(x) - 1); evaluate exp only where x <= 0, or on "
+                   "np.minimum(x, 0), so that large positive x cannot overflow.",
+    "elu_backward": "On the negative side the derivative of alpha * (exp(x) - 1) is alpha * exp(x), which is "
+                    "also the forward output plus alpha.",
+    "prelu_forward": "Like leaky ReLU, but alpha has one entry per feature (shape (D,)) and broadcasts over rows.",
+    "prelu_backward": "dalpha collects, per feature, dout * x over the entries where x <= 0, summed over the batch.",
+    "sigmoid_gain_10_layers": "Each sigmoid layer multiplies the gradient by at most its largest derivative.",
+    "dead_unit_fate": "What gradient does a ReLU unit send back when its input is negative for every example?",
+    "same_sign_fractions": "For each step, check whether all components of the weight gradient share one sign "
+                           "(np.all(g > 0) or np.all(g < 0)), then average over steps.",
+    "zigzag_remedy": "The sign pattern comes from the inputs being all positive: what preprocessing changes that?",
+}
+
+
 # ---------------------------------------------------------------- case generators (visible and hidden)
 def _signed(rng: np.random.Generator, shape, low: float = 1e-2, high: float = 3.0) -> np.ndarray:
     """Random inputs of both signs with low <= |x| <= high (so at least `low` away from the kink)."""

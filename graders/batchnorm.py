@@ -168,8 +168,8 @@ HINTS = {
                          "Test mode: the same normalisation with running_mean and running_var, and no update. "
                          "Cache what your backward pass will need (x - mean, sqrt(var + eps), x_hat, gamma).",
     "single_example_output": "With a single example, what is x minus the batch mean? And 0 / sqrt(0 + eps)?",
-    "running_var_limit": "Section 3: the biased variance of N samples is (N - 1) / N times the true variance on "
-                         "average. Here N = 4 and the true variance is 1.",
+    "running_var_limit": "Section 3: on average, what does the biased variance of a batch of N samples give "
+                         "compared with the true variance?",
     "batchnorm_backward": "Follow the table of section 4 from the bottom up, one line per step; every sum over "
                           "the batch is .sum(axis=0). The centred x feeds both x_hat and the variance, so its "
                           "gradient has two terms; x feeds both the centred x and the mean.",

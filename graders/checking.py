@@ -108,6 +108,9 @@ def _warning_hint(text: str) -> str | None:
     text = text.lower()
     if "overflow" in text:
         return "exp of a large number overflows; shift the inputs first (e.g. subtract the row maximum)."
+    if "divide by zero" in text and "log" in text:
+        return ("log(0): a probability underflowed to 0. Compute log-probabilities directly (log-softmax: "
+                "shifted scores minus the log of the sum of their exponentials) instead of log(softmax).")
     if "divide" in text or "invalid" in text:
         return "a division by zero or 0/0 happened; guard the denominator."
     return None

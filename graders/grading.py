@@ -297,6 +297,9 @@ def grade_one(course: Path, assignment: str, student: str, limits: Limits, use_s
               "score": 0.0, "max_score": sum(p for _, p, _ in tests), "flags": [],
               "cells": [{"grade_id": g, "points": 0.0, "max_points": p, "in_kernel": False, "recheck": False,
                          "status": "failed", "message": ""} for g, p, _ in tests]}
+    # what the result depends on, for up_to_date(): the tests, and the submission's bytes
+    result["tests_sha256"] = _digest(source_path.read_bytes(), release_path.read_bytes())
+    result["submission_sha256"] = None
     if not sub_path.is_file():
         result["reason"] = "missing notebook: nothing was submitted under " + str(sub_path.relative_to(course))
         return result
@@ -391,7 +394,6 @@ def grade_one(course: Path, assignment: str, student: str, limits: Limits, use_s
         result["flags"].append(kernel_error)
     else:
         result["status"] = "graded"
-    result["tests_sha256"] = _digest(source_path.read_bytes(), release_path.read_bytes())
     result["seconds"] = round(time.monotonic() - started, 2)
     return result
 
@@ -487,7 +489,7 @@ def up_to_date(course: Path, assignment: str, student: str) -> bool:
     current = hashlib.sha256(sub.read_bytes()).hexdigest() if sub.is_file() else None
     tests = _digest((course / "solutions" / assignment / f"{assignment}.ipynb").read_bytes(),
                     (course / "notebooks" / assignment / f"{assignment}.ipynb").read_bytes())
-    return old.get("submission_sha256") == current and (current is None or old.get("tests_sha256") == tests)
+    return old.get("submission_sha256") == current and old.get("tests_sha256") == tests
 
 
 def _job(args) -> dict:

@@ -29,6 +29,24 @@ RTOL = 1e-6
 COMPONENT_ATOL = 1e-6
 
 
+HINTS = {  # for graders.reveal: a nudge, not the answer
+    "compute_mean_std": "Statistics per feature are taken over the examples, axis=0; std divides by N (ddof=0).",
+    "standardize": "Subtract the *given* mean and divide by the given std plus eps; never recompute statistics here.",
+    "single_example_value": "What is x - mean(x) when the mean is taken over that one example?",
+    "pca_fit": "Centre with the training mean, form the covariance (divide by N), take np.linalg.eigh, then "
+               "reorder the eigenvalues and their eigenvector *columns* from largest to smallest.",
+    "pca_transform": "Centre with the mean from pca_fit, then project onto the component columns.",
+    "whiten": "Project as in pca_transform, then divide each component by the square root of its variance (+ eps).",
+    "decorrelating_transform": "Which step makes the covariance matrix diagonal without forcing unit variances?",
+    "k90": "Use the cumulative sum of the explained-variance ratios and find the first index reaching 0.9.",
+    "subtract_mean_image": "The mean image has shape (H, W, C): average the training images over axis 0 only, and "
+                           "subtract that same mean from both sets.",
+    "subtract_channel_mean": "One number per channel: average the training images over the N, H and W axes.",
+    "crop_preprocessing": "A per-pixel mean image only fits images of the training size; which statistic does not "
+                          "depend on the image size?",
+}
+
+
 # ---------------------------------------------------------------- case generators (visible and hidden)
 def _orthonormal(rng: np.random.Generator, d: int, k: int) -> np.ndarray:
     """A random (d, k) matrix with orthonormal columns."""

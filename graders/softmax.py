@@ -27,15 +27,16 @@ HINTS = {
                           "minus the mean of their logs.",
     "initial_loss_10_classes": "With W close to 0 all scores are about equal, so softmax gives every class the "
                                "same probability. What is -log of that probability?",
-    "softmax_jacobian": "Compute a = softmax(z) once; the answer is np.diag(a) - np.outer(a, a).",
+    "softmax_jacobian": "Compute a = softmax(z) once (stably). The diagonal entries are a_i (1 - a_i), the others "
+                        "-a_i a_j: think of a diagonal matrix minus an outer product.",
     "jacobian_row_sum": "Sum a_i (delta_ij - a_j) over j, and use that the probabilities sum to 1.",
     "softmax_cross_entropy": "Compute log-softmax from the shifted scores for the loss; for the gradient start "
                              "from the probabilities, subtract 1 at (i, y[i]) for every row i, and divide by N.",
     "numerical_gradient": "Loop over np.ndindex(x.shape); for each index set x[i] = old + h, then old - h, "
                           "evaluate f at both, put old back, and store the centred difference.",
-    "relative_error": "Elementwise |a - b| divided by np.maximum(1e-8, |a| + |b|), then the maximum, as a float.",
-    "gradient_check": "Pass `lambda s: softmax_cross_entropy(s, y_check)[0]` to numerical_gradient and compare "
-                      "the result with the dscores your function returns.",
+    "relative_error": "Work elementwise, guard the denominator with np.maximum, then reduce to one number.",
+    "gradient_check": "numerical_gradient needs a function of the scores alone that returns the loss: wrap "
+                      "softmax_cross_entropy in a lambda, keeping y_check fixed.",
     "planted_bug": "Look at the rows of analytic - numeric printed above: where are the non-zero entries, and "
                    "which line writes there?",
 }
@@ -116,7 +117,9 @@ CASES = {
     "softmax": _scores_cases,
     "cross_entropy_loss": lambda rng, strict: _label_cases(rng, strict, with_probs=True),
     "softmax_jacobian": _jacobian_cases,
-    "softmax_cross_entropy": lambda rng, strict: _label_cases(rng, strict, with_probs=False),
+    "softmax_cross_entropy": lambda rng, strict: _label_cases(rng, strict, with_probs=False) + [
+        Case("a true class about 1000 below its row maximum (its probability underflows to 0: use log-softmax)",
+             {"scores": np.array([[1000.0, 0.0, -3.0], [2.0, 1.0, 0.5]]), "y": np.array([2, 0])})],
     "relative_error": _relative_error_cases,
 }
 

@@ -35,8 +35,8 @@ HINTS = {
     "layer_activation_stats": "Turn a string into a function first (np.tanh, or lambda z: np.maximum(z, 0)); then "
                               "loop over the weights with h = f(h @ W) and store h.mean() and h.std() in two "
                               "arrays of length L.",
-    "small_init_factor": "Var(z) = fan_in * Var(w) * E[x^2] with fan_in = 500 and Var(w) = 0.01**2; the std "
-                         "factor is the square root of the variance factor.",
+    "small_init_factor": "Use Var(z) = fan_in * Var(w) * E[x^2] from the text, and remember the question asks "
+                         "about the standard deviation, not the variance.",
     "init_xavier": "Draw rng.standard_normal((fan_in, fan_out)) and divide by np.sqrt(fan_in): rows are inputs, "
                    "so fan_in is the first dimension.",
     "init_he": "Like init_xavier, but the variance is 2 / fan_in: multiply the standard normal draw by "

@@ -107,6 +107,14 @@ def sce_no_max_subtraction(scores, y):
     return float(-np.mean(np.log(probs[np.arange(N), y]))), d / N
 
 
+def sce_log_of_softmax(scores, y):               # log(softmax) instead of log-softmax: log(0) = -inf
+    N = len(y)
+    probs = REF.softmax(scores)
+    d = probs.copy()
+    d[np.arange(N), y] -= 1
+    return float(-np.mean(np.log(probs[np.arange(N), y]))), d / N
+
+
 def sce_returns_list(scores, y):
     return list(REF.softmax_cross_entropy(scores, y))
 
@@ -181,6 +189,7 @@ BANK = {
         "label subtracted at the wrong index (shifted class)": sce_label_transposed,
         "gradient with the wrong sign": sce_gradient_sign,
         "no max subtraction (overflow at large scores)": sce_no_max_subtraction,
+        "log of softmax instead of log-softmax (log 0 for an underflowed probability)": sce_log_of_softmax,
         "returns a list": sce_returns_list,
         "scores changed in place": sce_mutates_scores,
     },
@@ -229,6 +238,21 @@ def test_messages_name_the_mistake(impl, hint):
     check = checks.check_softmax if impl in (batch_normalised, no_max_subtraction) else checks.check_softmax_jacobian
     message = assert_rejects(check, impl, match=hint)
     assert "Input (" in message  # the input that broke it
+
+
+def test_log_of_softmax_gets_the_log_softmax_hint():
+    assert_rejects(checks.check_softmax_cross_entropy, sce_log_of_softmax, match="log-softmax")
+
+
+def test_correct_code_with_a_harmless_warning_passes(capfd):
+    import warnings
+
+    def chatty(scores):
+        warnings.warn("my own debugging note", UserWarning)
+        return REF.softmax(scores)
+
+    checks.check_softmax(chatty)
+    assert capfd.readouterr().err == ""
 
 
 def test_gradient_hint_for_missing_division_by_n():
