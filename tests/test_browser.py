@@ -132,7 +132,8 @@ def test_nbgrader_extensions_load(lab):
         page.locator(".lm-TabBar-tabLabel", has_text=tab).first.wait_for(timeout=30_000)
         if tab == "Formgrader":
             page.frame_locator("iframe").locator(f"text={content}").first.wait_for(timeout=60_000)
-            page.frame_locator("iframe").locator("text=01_softmax").first.wait_for(timeout=60_000)
+            # the course's assignments are listed (attached: the table may sit below the fold)
+            page.frame_locator("iframe").locator("text=01_softmax").first.wait_for(state="attached", timeout=60_000)
         else:
             page.locator(f"text={content}").first.wait_for(timeout=60_000)
     page.screenshot(path=str(ARTIFACTS / "browser-nbgrader-formgrader.png"))
