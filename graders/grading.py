@@ -270,8 +270,14 @@ def _in_kernel(job: Path, assignment: str, student: str, limits: Limits, sandbox
     return passed, error
 
 
+def _start_failure(reason: str) -> bool:
+    return reason.startswith("the kernel could not start")
+
+
 def _explain(log: str, limits: Limits) -> str:
     """A sentence for an instructor from nbgrader's log of a notebook it could not finish."""
+    if "Kernel didn't respond" in log or "Kernel died before replying to kernel_info" in log:
+        return "the kernel could not start (no answer to kernel_info)"
     if "DeadKernelError" in log or "Kernel died" in log or "kernel died" in log:
         return ("the kernel died while running the notebook (the student's code ended the process: "
                 "os._exit, a crash, or memory exhausted)")
@@ -340,8 +346,14 @@ def grade_one(course: Path, assignment: str, student: str, limits: Limits, use_s
         target.write_text(json.dumps(nb), encoding="utf-8")
         _prepare_gradebook(job, assignment, course)
         try:
-            in_kernel, kernel_error = _with_deadline(limits.notebook_timeout, _in_kernel, job, assignment,
-                                                     student, limits, sandbox_obj)
+            for attempt in range(3):  # a kernel that fails to *start* is the machine's fault: retry it
+                in_kernel, kernel_error = _with_deadline(limits.notebook_timeout, _in_kernel, job, assignment,
+                                                         student, limits, sandbox_obj)
+                if in_kernel or not _start_failure(kernel_error):
+                    break
+                for sub in ("rt", "jupyter", "autograded"):
+                    shutil.rmtree(job / sub, ignore_errors=True)
+                result["flags"].append(f"the kernel failed to start (attempt {attempt + 1}); retried")
         except TimeoutError:
             in_kernel, kernel_error = {}, f"the notebook ran past its time limit ({limits.notebook_timeout:.0f} s)"
         except Exception as err:  # noqa: BLE001 - a broken submission must not stop the class
