@@ -27,8 +27,14 @@ def test_corpus_is_generated_from_the_student_notebook(tmp_path):
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
+    import os
     from graders import grading
     from graders.judge import Limits
+    from graders.sandbox import detect
+
+    ok, sentence = detect()
+    if not ok:  # the expected outcomes assume the sandbox (CI installs bubblewrap)
+        (pytest.fail if os.environ.get("CI") else pytest.skip)(sentence)
 
     course = make_course(tmp_path_factory.mktemp("class") / "course")
     shutil.copytree(ROOT / "notebooks", course / "notebooks")
