@@ -19,3 +19,32 @@ def bank_params(bank: dict) -> list:
     """``{check_name: {description: impl}}`` -> pytest params with readable ids."""
     return [pytest.param(check, impl, id=f"{check}: {desc}")
             for check, impls in bank.items() for desc, impl in impls.items()]
+
+
+MODES = [{}, {"seed": 2026, "strict": True}, {"seed": 5, "strict": True}]
+MODE_IDS = ["visible", "hidden", "hidden-other-seed"]
+
+
+def reference_and_bank_tests(checks, ref, exercises, bank):
+    """The two tests every topic's check file has, for ``checks.check_<exercise>``:
+
+    - the reference from the solution notebook passes the visible check and two hidden runs, printing
+      its ``[ok]`` line and nothing on stderr;
+    - every wrong implementation in ``bank`` (``{check_name: {description: impl}}``) is rejected by
+      the VISIBLE check with a message, and no warning reaches stderr (nbgrader would score 0).
+
+    Use as ``test_reference_passes, test_wrong_implementation_rejected = reference_and_bank_tests(...)``.
+    """
+    @pytest.mark.parametrize("exercise", exercises)
+    @pytest.mark.parametrize("mode", MODES, ids=MODE_IDS)
+    def test_reference_passes(exercise, mode, capfd):
+        getattr(checks, f"check_{exercise}")(getattr(ref, exercise), **mode)
+        out, err = capfd.readouterr()
+        assert "[ok]" in out and err == "", err
+
+    @pytest.mark.parametrize("check, impl", bank_params(bank))
+    def test_wrong_implementation_rejected(check, impl, capfd):
+        assert_rejects(getattr(checks, check), impl)
+        assert capfd.readouterr().err == "", "a check let a warning through to stderr (nbgrader would score 0)"
+
+    return test_reference_passes, test_wrong_implementation_rejected
