@@ -25,7 +25,7 @@ import numpy as np
 
 from utils.gradcheck import numerical_gradient_array
 from .checking import (Case, CheckFailure, call, expect_array, expect_close, expect_gradient, expect_scalar,
-                       fail, ratio, reporting, require_answer)
+                       fail, prefetch, ratio, reporting, require_answer)
 from .fixtures import cases
 
 TOPIC = "activations"
@@ -318,17 +318,20 @@ def _check_backward(name: str, forward, backward, seed, strict, hint=None, overf
             continue
         args, kwargs = dict(fcase.args), dict(fcase.kwargs)
 
-        def out_of(**changed):
-            return _forward(forward, name, Case(fcase.label, {**args, **changed}, kwargs=kwargs), overflow_hint)[0]
+        def outs_at(points, key):  # the forward's output with argument `key` set to each point in turn
+            trials = [Case(fcase.label, {**args, key: v}, kwargs=kwargs) for v in points]
+            stand_ins = prefetch(forward, [(list(t.args.values()), dict(t.kwargs)) for t in trials], keep=1)
+            return [_forward(f, name, t, overflow_hint)[0] for f, t in zip(stand_ins, trials)]
 
         mask = (np.abs(x) >= KINK) & (np.abs(x) <= SATURATED)
         if mask.any():
-            numeric = numerical_gradient_array(lambda v: out_of(x=v), np.array(x, dtype=np.float64), dout)
+            numeric = numerical_gradient_array(None, np.array(x, dtype=np.float64), dout,
+                                               f_many=lambda points: outs_at(points, "x"))
             expect_gradient(dx[mask], numeric[mask], f"dx returned by {bname} (entries with {KINK:g} <= |x| <= "
                             f"{SATURATED:g})", case, tol=GRAD_TOL)
         if param is not None:
-            numeric = numerical_gradient_array(lambda v: out_of(**{param: v}),
-                                               np.array(fcase.args[param], dtype=np.float64), dout)
+            numeric = numerical_gradient_array(None, np.array(fcase.args[param], dtype=np.float64), dout,
+                                               f_many=lambda points: outs_at(points, param))
             expect_gradient(dp, numeric, f"d{param} returned by {bname}", case, tol=GRAD_TOL)
 
 

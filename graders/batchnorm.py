@@ -24,7 +24,7 @@ import copy
 import numpy as np
 
 from utils.gradcheck import numerical_gradient_array
-from .checking import (Case, call, expect_array, expect_close, expect_gradient, fail, reporting,
+from .checking import (Case, call, expect_array, expect_close, expect_gradient, fail, prefetch, reporting,
                        require_answer)
 from .fixtures import VISIBLE_SEED, cases
 
@@ -484,14 +484,21 @@ def _check_backward(backward, forward, name: str, forward_name: str, exercise: s
             hint = "check the term through the variance, x_hat * sum over the features of (dx_hat * x_hat). " + gamma_hint
         expect_close(dx, exp_dx, "dx", shown, RTOL, atol, hint)
         # and a numeric gradient of *your* forward pass, contracted with the random dout
-        def fwd(xv, gv, bv):
-            return _run_forward(forward, forward_name, Case(label, {"x": xv.copy(), "gamma": gv.copy(),
-                                                                    "beta": bv.copy(), key: fresh()}),
-                                key, fresh())[0][0]
+        def outs_at(points, which):  # the forward's output with x, gamma or beta (`which`) set to each point
+            trials, params = [], []
+            for v in points:
+                inputs = {"x": x64.copy(), "gamma": g64.copy(), "beta": b64.copy()}
+                inputs[which] = v.copy()
+                trials.append(Case(label, {**inputs, key: fresh()}))
+                params.append(fresh())
+            stand_ins = prefetch(forward, [([t.args["x"], t.args["gamma"], t.args["beta"], p], {})
+                                           for t, p in zip(trials, params)], keep=1)
+            return [_run_forward(f, forward_name, t, key, p)[0][0] for f, t, p in zip(stand_ins, trials, params)]
+
         x64, g64, b64 = (np.array(a, dtype=np.float64) for a in (x, gamma, beta))
-        num_dx = numerical_gradient_array(lambda v: fwd(v, g64, b64), x64.copy(), dout)
-        num_dgamma = numerical_gradient_array(lambda v: fwd(x64, v, b64), g64.copy(), dout)
-        num_dbeta = numerical_gradient_array(lambda v: fwd(x64, g64, v), b64.copy(), dout)
+        num_dx, num_dgamma, num_dbeta = (
+            numerical_gradient_array(None, value.copy(), dout, f_many=lambda points, which=which: outs_at(points, which))
+            for which, value in (("x", x64), ("gamma", g64), ("beta", b64)))
         expect_gradient(dx, num_dx, "dx", shown, DX_GRAD_TOL)
         expect_gradient(dgamma, num_dgamma, "dgamma", shown, GRAD_TOL)
         expect_gradient(dbeta, num_dbeta, "dbeta", shown, GRAD_TOL)

@@ -104,6 +104,28 @@ def call(f: Callable, name: str, case: Case, copy_args: bool = False):
     return out
 
 
+def prefetch(f: Callable, calls: list[tuple[list, dict]], keep: int | None = None) -> list[Callable]:
+    """Stand-ins for ``f``, one per ``(args, kwargs)`` in ``calls``: the k-th, called once with the k-th
+    arguments (through :func:`call`, say), returns or raises what ``f`` would, and makes the same
+    in-place changes to them.
+
+    For a student's function in the trusted re-check (a :class:`graders.judge.RemoteFunction`) every
+    call is made up front, in one round trip to the student's kernel instead of one each; for any
+    other function the stand-ins are ``f`` itself. ``keep=1`` says the caller uses only the first item
+    of a tuple result (a forward pass's output, not its cache): the others may then come back as None."""
+    many = getattr(f, "many", None)
+    if many is None or len(calls) < 2:
+        return [f] * len(calls)
+    return many(calls, keep=keep)
+
+
+def repeat(f: Callable, n: int, *args, **kwargs) -> list:
+    """``[f(*args, **kwargs) for _ in range(n)]``: ``n`` calls on the same argument objects (a generator
+    advancing from call to call, say); one round trip for a student's function in the trusted re-check."""
+    many = getattr(f, "repeat", None)
+    return many(n, *args, **kwargs) if many is not None else [f(*args, **kwargs) for _ in range(n)]
+
+
 def _warning_hint(text: str) -> str | None:
     text = text.lower()
     if "overflow" in text:

@@ -10,8 +10,10 @@ For every submitted notebook (``submitted/<student>/<assignment>/<assignment>.ip
    repaired notebook, in a private course folder of its own (so parallel jobs never share a SQLite
    file or a kernel port: kernels talk over Unix sockets), with the kernel inside the sandbox
    (:mod:`graders.sandbox`) under a memory limit and nbgrader's per-cell time limit.
-3. **Trusted re-check.** :mod:`graders.judge` runs the same trusted tests in a process where no
-   student code ever runs, with the student's functions in a sandboxed worker.
+3. **Trusted re-check.** After the last cell, while the kernel still holds the student's functions,
+   :mod:`graders.judge` runs the trusted tests (visible and hidden) in this process, where no student
+   code ever runs: the kernel serves as the worker (:mod:`graders.worker`), calling the student's
+   functions on the judge's inputs and handing back plain data. Nothing is executed twice.
 4. **Verdict.** A test cell's points are awarded only if it passed both in the kernel (an error
    output fails it; text on stderr alone does not) and in the re-check. A cell where the two disagree
    is "needs review" (0 points until an instructor looks; nbgrader's formgrader lists it for manual
@@ -38,7 +40,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict
 from pathlib import Path
 
-from .judge import Limits, judge_notebook
+from .judge import Limits, Worker, WorkerGone, judge_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_OUTPUT_CHARS = 10_000      # per output, and per line: huge outputs are cut everywhere
@@ -181,10 +183,6 @@ def without_hidden_tests(nb: dict) -> dict:
     return out
 
 
-def student_cells(nb: dict) -> list[str]:
-    return [_source(c) for c in _cells(nb) if c.get("cell_type") == "code" and not _nbg(c).get("grade")]
-
-
 def _digest(*parts: bytes) -> str:
     h = hashlib.sha256()
     for p in parts:
@@ -201,23 +199,88 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 # ------------------------------------------------------------------------------------------ one job
-def _in_kernel(job: Path, assignment: str, student: str, limits: Limits, sandbox) -> tuple[dict, str]:
-    """nbgrader autograde of one submission in the private course folder ``job``.
-    Returns ``({grade_id: passed}, error)`` read from the executed notebook's test cells."""
+_JUDGED_EXECUTE = None
+
+
+def _judged_execute():
+    """nbgrader's ``Execute`` preprocessor, which after the notebook's last cell (the kernel still
+    running) hands the kernel to the hook set in ``_JudgedExecute.after_last_cell``."""
+    global _JUDGED_EXECUTE
+    if _JUDGED_EXECUTE is None:
+        from nbgrader.preprocessors import Execute
+
+        class JudgedExecute(Execute):
+            after_last_cell = None   # set per job (one job at a time per process)
+
+            def preprocess_cell(self, cell, resources, index):
+                out = super().preprocess_cell(cell, resources, index)
+                if index == len(self.nb.cells) - 1 and JudgedExecute.after_last_cell is not None:
+                    JudgedExecute.after_last_cell(self)
+                return out
+
+        _JUDGED_EXECUTE = JudgedExecute
+    return _JUDGED_EXECUTE
+
+
+def _recheck_in_kernel(executor, tests, limits: Limits, runtime: Path, course_root: Path):
+    """The trusted re-check, run while nbgrader's kernel is still alive: the kernel is asked to serve
+    the judge over a Unix socket in the job's runtime folder, and the judge runs the tests here."""
+    import socket
+
+    path = runtime / "judge.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        listener.bind(str(path))
+        listener.listen(1)
+        executor.kc.execute(
+            f"(lambda: (__import__('sys').path.insert(0, {str(course_root)!r}), "
+            f"__import__('graders.worker', fromlist=['serve']).serve({str(path)!r}, globals())))()",
+            silent=True, store_history=False, allow_stdin=False)
+
+        def kill():
+            km = executor.km
+            process = getattr(getattr(km, "provisioner", None), "process", None)
+            if process is not None:
+                with contextlib.suppress(OSError):
+                    os.killpg(os.getpgid(process.pid), signal.SIGKILL)
+                with contextlib.suppress(OSError):
+                    process.kill()
+
+        try:
+            worker = Worker.accept(listener, limits, kill, timeout=min(limits.cell_timeout, 15.0))
+        except WorkerGone as err:
+            return judge_notebook(None, tests, error=str(err))
+        return judge_notebook(worker, tests)
+    finally:
+        listener.close()
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+def _in_kernel(job: Path, assignment: str, student: str, limits: Limits, sandbox, tests) -> tuple[dict, str, object]:
+    """nbgrader autograde of one submission in the private course folder ``job``, with the trusted
+    re-check after the last cell. Returns ``({grade_id: passed}, error, verdict)``: which visible test
+    cells passed in the executed notebook, why nbgrader could not finish it, and the re-check's
+    verdict (``None`` when nbgrader never reached the end of the notebook)."""
     from nbgrader.apps import NbGraderAPI
+    from nbgrader.converters import Autograde
+    from nbgrader.preprocessors import Execute
     from traitlets.config import Config
 
     runtime = job / "rt"
     runtime.mkdir()
     workdir = job / "autograded" / student / assignment
     workdir.mkdir(parents=True)
+    executor_cls = _judged_execute()
     c = Config()
     c.CourseDirectory.root = str(job)
     c.CourseDirectory.source_directory = "solutions"
     c.CourseDirectory.release_directory = "notebooks"
+    c.Autograde.autograde_preprocessors = [executor_cls if p is Execute else p for p in
+                                           Autograde.class_traits()["autograde_preprocessors"].default()]
     c.Execute.timeout = int(limits.cell_timeout)
     c.Execute.shutdown_kernel = "immediate"
-    c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]
+    c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=CRITICAL"]
     c.KernelManager.transport = "ipc"      # Unix sockets in the job's folder: no ports to collide
     c.KernelManager.ip = str(runtime / "k")
     c.KernelManager.connection_file = str(runtime / "kernel.json")  # inside the sandbox's view
@@ -232,30 +295,36 @@ def _in_kernel(job: Path, assignment: str, student: str, limits: Limits, sandbox
         argv = limit + sandbox.wrap(kernel, workdir=workdir, rw=[str(runtime)])
     elif limit:
         argv = limit + kernel
+    course_root = sandbox.course_root if sandbox else job
     if sandbox is not None or limit:
         spec = job / "jupyter" / "kernels" / "tnn-sandbox"
         spec.mkdir(parents=True)
         (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "sandboxed Python",
                                                       "language": "python",
-                                                      "env": {"TNN_COURSE_ROOT": str(sandbox.course_root if sandbox else job)}}))
+                                                      "env": {"TNN_COURSE_ROOT": str(course_root)}}))
         os.environ["JUPYTER_PATH"] = str(job / "jupyter")
         c.Execute.kernel_name = "tnn-sandbox"
     if sandbox is None:
         os.environ["TNN_COURSE_ROOT"] = str(job)
+    verdicts = []
+    executor_cls.after_last_cell = lambda executor: verdicts.append(
+        _recheck_in_kernel(executor, tests, limits, runtime, course_root))
     try:
         api = NbGraderAPI(config=c)
         outcome = api.autograde(assignment, student, force=True, create=True)
     finally:
+        executor_cls.after_last_cell = None
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+    verdict = verdicts[-1] if verdicts else None
     executed = workdir / f"{assignment}.ipynb"
     if os.environ.get("TNN_GRADING_DEBUG"):
         print(outcome.get("log"), outcome.get("error"))
     if not executed.exists():
-        return {}, _explain(f"{outcome.get('log') or ''}\n{outcome.get('error') or ''}", limits)
+        return {}, _explain(f"{outcome.get('log') or ''}\n{outcome.get('error') or ''}", limits), verdict
     nb = json.loads(executed.read_text(encoding="utf-8"))
     passed = {}
     for cell in _cells(nb):
@@ -267,7 +336,7 @@ def _in_kernel(job: Path, assignment: str, student: str, limits: Limits, sandbox
     died = "DeadKernelError" in (outcome.get("log") or "") or "Kernel died" in (outcome.get("log") or "")
     error = "the kernel died while running the notebook" if died else (
         "a cell ran past its time limit" if timed_out else "")
-    return passed, error
+    return passed, error, verdict
 
 
 def _start_failure(reason: str) -> bool:
@@ -290,7 +359,7 @@ def _explain(log: str, limits: Limits) -> str:
 
 
 def grade_one(course: Path, assignment: str, student: str, limits: Limits, use_sandbox: bool = True,
-              graders_dir: Path | None = None) -> dict:
+              graders_dir: Path | None = None, template: bytes | None = None) -> dict:
     """Grade one submission; always returns a result dict (never raises for the student's doing)."""
     started = time.monotonic()
     release_path = course / "notebooks" / assignment / f"{assignment}.ipynb"
@@ -344,11 +413,12 @@ def grade_one(course: Path, assignment: str, student: str, limits: Limits, use_s
         target = job / "submitted" / student / assignment / f"{assignment}.ipynb"
         target.parent.mkdir(parents=True)
         target.write_text(json.dumps(nb), encoding="utf-8")
-        _prepare_gradebook(job, assignment, course)
+        (job / "gradebook.db").write_bytes(template or gradebook_template(course, [assignment]))
+        verdict = None
         try:
             for attempt in range(3):  # a kernel that fails to *start* is the machine's fault: retry it
-                in_kernel, kernel_error = _with_deadline(limits.notebook_timeout, _in_kernel, job, assignment,
-                                                         student, limits, sandbox_obj)
+                in_kernel, kernel_error, verdict = _with_deadline(limits.notebook_timeout, _in_kernel, job,
+                                                                  assignment, student, limits, sandbox_obj, tests)
                 if in_kernel or not _start_failure(kernel_error):
                     break
                 for sub in ("rt", "jupyter", "autograded"):
@@ -358,9 +428,9 @@ def grade_one(course: Path, assignment: str, student: str, limits: Limits, use_s
             in_kernel, kernel_error = {}, f"the notebook ran past its time limit ({limits.notebook_timeout:.0f} s)"
         except Exception as err:  # noqa: BLE001 - a broken submission must not stop the class
             in_kernel, kernel_error = {}, f"nbgrader could not run the notebook: {type(err).__name__}: {str(err)[:200]}"
-        workdir = job / "work"
-        workdir.mkdir()
-        verdict = judge_notebook(student_cells(nb), tests, cwd=workdir, limits=limits, sandbox=sandbox_obj)
+        if verdict is None:  # nbgrader never reached the end of the notebook: nothing to re-check
+            verdict = judge_notebook(None, tests, error="not re-checked: " + (
+                kernel_error or "the notebook did not run to its end"))
         executed = job / "autograded" / student / assignment / f"{assignment}.ipynb"
         if executed.exists():  # keep nbgrader's executed notebook (outputs cut) for feedback
             done = json.loads(executed.read_text(encoding="utf-8"))
@@ -438,31 +508,40 @@ def _kill_children() -> None:
                 os.kill(int(pid), signal.SIGKILL)
 
 
-_TEMPLATES: dict[str, bytes] = {}
+_TEMPLATES: dict[tuple, bytes] = {}
 
 
-def _prepare_gradebook(job: Path, assignment: str, course: Path) -> None:
-    """A gradebook holding just this assignment (made once per process, then copied)."""
-    key = str(course / "solutions" / assignment)
+def gradebook_template(course: Path, assignments: list[str]) -> bytes:
+    """The bytes of a gradebook holding just ``assignments``, registered from their source notebooks
+    without hidden tests. Made once per run, in the parent process, then copied into every job (one
+    gradebook for all of them: nbgrader creates a new gradebook by running ``alembic``, which takes
+    seconds)."""
+    key = (str(course.resolve()), *sorted(assignments))
     if key not in _TEMPLATES:
         from nbgrader.apps import NbGraderAPI
         from traitlets.config import Config
         tmp = Path(tempfile.mkdtemp(prefix="tnn-template-"))
         try:
-            (tmp / "solutions").symlink_to(job / "solutions")
+            for assignment in sorted(assignments):
+                source = json.loads((course / "solutions" / assignment / f"{assignment}.ipynb").read_text(encoding="utf-8"))
+                (tmp / "solutions" / assignment).mkdir(parents=True)
+                (tmp / "solutions" / assignment / f"{assignment}.ipynb").write_text(
+                    json.dumps(without_hidden_tests(source), indent=1), encoding="utf-8")
             (tmp / "nbgrader_config.py").write_text("c = get_config()\n")
             c = Config()
             c.CourseDirectory.root = str(tmp)
             c.CourseDirectory.source_directory = "solutions"
             c.CourseDirectory.release_directory = "release"
             with _scripts_on_path():
-                out = NbGraderAPI(config=c).generate_assignment(assignment, force=True, create=True)
-            if not out.get("success"):
-                raise RuntimeError(f"could not register {assignment}: {out.get('error') or out.get('log')}")
+                api = NbGraderAPI(config=c)
+                for assignment in sorted(assignments):
+                    out = api.generate_assignment(assignment, force=True, create=True)
+                    if not out.get("success"):
+                        raise RuntimeError(f"could not register {assignment}: {out.get('error') or out.get('log')}")
             _TEMPLATES[key] = (tmp / "gradebook.db").read_bytes()
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-    (job / "gradebook.db").write_bytes(_TEMPLATES[key])
+    return _TEMPLATES[key]
 
 
 @contextlib.contextmanager
@@ -505,9 +584,9 @@ def up_to_date(course: Path, assignment: str, student: str) -> bool:
 
 
 def _job(args) -> dict:
-    course, assignment, student, limits, use_sandbox, graders_dir = args
+    course, assignment, student, limits, use_sandbox, graders_dir, template = args
     try:
-        return grade_one(course, assignment, student, limits, use_sandbox, graders_dir)
+        return grade_one(course, assignment, student, limits, use_sandbox, graders_dir, template)
     except Exception as err:  # noqa: BLE001 - the grader's own failure, reported per submission
         return {"student": student, "assignment": assignment, "status": "failed",
                 "reason": f"grading error: {type(err).__name__}: {str(err)[:300]}",
@@ -526,7 +605,8 @@ def grade(course: Path, assignments: list[str], jobs: int = 1, force: bool = Fal
     bundle_tmp = Path(tempfile.mkdtemp(prefix="tnn-bundle-"))
     try:
         graders_dir = make_bundle(bundle_tmp / "b") / "graders"
-        args = [(course, a, s, limits, use_sandbox, graders_dir) for a, s in tasks]
+        template = gradebook_template(course, sorted({a for a, _ in tasks})) if tasks else None
+        args = [(course, a, s, limits, use_sandbox, graders_dir, template) for a, s in tasks]
         if jobs <= 1:
             for arg in args:
                 _finish(course, _job(arg), progress)

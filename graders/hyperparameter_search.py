@@ -27,7 +27,7 @@ import math
 
 import numpy as np
 
-from .checking import (Case, CheckFailure, call, expect_array, expect_close, expect_scalar, fail, reporting,
+from .checking import (Case, CheckFailure, call, expect_array, expect_close, expect_scalar, fail, repeat, reporting,
                        require_answer)
 from .fixtures import cases
 
@@ -538,7 +538,7 @@ def check_sample_config(sample_config, *, seed=None, strict=False):
     n = 4000
     rng = np.random.default_rng(12 if seed is None else seed)
     case = Case(f"{n} configs drawn one after another from one rng", {"space": STAT_SPACE, "rng": rng})
-    configs = call(lambda space, rng: [sample_config(space, rng) for _ in range(n)], "sample_config", case)
+    configs = call(lambda space, rng: repeat(sample_config, n, space, rng), "sample_config", case)
     for c in configs[:50]:
         _check_config_shape(c, STAT_SPACE, "sample_config(space, rng)", case)
     tests = [

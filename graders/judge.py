@@ -1,7 +1,8 @@
 """The trusted re-check: grade a notebook where no student code ever runs.
 
-The student's code runs in a :mod:`graders.worker` process (sandboxed where a sandbox is available,
-see :mod:`graders.sandbox`). This process, the judge, executes the *trusted* test cells from the
+The student's code runs only in the student's kernel (sandboxed where a sandbox is available, see
+:mod:`graders.sandbox`), which nbgrader has used to execute the notebook and which then serves as the
+*worker* (:mod:`graders.worker`). This process, the judge, executes the *trusted* test cells from the
 solution notebook (visible and hidden tests) with the course's own checks. Every name a test cell
 needs from the student's notebook is fetched from the worker: a function becomes a
 :class:`RemoteFunction` that sends plain inputs to the worker and gets plain outputs back; any other
@@ -15,21 +16,17 @@ import ast
 import builtins
 import contextlib
 import io
-import os
 import select
-import signal
-import subprocess
-import sys
+import socket
 import time
 import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from . import wire
 
-ROOT = Path(__file__).resolve().parent.parent
 
 
 class WorkerGone(RuntimeError):
@@ -44,44 +41,40 @@ class Limits:
 
 
 class Worker:
-    """A worker process running one student's code, and the channel to it."""
+    """The channel to a worker: the student's kernel serving the judge's requests (see
+    :mod:`graders.worker`) over a connected Unix socket. ``kill`` ends the kernel when it stops answering."""
 
-    def __init__(self, cwd: Path, limits: Limits, sandbox=None, env: dict | None = None):
-        course_root = sandbox.course_root if sandbox is not None else ROOT
-        self.limits = limits
+    def __init__(self, conn: socket.socket, limits: Limits, kill: Callable[[], None] | None = None):
+        self.conn, self.limits, self._kill = conn, limits, kill
+        self.r = self.w = conn.fileno()
         self.deadline = time.monotonic() + limits.notebook_timeout
-        to_worker_r, to_worker_w = os.pipe()
-        from_worker_r, from_worker_w = os.pipe()
-        cmd = [sys.executable, "-m", "graders.worker", str(to_worker_r), str(from_worker_w)]
-        if sandbox is not None:
-            cmd = sandbox.wrap(cmd, workdir=cwd)
-        memory = limits.memory_bytes
-
-        def limit_resources():  # runs in the child before exec: applies to the sandbox and the worker
-            import resource
-            os.setsid()
-            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-
-        child_env = dict(env or os.environ)
-        child_env["PYTHONPATH"] = str(course_root)
-        child_env["TNN_COURSE_ROOT"] = str(course_root)
-        child_env["MPLBACKEND"] = "Agg"
-        child_env["TNN_FAST"] = "1"
-        self.proc = subprocess.Popen(cmd, cwd=cwd, pass_fds=(to_worker_r, from_worker_w),
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, env=child_env, preexec_fn=limit_resources)
-        os.close(to_worker_r)
-        os.close(from_worker_w)
-        self.w, self.r = to_worker_w, from_worker_r
         self.callbacks: dict = {}
+        self.gone = False
+
+    @classmethod
+    def accept(cls, listener: socket.socket, limits: Limits, kill: Callable[[], None] | None = None,
+               timeout: float = 15.0) -> "Worker":
+        """Wait for the kernel to connect to ``listener`` (after it was asked to serve)."""
+        listener.settimeout(timeout)
+        try:
+            conn, _ = listener.accept()
+        except OSError:  # socket.timeout included
+            if kill:
+                kill()
+            raise WorkerGone(f"the student's kernel did not connect to the re-check within {timeout:.0f} s "
+                             "(is the set-up cell intact?)") from None
+        conn.setblocking(True)
+        return cls(conn, limits, kill)
 
     # -- channel ---------------------------------------------------------------------------------
     def _send(self, message: dict) -> None:
+        if self.gone:
+            raise WorkerGone("the worker is gone")
         try:
             wire.send(self.w, message)
         except OSError as err:
-            raise WorkerGone(f"the student's code ended the worker ({err.strerror})") from None
+            self.kill()
+            raise WorkerGone(f"the student's code ended the kernel ({err.strerror})") from None
 
     def _receive(self, timeout: float) -> dict:
         timeout = min(timeout, self.deadline - time.monotonic())
@@ -94,38 +87,29 @@ class Worker:
             raise WorkerGone(f"no answer within {timeout:.0f} s (an endless loop, or input() waiting?)")
         try:
             return wire.receive(self.r)
-        except wire.WireError as err:
-            code = self.proc.poll()
+        except (wire.WireError, OSError) as err:
             self.kill()
-            if code is not None:
-                raise WorkerGone(f"the worker running the student's code died (exit code {code})") from None
-            raise WorkerGone(f"protocol error: {err}") from None
+            raise WorkerGone(f"the kernel running the student's code stopped answering ({err})") from None
 
     def kill(self) -> None:
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            with contextlib.suppress(Exception):
-                self.proc.kill()
-        with contextlib.suppress(Exception):
-            self.proc.wait(timeout=5)
+        """Stop talking and end the kernel (the student's code does not get another chance)."""
+        if not self.gone:
+            self.gone = True
+            with contextlib.suppress(OSError):
+                self.conn.close()
+            if self._kill:
+                with contextlib.suppress(Exception):
+                    self._kill()
 
     def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self._send({"op": "exit"})
-        with contextlib.suppress(Exception):
-            self.proc.wait(timeout=2)
-        self.kill()
-        for fd in (self.w, self.r):
+        if not self.gone:
+            with contextlib.suppress(Exception):
+                wire.send(self.w, {"op": "exit"})
+            self.gone = True
             with contextlib.suppress(OSError):
-                os.close(fd)
+                self.conn.close()
 
     # -- requests --------------------------------------------------------------------------------
-    def run(self, cells: list[str]) -> list[dict]:
-        self._send({"op": "run", "cells": cells, "cell_timeout": self.limits.cell_timeout})
-        reply = self._receive(self.limits.cell_timeout * max(len(cells), 1) + 10)
-        return reply.get("results", [])
-
     def get(self, name: str):
         self._send({"op": "get", "name": name})
         reply = self._receive(self.limits.cell_timeout)
@@ -133,15 +117,26 @@ class Worker:
         if kind == "function":
             return RemoteFunction(self, name)
         if kind == "value":
-            return wire.decode(reply["value"])
+            return wire.decode(reply["value"], remote_factory=self._remote)
         return _MISSING
 
-    def call(self, name: str, args: list, kwargs: dict):
+    def _remote(self, handle: str) -> "RemoteFunction":
+        return RemoteFunction(self, handle)
+
+    def _request(self, message: dict, timeout: float) -> dict:
+        """Send a call request; answer the worker's callbacks (the judge's own functions handed to a
+        student's function, run here) until the result arrives."""
         self.callbacks.clear()
-        self._send({"op": "call", "name": name, "args": wire.encode(list(args), self.callbacks),
-                    "kwargs": wire.encode(dict(kwargs), self.callbacks), "timeout": self.limits.cell_timeout})
+        message = {**message, "timeout": self.limits.cell_timeout}
+        for key in ("args", "kwargs"):
+            if key in message:
+                message[key] = wire.encode(message[key], self.callbacks)
+        if "calls" in message:
+            message["calls"] = [{"args": wire.encode(list(a), self.callbacks),
+                                 "kwargs": wire.encode(dict(k), self.callbacks)} for a, k in message["calls"]]
+        self._send(message)
         while True:
-            reply = self._receive(self.limits.cell_timeout + 5)
+            reply = self._receive(timeout)
             if reply.get("op") != "callback":
                 return reply
             f = self.callbacks.get(str(reply.get("id")))
@@ -150,6 +145,24 @@ class Worker:
                 self._send({"ok": True, "result": wire.encode(result)})
             except Exception as err:  # noqa: BLE001
                 self._send({"ok": False, "evalue": f"{type(err).__name__}: {err}"})
+
+    def call(self, name: str, args: list, kwargs: dict) -> dict:
+        return self._request({"op": "call", "name": name, "args": list(args), "kwargs": dict(kwargs)},
+                             self.limits.cell_timeout + 5)
+
+    def many(self, name: str, calls: list[tuple[list, dict]], keep: int | None = None) -> list[dict]:
+        reply = self._request({"op": "many", "name": name, "calls": calls, "keep": keep},
+                              self.limits.cell_timeout * max(len(calls), 1) + 5)
+        if not reply.get("ok"):
+            return [reply]
+        outcomes = reply.get("outcomes")
+        if not isinstance(outcomes, list) or not 0 < len(outcomes) <= len(calls):
+            raise WorkerGone("protocol error: malformed reply")
+        return outcomes
+
+    def repeat(self, name: str, n: int, args: list, kwargs: dict) -> dict:
+        return self._request({"op": "repeat", "name": name, "n": int(n), "args": list(args),
+                              "kwargs": dict(kwargs)}, self.limits.cell_timeout * max(n, 1) + 5)
 
 
 _MISSING = object()
@@ -160,21 +173,46 @@ class RemoteFunction:
 
     def __init__(self, worker: Worker, name: str):
         self.worker, self.name = worker, name
-        self.__name__ = self.__qualname__ = name
+        self.__name__ = self.__qualname__ = name if not name.startswith("#") else "<function it returned>"
 
     def __call__(self, *args, **kwargs):
-        reply = self.worker.call(self.name, list(args), kwargs)
+        return self._outcome(self.worker.call(self.name, list(args), kwargs), args, kwargs)
+
+    def many(self, calls: list[tuple[list, dict]], keep: int | None = None) -> list[Callable]:
+        """Make the calls ``f(*args, **kwargs)`` up front, in one round trip, and return one stand-in
+        per call (see :func:`graders.checking.prefetch`): the k-th, called with the k-th arguments,
+        applies the call's in-place changes to them and returns its result or raises its exception.
+        The worker stops at the first call that raises; the stand-ins after it raise the same. With
+        ``keep``, only the first ``keep`` items of a tuple result come back (the others are None)."""
+        if not calls:
+            return []
+        outcomes = self.worker.many(self.name, [(list(a), dict(k)) for a, k in calls], keep)
+        outcomes = outcomes + [outcomes[-1]] * (len(calls) - len(outcomes))
+        return [lambda *args, outcome=outcome, **kwargs: self._outcome(outcome, args, kwargs)
+                for outcome in outcomes]
+
+    def repeat(self, n: int, *args, **kwargs) -> list:
+        """``[f(*args, **kwargs) for _ in range(n)]`` on the same argument objects, in one round trip."""
+        return self._outcome(self.worker.repeat(self.name, n, list(args), kwargs), args, kwargs)
+
+    def _outcome(self, reply: dict, args, kwargs):
         if not reply.get("ok"):
             raise _exception(reply.get("ename", "Exception"), reply.get("evalue", ""))
-        _apply_in_place(list(args), wire.decode(reply["args_after"]))
-        _apply_in_place(list(kwargs.values()), list(wire.decode(reply["kwargs_after"]).values()))
-        result = wire.decode(reply["result"])
+        changed = reply.get("changed") or {}
+        if not isinstance(changed, dict):
+            raise WorkerGone("protocol error: malformed reply")
+        for key, value in changed.items():
+            if key.isdigit() and int(key) < len(args):
+                _apply_in_place([args[int(key)]], [wire.decode(value)])
+            elif key in kwargs:
+                _apply_in_place([kwargs[key]], [wire.decode(value)])
+        result = wire.decode(reply.get("result"), remote_factory=self.worker._remote)
         if isinstance(result, wire.Unsupported):
             raise TypeError(f"{self.name} returned {result!r}; return numpy arrays, numbers or tuples of them")
         return result
 
     def __repr__(self) -> str:
-        return f"<the student's function {self.name}>"
+        return f"<the student's function {self.__name__}>"
 
 
 def _exception(ename: str, evalue: str) -> BaseException:
@@ -257,17 +295,14 @@ def _first_line(text: str) -> str:
     return lines[0][:300] if lines else ""
 
 
-def judge_notebook(student_cells: list[str], test_cells: list[tuple[str, float, str]], cwd: Path,
-                   limits: Limits | None = None, sandbox=None) -> NotebookVerdict:
-    """Run ``student_cells`` in a worker; run each trusted ``(grade_id, points, source)`` test here."""
-    limits = limits or Limits()
-    verdict = NotebookVerdict()
-    worker = Worker(cwd, limits, sandbox)
+def judge_notebook(worker: Worker | None, test_cells: list[tuple[str, float, str]],
+                   error: str = "") -> NotebookVerdict:
+    """Run each trusted ``(grade_id, points, source)`` test cell here, fetching the names it needs from
+    ``worker`` (the student's kernel). Without a worker, every cell fails with ``error``."""
+    verdict = NotebookVerdict(error=error if worker is None else "")
+    if worker is None and not verdict.error:
+        verdict.error = "the student's kernel was not available for the re-check"
     try:
-        try:
-            verdict.cell_errors = [r for r in worker.run(student_cells) if not r.get("ok")]
-        except WorkerGone as err:
-            verdict.error = str(err)
         for grade_id, points, source in test_cells:
             if verdict.error:
                 verdict.cells.append(CellVerdict(grade_id, points, False, verdict.error))
@@ -299,5 +334,6 @@ def judge_notebook(student_cells: list[str], test_cells: list[tuple[str, float, 
                 cell.message = f"{type(err).__name__}: {_first_line(err)}"
             verdict.cells.append(cell)
     finally:
-        worker.close()
+        if worker is not None:
+            worker.close()
     return verdict

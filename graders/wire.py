@@ -3,9 +3,14 @@
 A value crosses the boundary as JSON. Supported: None, bool, int, float, str, list, tuple, dict, set,
 numpy arrays (numeric, bool or string dtypes; object arrays are refused), numpy scalars,
 ``np.random.Generator`` (its state), functions of the course's own packages (by name), instances of the
-course's own classes (their attributes, rebuilt without running ``__init__``), and, from the judge to
-the worker only, callables as callback handles. Anything else arrives as :class:`Unsupported`, so the
-judge never runs code that came from a student.
+course's own classes (their attributes, rebuilt without running ``__init__``), and callables as
+handles: the judge's own functions handed to a student's function become *callbacks* (the worker asks
+the judge to run them), and a function a student's function returns (a learning-rate schedule, say)
+becomes a *remote* handle (the judge asks the worker to run it). Anything else arrives as
+:class:`Unsupported`, so the judge never runs code that came from a student.
+
+Arrays travel as dtype, shape and raw bytes (base64), restricted to plain numeric, boolean, string and
+date dtypes, and are rebuilt with ``np.frombuffer``: no pickle, no object arrays.
 
 Messages are length-prefixed JSON frames on a pair of file descriptors.
 """
@@ -13,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import importlib
-import io
 import json
 import os
 import struct
@@ -24,6 +28,7 @@ import numpy as np
 
 TRUSTED_PREFIXES = ("utils.", "graders.", "datasets.")
 MAX_FRAME = 512 * 1024 * 1024
+ARRAY_KINDS = "biufcUSmM"   # bool, int, uint, float, complex, str, bytes, timedelta, datetime
 
 
 class Unsupported:
@@ -44,10 +49,12 @@ def _trusted_module(name: str | None) -> bool:
     return bool(name) and (name.startswith(TRUSTED_PREFIXES) or name in ("utils", "graders", "datasets"))
 
 
-def encode(value: Any, callbacks: dict | None = None, _depth: int = 0) -> Any:
+def encode(value: Any, callbacks: dict | None = None, _depth: int = 0, remotes: dict | None = None) -> Any:
+    """``value`` as plain JSON data. ``callbacks`` (judge side) and ``remotes`` (worker side) collect the
+    callables that cross as handles."""
     if _depth > 50:
         return {"__unsupported__": "deeply nested value"}
-    enc = lambda v: encode(v, callbacks, _depth + 1)  # noqa: E731
+    enc = lambda v: encode(v, callbacks, _depth + 1, remotes)  # noqa: E731
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, int) and type(value) is int:
@@ -58,11 +65,10 @@ def encode(value: Any, callbacks: dict | None = None, _depth: int = 0) -> Any:
         return value
     if isinstance(value, np.ndarray):
         arr = np.ndarray.view(value, np.ndarray)
-        if arr.dtype.hasobject:
-            return {"__unsupported__": "object array"}
-        buf = io.BytesIO()
-        np.save(buf, arr.copy(order="C"), allow_pickle=False)  # (ascontiguousarray would make 0-d arrays 1-d)
-        return {"__nd__": base64.b64encode(buf.getvalue()).decode()}
+        if arr.dtype.kind not in ARRAY_KINDS or arr.dtype.fields is not None:
+            return {"__unsupported__": f"array of dtype {arr.dtype}"}
+        raw = arr.tobytes(order="C")
+        return {"__nd__": [arr.dtype.str, list(arr.shape), base64.b64encode(raw).decode("ascii")]}
     if isinstance(value, np.generic):
         if isinstance(value, np.object_):
             return {"__unsupported__": "numpy object"}
@@ -80,19 +86,26 @@ def encode(value: Any, callbacks: dict | None = None, _depth: int = 0) -> Any:
         handle = str(len(callbacks))
         callbacks[handle] = value
         return {"__callback__": handle}
+    if callable(value) and remotes is not None and not isinstance(value, type):
+        handle = f"#{len(remotes)}"
+        remotes[handle] = value
+        return {"__remote__": handle}
     cls = type(value)
     if _trusted_module(cls.__module__) and hasattr(value, "__dict__"):
         return {"__obj__": [cls.__module__, cls.__qualname__], "attrs": enc(dict(vars(value)))}
     return {"__unsupported__": f"{cls.__module__}.{cls.__qualname__}"}
 
 
-def decode(value: Any, callback_factory: Callable[[str], Callable] | None = None) -> Any:
-    dec = lambda v: decode(v, callback_factory)  # noqa: E731
+def decode(value: Any, callback_factory: Callable[[str], Callable] | None = None,
+           remote_factory: Callable[[str], Callable] | None = None) -> Any:
+    dec = lambda v: decode(v, callback_factory, remote_factory)  # noqa: E731
     if not isinstance(value, dict):
         return value
+    if not value:
+        raise WireError("empty value tag")
     (key, inner), = list(value.items())[:1]
     if key == "__nd__":
-        return np.load(io.BytesIO(base64.b64decode(inner)), allow_pickle=False)
+        return _array(inner)
     if key == "__np__":
         return dec(inner)[()]
     if key == "__float__":
@@ -118,6 +131,10 @@ def decode(value: Any, callback_factory: Callable[[str], Callable] | None = None
         if callback_factory is None:
             return Unsupported("callback")
         return callback_factory(inner)
+    if key == "__remote__":
+        if remote_factory is None:
+            return Unsupported("function")
+        return remote_factory(str(inner))
     if key == "__obj__":
         module, qualname = inner
         if not _trusted_module(module):
@@ -132,6 +149,21 @@ def decode(value: Any, callback_factory: Callable[[str], Callable] | None = None
     if key == "__unsupported__":
         return Unsupported(str(inner))
     raise WireError(f"unknown value tag {key!r}")
+
+
+def _array(inner) -> np.ndarray:
+    try:
+        dtype_str, shape, data = inner
+        dtype = np.dtype(str(dtype_str))
+        shape = tuple(int(n) for n in shape)
+        raw = base64.b64decode(data, validate=True)
+    except (TypeError, ValueError) as err:
+        raise WireError(f"malformed array: {err}") from None
+    if dtype.kind not in ARRAY_KINDS or dtype.fields is not None or any(n < 0 for n in shape):
+        raise WireError(f"refused array of dtype {dtype} and shape {shape}")
+    if len(raw) != int(np.prod(shape, dtype=np.int64)) * dtype.itemsize:
+        raise WireError("array bytes do not match its shape")
+    return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
 
 
 def _hashable(v):

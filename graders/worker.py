@@ -1,46 +1,63 @@
-"""The worker: runs one student's notebook code and answers the judge's requests with plain data.
+"""The worker side of the trusted re-check: serve the judge's requests with plain data.
 
-Started by :mod:`graders.judge` (inside a sandbox where one is available) as
-``python -m graders.worker IN_FD OUT_FD``. Before any student code runs, the worker moves its channel
-to private file descriptors and points stdout/stderr at /dev/null, so printing cannot corrupt the
-channel. It never sees solutions, hidden checks' expected values, or the gradebook: it only executes
-the student's cells, and calls the student's functions on the inputs the judge sends.
+It runs inside the student's own kernel, the sandboxed one that nbgrader has just used to execute the
+notebook, so the student's code is never executed a second time. When nbgrader has run the last cell,
+:mod:`graders.grading` asks the kernel to execute ``graders.worker.serve(PATH, globals())``: the
+kernel connects to the judge's Unix socket at ``PATH`` (in the job's own runtime folder, the one
+folder besides its working folder that the sandbox lets it write) and answers requests until the
+judge says ``exit``. It never sees solutions, hidden checks' expected values or the gradebook: it
+only looks up names in the notebook's namespace and calls the student's functions on the inputs the
+judge sends. While it serves, ``sys.stdout`` and ``sys.stderr`` point at /dev/null, so printing cannot
+flood the kernel's output.
 
 Requests (JSON frames, see :mod:`graders.wire`):
-- ``{"op": "run", "cells": [source, ...], "cell_timeout": s}`` -> per-cell ``{"ok"}`` or the error
 - ``{"op": "get", "name": n}`` -> ``{"kind": "function" | "value" | "missing", "value": ...}``
-- ``{"op": "call", "name": n, "args": [...], "kwargs": {...}}`` -> ``{"ok": True, "result": ...,
-  "args_after": [...], "kwargs_after": {...}}`` or ``{"ok": False, "ename": ..., "evalue": ...}``;
-  while a call runs, the worker may send ``{"op": "callback", ...}`` and wait for its answer.
+- ``{"op": "call", "name": n, "args": [...], "kwargs": {...}, "timeout": s}`` -> ``{"ok": True,
+  "result": ..., "changed": {position or keyword: value after the call}}`` (only the arguments the
+  call changed in place) or ``{"ok": False, "ename": ..., "evalue": ...}``.
+- ``{"op": "many", "name": n, "calls": [{"args": ..., "kwargs": ...}, ...], "keep": k, "timeout": s}`` ->
+  ``{"ok": True, "outcomes": [one reply as for "call", per call]}``: independent calls in one message,
+  up to the first that fails; with ``keep``, only the first k items of a tuple result are sent.
+- ``{"op": "repeat", "name": n, "n": k, "args": ..., "kwargs": ..., "timeout": s}`` -> as for
+  "call", with the list of the k results: k calls on the same argument objects. ``n`` is a name of the namespace or the handle of a function that an earlier call
+  returned (``"#3"``). While a call runs, the worker may send ``{"op": "callback", ...}`` (the judge's
+  own function handed to the student's) and wait for its answer.
+- ``{"op": "exit"}``
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import socket
 import sys
+import threading
 import traceback
 import warnings
 
 
-def main(in_fd: int, out_fd: int) -> None:
-    # private channel descriptors, then silence fd 1 and 2 for everything that follows
-    chan_in, chan_out = os.dup(in_fd), os.dup(out_fd)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    for fd in (in_fd, out_fd):
-        if fd not in (0, 1, 2):
-            os.close(fd)
-    os.dup2(devnull, 1)
-    os.dup2(devnull, 2)
-    stdin_null = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(stdin_null, 0)
-    sys.stdout = open(os.devnull, "w")
-    sys.stderr = open(os.devnull, "w")
+def serve(path: str, namespace: dict) -> None:
+    """Connect to the judge at ``path`` and answer its requests about ``namespace``."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(path)
+    saved = sys.stdout, sys.stderr
+    devnull = open(os.devnull, "w")
+    sys.stdout = sys.stderr = devnull
+    try:
+        _loop(sock.fileno(), sock.fileno(), namespace)
+    finally:
+        sys.stdout, sys.stderr = saved
+        devnull.close()
+        with contextlib.suppress(OSError):
+            sock.close()
 
+
+def _loop(chan_in: int, chan_out: int, namespace: dict) -> None:
     import numpy as np
 
     from . import wire
 
-    namespace: dict = {"__name__": "__main__"}
+    remotes: dict = {}     # functions returned by the student's functions, by handle
     send = lambda msg: wire.send(chan_out, msg)  # noqa: E731
 
     def callback_factory(handle: str):
@@ -54,57 +71,85 @@ def main(in_fd: int, out_fd: int) -> None:
         return callback
 
     def on_alarm(signum, frame):
-        raise TimeoutError("this cell ran longer than its time limit")
+        raise TimeoutError("this call ran longer than its time limit")
 
-    signal.signal(signal.SIGALRM, on_alarm)
+    def invoke(f, encoded_args, encoded_kwargs, timeout: int, repeat: int | None = None, keep=None) -> dict:
+        """Call ``f`` once (or ``repeat`` times, returning the list of results) on the decoded arguments.
+        ``keep``: of a tuple result, send only the first ``keep`` items (the rest as None)."""
+        try:
+            args = wire.decode(encoded_args, callback_factory)
+            kwargs = wire.decode(encoded_kwargs, callback_factory)
+            results = []
+            for _ in range(1 if repeat is None else repeat):
+                if alarms:
+                    signal.alarm(timeout)
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        warnings.filterwarnings("error", category=RuntimeWarning)
+                        with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
+                            results.append(f(*args, **kwargs))
+                finally:
+                    if alarms:
+                        signal.alarm(0)
+            # the arguments the call changed in place (most calls change none)
+            changed = {str(i): after for i, (before, after) in enumerate(zip(
+                encoded_args["__list__"], wire.encode(args)["__list__"])) if before != after}
+            changed.update({k: after for k, after in zip(kwargs, wire.encode(list(kwargs.values()))["__list__"])
+                            if after != _kwarg(encoded_kwargs, k)})
+            result = results[0] if repeat is None else results
+            if keep is not None and type(result) is tuple:
+                result = result[:int(keep)] + (None,) * max(0, len(result) - int(keep))
+            return {"ok": True, "result": wire.encode(result, remotes=remotes), "changed": changed}
+        except BaseException as err:  # noqa: BLE001 - student code may raise anything
+            return {"ok": False, "ename": type(err).__name__, "evalue": _short(err)}
+
+    alarms = threading.current_thread() is threading.main_thread()
+    if alarms:
+        signal.signal(signal.SIGALRM, on_alarm)
     while True:
         try:
             request = wire.receive(chan_in)
         except wire.WireError:
             return
         op = request.get("op")
-        if op == "run":
-            results = []
-            for source in request["cells"]:
-                signal.alarm(int(request.get("cell_timeout", 30)))
-                try:
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore")
-                        exec(compile(source, "<student cell>", "exec"), namespace)  # noqa: S102
-                    results.append({"ok": True})
-                except BaseException as err:  # noqa: BLE001 - student code may raise anything
-                    results.append({"ok": False, "ename": type(err).__name__, "evalue": _short(err)})
-                finally:
-                    signal.alarm(0)
-            send({"op": "ran", "results": results})
-        elif op == "get":
+        if op == "get":
             name = request["name"]
             if name not in namespace:
                 send({"kind": "missing"})
             elif callable(namespace[name]) and not isinstance(namespace[name], type):
                 send({"kind": "function"})
             else:
-                send({"kind": "value", "value": wire.encode(namespace[name])})
-        elif op == "call":
-            f = namespace.get(request["name"])
-            try:
-                args = wire.decode(request["args"], callback_factory)
-                kwargs = wire.decode(request["kwargs"], callback_factory)
-                signal.alarm(int(request.get("timeout", 30)))
-                try:
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore")
-                        warnings.filterwarnings("error", category=RuntimeWarning)
-                        with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
-                            result = f(*args, **kwargs)
-                finally:
-                    signal.alarm(0)
-                send({"op": "result", "ok": True, "result": wire.encode(result),
-                      "args_after": wire.encode(args), "kwargs_after": wire.encode(kwargs)})
-            except BaseException as err:  # noqa: BLE001
-                send({"op": "result", "ok": False, "ename": type(err).__name__, "evalue": _short(err)})
+                send({"kind": "value", "value": wire.encode(namespace[name], remotes=remotes)})
+        elif op in ("call", "many", "repeat"):
+            name = str(request["name"])
+            f = remotes.get(name) if name.startswith("#") else namespace.get(name)
+            timeout = max(1, int(request.get("timeout", 30)))
+            if not callable(f):
+                send({"op": "result", "ok": False, "ename": "NameError",
+                      "evalue": f"name {name!r} is not a function of the notebook"})
+            elif op == "call":
+                send({"op": "result", **invoke(f, request["args"], request["kwargs"], timeout)})
+            elif op == "many":    # independent calls, each on its own copy of its arguments
+                outcomes = []
+                for c in request["calls"]:
+                    outcomes.append(invoke(f, c["args"], c["kwargs"], timeout, keep=request.get("keep")))
+                    if not outcomes[-1]["ok"]:
+                        break     # the check stops at the first failing call anyway
+                send({"op": "result", "ok": True, "outcomes": outcomes})
+            else:                 # n calls on the same argument objects (a generator advancing, say)
+                send({"op": "result", **invoke(f, request["args"], request["kwargs"], timeout,
+                                               repeat=int(request["n"]))})
         elif op == "exit":
             return
+
+
+def _kwarg(encoded: dict, key: str):
+    """The encoded value of keyword ``key`` in an encoded dict of keyword arguments."""
+    for k, v in encoded.get("__dict__", []):
+        if k == key:
+            return v
+    return None
 
 
 def _short(err: BaseException, limit: int = 2000) -> str:
@@ -112,7 +157,3 @@ def _short(err: BaseException, limit: int = 2000) -> str:
     if not text and not isinstance(err, NotImplementedError):
         text = traceback.format_exception_only(type(err), err)[-1].strip()
     return text[:limit]
-
-
-if __name__ == "__main__":
-    main(int(sys.argv[1]), int(sys.argv[2]))

@@ -1,0 +1,218 @@
+"""The trusted re-check's channel: plain-data values (graders.wire) and the judge talking to a worker
+(graders.worker) that holds a student's functions. The worker here is a plain Python process serving
+a namespace, as the student's kernel does after nbgrader has run the notebook."""
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+from coursework import ROOT
+from graders import wire
+from graders.checking import CheckFailure, call, prefetch, repeat
+from graders.judge import Limits, RemoteFunction, Worker, WorkerGone, judge_notebook
+from utils.gradcheck import numerical_gradient_array
+
+
+# ------------------------------------------------------------------------------------------ values
+@pytest.mark.parametrize("value", [
+    np.arange(12, dtype=np.float64).reshape(3, 4),
+    np.arange(12, dtype=np.float32).reshape(3, 4).T,           # not contiguous
+    np.asfortranarray(np.ones((2, 3))),
+    np.array(3.5), np.array([], dtype=np.int64).reshape(0, 3),
+    np.array([True, False]), np.array([1 + 2j]), np.array(["relu", "tanh"]),
+    np.array([1, 2], dtype=np.uint8), np.array([np.nan, np.inf, -np.inf]),
+], ids=lambda v: f"{v.dtype}{v.shape}")
+def test_arrays_cross_exactly(value):
+    back = wire.decode(wire.encode(value))
+    assert type(back) is np.ndarray and back.dtype == value.dtype and back.shape == value.shape
+    np.testing.assert_array_equal(back, value)
+    assert back.flags.writeable
+
+
+def test_containers_scalars_and_generators_cross():
+    rng = np.random.default_rng(5)
+    rng.random(3)
+    value = {"w": [np.ones(2), (1, 2.5, None)], 3: {"b", "a"}, "f": np.float32(1.5), "i": np.int64(7),
+             "rng": rng, "x": float("nan")}
+    back = wire.decode(wire.encode(value))
+    assert back["w"][1] == (1, 2.5, None) and back[3] == {"a", "b"}
+    assert type(back["f"]) is np.float32 and back["f"] == 1.5 and type(back["i"]) is np.int64
+    assert back["rng"].random() == np.random.default_rng(5).random(4)[3]
+    assert np.isnan(back["x"])
+
+
+class Subclass(np.ndarray):
+    pass
+
+
+def test_refused_values_arrive_as_unsupported():
+    assert isinstance(wire.decode(wire.encode(np.array([object()]))), wire.Unsupported)
+    assert isinstance(wire.decode(wire.encode(np.zeros(2, dtype=[("a", "f8")]))), wire.Unsupported)
+    assert isinstance(wire.decode(wire.encode(object())), wire.Unsupported)
+    sub = np.arange(3.0).view(Subclass)
+    assert type(wire.decode(wire.encode(sub))) is np.ndarray  # a subclass crosses as a plain array
+
+
+@pytest.mark.parametrize("bad", [
+    {"__nd__": ["|O", [1], "AAAAAAAAAAA="]},                 # object dtype
+    {"__nd__": ["<f8", [2], "AAAAAAAAAAA="]},                # 8 bytes for 2 float64
+    {"__nd__": ["<f8", [-1], ""]},
+    {"__nd__": ["not a dtype", [1], ""]},
+    {"__nd__": "AAAA"},
+    {"__pickle__": "gASVAAAAAAAAAACMCGJ1aWx0aW5zlIwEZXZhbJSTlC4="},
+])
+def test_malformed_values_are_refused(bad):
+    with pytest.raises(wire.WireError):
+        wire.decode(bad)
+
+
+# ------------------------------------------------------------------------------------------ a worker
+STUDENT = textwrap.dedent('''
+    import numpy as np
+    calls = 0
+
+    def double(x):
+        global calls
+        calls += 1
+        print("noise " * 1000)          # printing must not disturb the channel
+        return 2 * x, {"x": x}
+
+    def scale_in_place(x):
+        x *= 3
+
+    def make_schedule(lr0):
+        return lambda epoch: lr0 / (1 + epoch)
+
+    def draw(rng):
+        return float(rng.random())
+
+    def apply(f, x):
+        return f(x) + 1
+
+    def broken(x):
+        raise ValueError(f"bad x {x}")
+
+    def hang(x):
+        while True:
+            try:
+                time.sleep(1)
+            except BaseException:
+                pass
+
+    def overflow(x):
+        return np.exp(x)
+
+    import time
+    ANSWER = 42
+''')
+
+
+@pytest.fixture
+def worker(tmp_path):
+    path = tmp_path / "judge.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))
+    listener.listen(1)
+    code = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); ns = {{}}; exec({STUDENT!r}, ns); "
+            f"from graders.worker import serve; serve({str(path)!r}, ns)")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    w = Worker.accept(listener, Limits(cell_timeout=2, notebook_timeout=60), kill=proc.kill, timeout=30)
+    yield w
+    w.close()
+    listener.close()
+    proc.wait(timeout=10)
+
+
+def test_calls_values_and_in_place_changes(worker):
+    double = worker.get("double")
+    assert isinstance(double, RemoteFunction)
+    x = np.arange(3.0)
+    out, cache = double(x)
+    np.testing.assert_array_equal(out, [0, 2, 4])
+    np.testing.assert_array_equal(cache["x"], x)
+    assert worker.get("ANSWER") == 42 and worker.get("calls") == 1
+    y = np.ones(2)
+    worker.get("scale_in_place")(y)
+    np.testing.assert_array_equal(y, [3, 3])   # the student's in-place change shows on the judge's array
+    assert worker.get("missing_name") is not None and not isinstance(worker.get("missing_name"), RemoteFunction)
+
+
+def test_a_returned_function_can_be_called(worker):
+    schedule = worker.get("make_schedule")(0.1)
+    assert isinstance(schedule, RemoteFunction)
+    assert [schedule(e) for e in range(3)] == [0.1, 0.05, 0.1 / 3]
+
+
+def test_callbacks_run_in_the_judge(worker):
+    seen = []
+    assert worker.get("apply")(lambda v: seen.append(v) or 10 * v, 2) == 21
+    assert seen == [2]
+
+
+def test_prefetch_matches_one_call_each(worker):
+    double = worker.get("double")
+    before = worker.get("calls")
+    xs = [np.full(2, float(k)) for k in range(50)]
+    stand_ins = prefetch(double, [([x], {}) for x in xs])
+    assert worker.get("calls") == before + 50     # every call made up front, in one round trip
+    for k, (f, x) in enumerate(zip(stand_ins, xs)):
+        np.testing.assert_array_equal(f(x)[0], 2 * x)
+    # the library's numeric gradient gives the same numbers batched or not
+    x0 = np.linspace(-1, 1, 6)
+    dout = np.arange(6.0)
+    batched = numerical_gradient_array(None, x0.copy(), dout, f_many=lambda points: [
+        f(p)[0] for f, p in zip(prefetch(double, [([p], {}) for p in points]), points)])
+    np.testing.assert_array_equal(batched, numerical_gradient_array(lambda v: 2 * v, x0.copy(), dout))
+
+
+def test_prefetch_stops_at_the_first_failure(worker):
+    broken = worker.get("broken")
+    stand_ins = prefetch(broken, [([k], {}) for k in range(3)])
+    for k, f in enumerate(stand_ins):
+        with pytest.raises(ValueError, match="bad x 0"):
+            f(k)
+
+
+def test_repeat_advances_the_same_generator(worker):
+    rng = np.random.default_rng(1)
+    got = repeat(worker.get("draw"), 5, rng)
+    assert got == list(np.random.default_rng(1).random(5))
+    assert rng.random() == np.random.default_rng(1).random(6)[5]   # the judge's rng advanced too
+
+
+def test_errors_warnings_and_mutation_become_check_messages(worker):
+    from graders.checking import Case
+    with pytest.raises(CheckFailure, match="raised ValueError: bad x 1"):
+        call(worker.get("broken"), "broken", Case("one", {"x": 1}))
+    with pytest.raises(CheckFailure, match="floating-point problem"):
+        call(worker.get("overflow"), "overflow", Case("big", {"x": np.array([1000.0])}))
+    with pytest.raises(CheckFailure, match="changed its input `x` in place"):
+        call(worker.get("scale_in_place"), "scale_in_place", Case("ones", {"x": np.ones(2)}))
+
+
+def test_a_hung_function_ends_the_worker(worker):
+    start = time.monotonic()
+    with pytest.raises(WorkerGone, match="no answer"):
+        worker.get("hang")(1)
+    assert time.monotonic() - start < 20
+    with pytest.raises(WorkerGone):
+        worker.get("double")
+
+
+def test_judge_notebook_verdicts(worker):
+    tests = [("ok", 1.0, "out, _ = double(np.ones(2))\nassert out.sum() == 4\n### BEGIN HIDDEN TESTS\nassert ANSWER == 42\n"),
+             ("hidden_fails", 1.0, "assert ANSWER == 42\n### BEGIN HIDDEN TESTS\nassert ANSWER == 41, 'hidden'\n"),
+             ("visible_fails", 1.0, "broken(1)\n")]
+    verdict = judge_notebook(worker, tests)
+    got = {c.grade_id: (c.visible_passed, c.passed) for c in verdict.cells}
+    assert got == {"ok": (True, True), "hidden_fails": (True, False), "visible_fails": (False, False)}
+    assert "bad x 1" in verdict.cells[2].message
+
+
+def test_without_a_worker_every_cell_fails_with_the_reason():
+    verdict = judge_notebook(None, [("a", 1.0, "pass\n"), ("b", 2.0, "pass\n")], error="the kernel died")
+    assert [(c.passed, c.message) for c in verdict.cells] == [(False, "the kernel died")] * 2
