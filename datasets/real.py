@@ -10,6 +10,8 @@ uses this split.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 DIGITS_SPLIT = {"seed": 0, "val_fraction": 0.2, "test_fraction": 0.2}
@@ -24,11 +26,9 @@ def load_digits(flatten: bool = True, scale: bool = True) -> dict[str, np.ndarra
     Returns a dict with float64 ``X_train``, ``X_val``, ``X_test`` and int64 ``y_train``, ``y_val``,
     ``y_test``.
     """
-    from sklearn.datasets import load_digits as _sk_load_digits  # bundled file, no download
-
-    bunch = _sk_load_digits()
-    X = bunch.images.astype(np.float64)
-    y = bunch.target.astype(np.int64)
+    images, target = _raw_digits()
+    X = images.copy()
+    y = target.copy()
     if scale:
         X = X / 16.0
     if flatten:
@@ -48,3 +48,14 @@ def load_digits(flatten: bool = True, scale: bool = True) -> dict[str, np.ndarra
         out[f"X_{name}"] = X[idx]
         out[f"y_{name}"] = y[idx]
     return out
+
+
+@functools.lru_cache(maxsize=1)
+def _raw_digits() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's digits as float64 images and int64 labels, read once per process (callers get copies)."""
+    from sklearn.datasets import load_digits as _sk_load_digits  # bundled file, no download
+
+    bunch = _sk_load_digits()
+    images, target = bunch.images.astype(np.float64), bunch.target.astype(np.int64)
+    images.flags.writeable = target.flags.writeable = False
+    return images, target

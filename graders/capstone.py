@@ -17,7 +17,7 @@ import copy
 
 import numpy as np
 
-from .checking import (Case, call, expect_array, expect_close, expect_scalar, fail, ratio, reporting,
+from .checking import (Case, call, expect_array, expect_close, expect_scalar, fail, ratio, repeat, reporting,
                        require_answer)
 from .fixtures import cases
 
@@ -235,8 +235,8 @@ def check_draw_config(draw_config, *, seed=None, strict=False):
     # so the +-0.1 bands below are 6 standard errors wide (and the generator is seeded: nothing can flake).
     many_rng = np.random.default_rng(3 if seed is None else seed)
     many_case = Case("1000 draws from one generator", {"rng": many_rng})
-    draws = [_expect_config(call(draw_config, "draw_config", many_case), "draw_config(rng)", many_case)
-             for _ in range(1000)]
+    draws = [_expect_config(d, "draw_config(rng)", many_case)
+             for d in call(lambda rng: repeat(draw_config, 1000, rng), "draw_config", many_case)]
     lr = np.array([d["lr"] for d in draws])
     reg = np.array([d["reg"] for d in draws])
     keep = np.array([d["keep_prob"] for d in draws])

@@ -359,7 +359,8 @@ def _explain(log: str, limits: Limits) -> str:
 
 
 def grade_one(course: Path, assignment: str, student: str, limits: Limits, use_sandbox: bool = True,
-              graders_dir: Path | None = None, template: bytes | None = None) -> dict:
+              graders_dir: Path | None = None, template: bytes | None = None,
+              mpl_cache: Path | None = None) -> dict:
     """Grade one submission; always returns a result dict (never raises for the student's doing)."""
     started = time.monotonic()
     release_path = course / "notebooks" / assignment / f"{assignment}.ipynb"
@@ -393,7 +394,7 @@ def grade_one(course: Path, assignment: str, student: str, limits: Limits, use_s
     sandbox_obj = None
     if use_sandbox:
         ok, sentence = sb.detect()
-        sandbox_obj = sb.make(course, graders_dir) if ok and graders_dir else None
+        sandbox_obj = sb.make(course, graders_dir, mpl_cache) if ok and graders_dir else None
         if sandbox_obj is None:
             result["flags"].append(sentence)
     job = Path(tempfile.mkdtemp(prefix=f"tnn-grade-{student[:20]}-"))
@@ -584,9 +585,9 @@ def up_to_date(course: Path, assignment: str, student: str) -> bool:
 
 
 def _job(args) -> dict:
-    course, assignment, student, limits, use_sandbox, graders_dir, template = args
+    course, assignment, student, limits, use_sandbox, graders_dir, template, mpl_cache = args
     try:
-        return grade_one(course, assignment, student, limits, use_sandbox, graders_dir, template)
+        return grade_one(course, assignment, student, limits, use_sandbox, graders_dir, template, mpl_cache)
     except Exception as err:  # noqa: BLE001 - the grader's own failure, reported per submission
         return {"student": student, "assignment": assignment, "status": "failed",
                 "reason": f"grading error: {type(err).__name__}: {str(err)[:300]}",
@@ -597,6 +598,7 @@ def _job(args) -> dict:
 def grade(course: Path, assignments: list[str], jobs: int = 1, force: bool = False,
           limits: Limits | None = None, use_sandbox: bool = True, progress=print) -> list[dict]:
     """Grade every submission of ``assignments``; write results; return them (sorted)."""
+    from . import sandbox as sb
     from .cli import make_bundle
 
     limits = limits or Limits()
@@ -606,7 +608,8 @@ def grade(course: Path, assignments: list[str], jobs: int = 1, force: bool = Fal
     try:
         graders_dir = make_bundle(bundle_tmp / "b") / "graders"
         template = gradebook_template(course, sorted({a for a, _ in tasks})) if tasks else None
-        args = [(course, a, s, limits, use_sandbox, graders_dir, template) for a, s in tasks]
+        mpl_cache = sb.font_cache(bundle_tmp / "mpl") if use_sandbox and tasks else None
+        args = [(course, a, s, limits, use_sandbox, graders_dir, template, mpl_cache) for a, s in tasks]
         if jobs <= 1:
             for arg in args:
                 _finish(course, _job(arg), progress)

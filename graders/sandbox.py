@@ -42,6 +42,7 @@ class Sandbox:
     extra_ro: list[tuple[str, str]] = field(default_factory=list)
     extra_rw: list[str] = field(default_factory=list)
     bwrap: str = "bwrap"
+    mpl_cache: Path | None = None           # matplotlib's font cache, built once (see font_cache)
 
     def wrap(self, cmd: list[str], workdir: Path, rw: list[str] | None = None) -> list[str]:
         args = [self.bwrap, "--die-with-parent", "--unshare-net", "--unshare-ipc", "--unshare-uts",
@@ -56,6 +57,10 @@ class Sandbox:
         args += ["--ro-bind", str(self.graders_dir), f"{root}/graders"]
         for src, dst in self.extra_ro:
             args += ["--ro-bind", src, dst]
+        if self.mpl_cache is not None:  # a writable /tmp/mpl holding the read-only font cache
+            args += ["--setenv", "MPLCONFIGDIR", "/tmp/mpl"]
+            for f in sorted(self.mpl_cache.glob("*.json")):
+                args += ["--ro-bind", str(f), f"/tmp/mpl/{f.name}"]
         for d in [str(workdir), *self.extra_rw, *(rw or [])]:
             args += ["--bind", d, d]
         args += ["--remount-ro", "/", "--chdir", str(workdir), "--"]  # the scratch root itself: read-only
@@ -76,6 +81,17 @@ def detect() -> tuple[bool, str]:
     return True, "student code runs in a bubblewrap sandbox (no network, no access to solutions or the gradebook)"
 
 
-def make(course_root: Path, graders_dir: Path) -> Sandbox | None:
+def make(course_root: Path, graders_dir: Path, mpl_cache: Path | None = None) -> Sandbox | None:
     ok, _ = detect()
-    return Sandbox(Path(course_root), Path(graders_dir), bwrap=shutil.which("bwrap")) if ok else None
+    return Sandbox(Path(course_root), Path(graders_dir), bwrap=shutil.which("bwrap"),
+                   mpl_cache=mpl_cache) if ok else None
+
+
+def font_cache(folder: Path) -> Path | None:
+    """Build matplotlib's font cache in ``folder``, once per grading run. Every sandbox starts with an
+    empty ``/tmp``, so without it each kernel would rescan the system's fonts on its first plot."""
+    folder.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "MPLCONFIGDIR": str(folder), "MPLBACKEND": "Agg"}
+    done = subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"], env=env,
+                          capture_output=True, timeout=300)
+    return folder if done.returncode == 0 and any(folder.glob("*.json")) else None
