@@ -6,7 +6,9 @@
 
 The class is generated from the real notebooks: a fixed mix of complete, blank and half-done
 submissions (complete answers from the solution notebooks). Each of the three runs starts from the
-same fresh copy of the class. This prints figures; it asserts nothing about time.
+same fresh copy of the class. Besides the times, each row shows the points awarded in all (the three
+runs should agree) and, for ours, the results' statuses. This prints figures; it asserts nothing
+about time.
 """
 from __future__ import annotations
 
@@ -95,6 +97,30 @@ def run_ours(course: Path, assignments: list[str], jobs: int) -> float:
     return elapsed
 
 
+def plain_points(course: Path, assignments: list[str]) -> tuple[float, str]:
+    """Total score in the gradebook after plain nbgrader, and how many notebooks it graded."""
+    from nbgrader.api import Gradebook
+
+    total, graded = 0.0, 0
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        for a in assignments:
+            for sub in gb.assignment_submissions(a):
+                total += sub.score
+                graded += 1
+    return total, f"{graded} in gradebook"
+
+
+def our_points(course: Path, assignments: list[str]) -> tuple[float, str]:
+    """Total score of our results, and their statuses."""
+    from collections import Counter
+
+    from .grading import load_results
+
+    results = load_results(course, assignments)
+    statuses = Counter(r["status"] for r in results)
+    return sum(r["score"] for r in results), ", ".join(f"{n} {s}" for s, n in sorted(statuses.items()))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m graders.benchmark", description=__doc__.split("\n\n")[0])
     parser.add_argument("--students", type=int, default=20)
@@ -104,21 +130,23 @@ def main(argv: list[str] | None = None) -> int:
     assignments = args.notebooks or topics()
     rows = []
     with tempfile.TemporaryDirectory(prefix="tnn-bench-") as tmp:
-        for label, runner in [("plain nbgrader autograde", lambda c: run_plain(c, assignments)),
-                              ("graders grade --jobs 1", lambda c: run_ours(c, assignments, 1)),
-                              ("graders grade --jobs 2", lambda c: run_ours(c, assignments, 2))]:
+        for label, runner, points in [
+                ("plain nbgrader autograde", lambda c: run_plain(c, assignments), plain_points),
+                ("graders grade --jobs 1", lambda c: run_ours(c, assignments, 1), our_points),
+                ("graders grade --jobs 2", lambda c: run_ours(c, assignments, 2), our_points)]:
             course = Path(tmp) / label.split()[0] / label.replace(" ", "_")
             course.mkdir(parents=True)
             n = make_class(course, assignments, args.students)
             print(f"running {label} on {n} notebooks ...", flush=True)
-            rows.append((label, n, runner(course)))
+            seconds = runner(course)
+            rows.append((label, n, seconds, *points(course, assignments)))
     base = rows[0][1] / rows[0][2]
     print(f"\n{args.students} students x {len(assignments)} notebooks ({', '.join(assignments)}), "
           f"{os.cpu_count()} cores")
-    print(f"{'run':<28}{'notebooks':>10}{'wall time':>12}{'notebooks/s':>13}{'vs plain':>10}")
-    for label, n, seconds in rows:
+    print(f"{'run':<28}{'notebooks':>10}{'wall time':>12}{'notebooks/s':>13}{'vs plain':>10}{'points':>9}  results")
+    for label, n, seconds, total, statuses in rows:
         rate = n / seconds
-        print(f"{label:<28}{n:>10}{seconds:>11.1f}s{rate:>13.3f}{rate / base:>9.2f}x")
+        print(f"{label:<28}{n:>10}{seconds:>11.1f}s{rate:>13.3f}{rate / base:>9.2f}x{total:>9g}  {statuses}")
     return 0
 
 

@@ -225,13 +225,17 @@ def _judged_execute():
 def _recheck_in_kernel(executor, tests, limits: Limits, runtime: Path, course_root: Path):
     """The trusted re-check, run while nbgrader's kernel is still alive: the kernel is asked to serve
     the judge over a Unix socket in the job's runtime folder, and the judge runs the tests here."""
+    import secrets
     import socket
 
-    path = runtime / "judge.sock"
+    path = runtime / f"judge-{secrets.token_hex(8)}.sock"
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        listener.bind(str(path))
-        listener.listen(1)
+        try:
+            listener.bind(str(path))
+            listener.listen(1)
+        except OSError as err:
+            return judge_notebook(None, tests, error=f"the re-check could not listen for the kernel: {err}")
         executor.kc.execute(
             f"(lambda: (__import__('sys').path.insert(0, {str(course_root)!r}), "
             f"__import__('graders.worker', fromlist=['serve']).serve({str(path)!r}, globals())))()",
@@ -241,8 +245,9 @@ def _recheck_in_kernel(executor, tests, limits: Limits, runtime: Path, course_ro
             km = executor.km
             process = getattr(getattr(km, "provisioner", None), "process", None)
             if process is not None:
-                with contextlib.suppress(OSError):
-                    os.killpg(os.getpgid(process.pid), signal.SIGKILL)
+                with contextlib.suppress(OSError):  # the kernel has a session of its own (jupyter_client)
+                    if os.getpgid(process.pid) != os.getpgrp():
+                        os.killpg(os.getpgid(process.pid), signal.SIGKILL)
                 with contextlib.suppress(OSError):
                     process.kill()
 
