@@ -289,7 +289,7 @@ def _in_kernel(job: Path, assignment: str, student: str, limits: Limits, sandbox
     c.KernelManager.transport = "ipc"      # Unix sockets in the job's folder: no ports to collide
     c.KernelManager.ip = str(runtime / "k")
     c.KernelManager.connection_file = str(runtime / "kernel.json")  # inside the sandbox's view
-    env_keys = ("JUPYTER_PATH", "JUPYTER_RUNTIME_DIR", "TNN_COURSE_ROOT", "MPLBACKEND", "TNN_FAST")
+    env_keys = ("JUPYTER_PATH", "JUPYTER_RUNTIME_DIR", "TNN_COURSE_ROOT", "MPLBACKEND")
     saved = {k: os.environ.get(k) for k in env_keys}
     os.environ["JUPYTER_RUNTIME_DIR"] = str(runtime)
     os.environ["MPLBACKEND"] = "Agg"

@@ -28,7 +28,6 @@ import numpy as np
 from . import wire
 
 
-
 class WorkerGone(RuntimeError):
     """The worker died, hung past its time limit, or broke the protocol."""
 
@@ -37,7 +36,7 @@ class WorkerGone(RuntimeError):
 class Limits:
     cell_timeout: float = 30.0        # one cell of student code, or one call of a student function
     notebook_timeout: float = 300.0   # everything for one notebook
-    memory_bytes: int = 4 * 1024 ** 3  # address-space limit of the worker
+    memory_bytes: int = 4 * 1024 ** 3  # address-space limit of the student's kernel
 
 
 class Worker:
@@ -287,7 +286,6 @@ class CellVerdict:
 class NotebookVerdict:
     cells: list[CellVerdict] = field(default_factory=list)
     error: str = ""   # the whole notebook could not be checked (worker died, time limit, ...)
-    cell_errors: list = field(default_factory=list)
 
 
 def _first_line(text: str) -> str:
