@@ -204,7 +204,7 @@ _JUDGED_EXECUTE = None
 
 def _judged_execute():
     """nbgrader's ``Execute`` preprocessor, which after the notebook's last cell (the kernel still
-    running) hands the kernel to the hook set in ``_JudgedExecute.after_last_cell``."""
+    running) hands the executor (and its kernel) to the hook set in ``JudgedExecute.after_last_cell``."""
     global _JUDGED_EXECUTE
     if _JUDGED_EXECUTE is None:
         from nbgrader.preprocessors import Execute
@@ -522,7 +522,8 @@ def gradebook_template(course: Path, assignments: list[str]) -> bytes:
     without hidden tests. Made once per run, in the parent process, then copied into every job (one
     gradebook for all of them: nbgrader creates a new gradebook by running ``alembic``, which takes
     seconds)."""
-    key = (str(course.resolve()), *sorted(assignments))
+    key = tuple((a, hashlib.sha256((course / "solutions" / a / f"{a}.ipynb").read_bytes()).hexdigest())
+                for a in sorted(assignments))
     if key not in _TEMPLATES:
         from nbgrader.apps import NbGraderAPI
         from traitlets.config import Config

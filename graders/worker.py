@@ -19,10 +19,13 @@ Requests (JSON frames, see :mod:`graders.wire`):
   ``{"ok": True, "outcomes": [one reply as for "call", per call]}``: independent calls in one message,
   up to the first that fails; with ``keep``, only the first k items of a tuple result are sent.
 - ``{"op": "repeat", "name": n, "n": k, "args": ..., "kwargs": ..., "timeout": s}`` -> as for
-  "call", with the list of the k results: k calls on the same argument objects. ``n`` is a name of the namespace or the handle of a function that an earlier call
-  returned (``"#3"``). While a call runs, the worker may send ``{"op": "callback", ...}`` (the judge's
-  own function handed to the student's) and wait for its answer.
+  "call", with the list of the k results: k calls on the same argument objects.
 - ``{"op": "exit"}``
+
+``n`` is a name of the notebook's namespace or the handle of a function that an earlier call
+returned (``"#3"``). While a call runs, the worker may send ``{"op": "callback", ...}`` (the judge's
+own function handed to the student's) and wait for its answer. Each call has a time limit
+(``SIGALRM``) and runs with numpy's floating-point warnings turned into errors, as in the checks.
 """
 from __future__ import annotations
 
