@@ -37,7 +37,6 @@ import tempfile
 import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict
 from pathlib import Path
 
 from .judge import Limits, Worker, WorkerGone, judge_notebook

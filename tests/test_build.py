@@ -91,3 +91,23 @@ def test_reference_loader_reads_the_solution_notebook():
     ref = reference.load("softmax")
     assert callable(ref.softmax) and callable(ref.softmax_cross_entropy)
     assert "rel_err" not in vars(ref)  # in-context answers are not executed
+
+
+@pytest.mark.parametrize("assignment", topics())
+def test_cases_pass_arguments_in_the_signature_order(assignment):
+    """The checks call the student's function with each case's arguments positionally, so every case
+    (visible from the fixture, hidden from the reference) lists them in the order of the reference
+    function's parameters."""
+    import inspect
+
+    from graders import reference
+    from graders.fixtures import cases, path
+
+    topic = assignment.split("_", 1)[1]
+    ref = reference.load(topic)
+    for exercise in json.loads(path(topic).read_text()):
+        params = [p.name for p in inspect.signature(getattr(ref, exercise)).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        for seed, strict in [(None, False), (2026, True)]:
+            for case in cases(topic, exercise, seed, strict):
+                assert tuple(case.args) == tuple(params[:len(case.args)]), (exercise, case.label, list(case.args), params)
