@@ -99,9 +99,23 @@ def call(f: Callable, name: str, case: Case, copy_args: bool = False):
     if not copy_args:
         for arg_name, old, new in zip(case.args, before, args):
             if not _same(old, new):
+                for original, changed in zip(before, args):  # undo, so that no later check sees the change
+                    _restore(changed, original)
                 fail(f"{name} changed its input `{arg_name}` in place. Work on a copy (for example "
                      f"`{arg_name} = {arg_name} - something` instead of `{arg_name} -= something`).", case)
     return out
+
+
+def _restore(obj, original) -> None:
+    """Put ``original``'s contents back into ``obj`` where that can be done in place."""
+    if isinstance(obj, np.ndarray) and isinstance(original, np.ndarray) and obj.shape == original.shape:
+        if obj.flags.writeable:
+            obj[...] = original
+    elif isinstance(obj, dict) and isinstance(original, dict):
+        obj.clear()
+        obj.update(original)
+    elif isinstance(obj, list) and isinstance(original, list):
+        obj[:] = original
 
 
 def prefetch(f: Callable, calls: list[tuple[list, dict]], keep: int | None = None) -> list[Callable]:

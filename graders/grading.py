@@ -223,42 +223,53 @@ def _judged_execute():
 
 def _recheck_in_kernel(executor, tests, limits: Limits, runtime: Path, course_root: Path):
     """The trusted re-check, run while nbgrader's kernel is still alive: the kernel is asked to serve
-    the judge over a Unix socket in the job's runtime folder, and the judge runs the tests here."""
+    the judge over a Unix socket in the job's runtime folder, and the judge runs the tests here.
+
+    The notebook's time-limit alarm (:func:`_with_deadline`) is held off meanwhile: the judge keeps
+    the same deadline itself (every wait on the kernel is bounded by it), so the alarm can never
+    interrupt the judge in the middle of a request. Any failure here becomes the verdict's error."""
     import secrets
     import socket
 
+    left = signal.getitimer(signal.ITIMER_REAL)[0]     # seconds left of the notebook's limit (0: none)
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    started = time.monotonic()
+    deadline = started + (left if left > 0 else limits.notebook_timeout)
+
+    def kill():
+        km = executor.km
+        process = getattr(getattr(km, "provisioner", None), "process", None)
+        if process is not None:
+            with contextlib.suppress(OSError):  # the kernel has a session of its own (jupyter_client)
+                if os.getpgid(process.pid) != os.getpgrp():
+                    os.killpg(os.getpgid(process.pid), signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                process.kill()
+
     path = runtime / f"judge-{secrets.token_hex(8)}.sock"
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener = None
     try:
-        try:
-            listener.bind(str(path))
-            listener.listen(1)
-        except OSError as err:
-            return judge_notebook(None, tests, error=f"the re-check could not listen for the kernel: {err}")
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(str(path))
+        listener.listen(1)
         executor.kc.execute(
             f"(lambda: (__import__('sys').path.insert(0, {str(course_root)!r}), "
             f"__import__('graders.worker', fromlist=['serve']).serve({str(path)!r}, globals())))()",
             silent=True, store_history=False, allow_stdin=False)
-
-        def kill():
-            km = executor.km
-            process = getattr(getattr(km, "provisioner", None), "process", None)
-            if process is not None:
-                with contextlib.suppress(OSError):  # the kernel has a session of its own (jupyter_client)
-                    if os.getpgid(process.pid) != os.getpgrp():
-                        os.killpg(os.getpgid(process.pid), signal.SIGKILL)
-                with contextlib.suppress(OSError):
-                    process.kill()
-
-        try:
-            worker = Worker.accept(listener, limits, kill, timeout=min(limits.cell_timeout, 15.0))
-        except WorkerGone as err:
-            return judge_notebook(None, tests, error=str(err))
+        worker = Worker.accept(listener, limits, kill, timeout=min(limits.cell_timeout, 15.0), deadline=deadline)
         return judge_notebook(worker, tests)
+    except WorkerGone as err:
+        return judge_notebook(None, tests, error=str(err))
+    except Exception as err:  # noqa: BLE001 - the grader's own trouble: this notebook is not re-checked
+        kill()
+        return judge_notebook(None, tests, error=f"the re-check failed: {type(err).__name__}: {str(err)[:200]}")
     finally:
-        listener.close()
+        if listener is not None:
+            listener.close()
         with contextlib.suppress(OSError):
             path.unlink()
+        if left > 0:  # the rest of the notebook's limit, for what nbgrader still does
+            signal.setitimer(signal.ITIMER_REAL, max(left - (time.monotonic() - started), 0.001))
 
 
 def _in_kernel(job: Path, assignment: str, student: str, limits: Limits, sandbox, tests) -> tuple[dict, str, object]:

@@ -537,7 +537,7 @@ def check_sample_config(sample_config, *, seed=None, strict=False):
     # the generator is seeded anyway: the check is deterministic for a given implementation.
     n = 4000
     rng = np.random.default_rng(12 if seed is None else seed)
-    case = Case(f"{n} configs drawn one after another from one rng", {"space": STAT_SPACE, "rng": rng})
+    case = Case(f"{n} configs drawn one after another from one rng", {"space": copy.deepcopy(STAT_SPACE), "rng": rng})
     configs = call(lambda space, rng: repeat(sample_config, n, space, rng), "sample_config", case)
     for c in configs[:50]:
         _check_config_shape(c, STAT_SPACE, "sample_config(space, rng)", case)

@@ -43,17 +43,21 @@ class Worker:
     """The channel to a worker: the student's kernel serving the judge's requests (see
     :mod:`graders.worker`) over a connected Unix socket. ``kill`` ends the kernel when it stops answering."""
 
-    def __init__(self, conn: socket.socket, limits: Limits, kill: Callable[[], None] | None = None):
+    def __init__(self, conn: socket.socket, limits: Limits, kill: Callable[[], None] | None = None,
+                 deadline: float | None = None):
         self.conn, self.limits, self._kill = conn, limits, kill
         self.r = self.w = conn.fileno()
-        self.deadline = time.monotonic() + limits.notebook_timeout
+        self.deadline = deadline if deadline is not None else time.monotonic() + limits.notebook_timeout
         self.callbacks: dict = {}
         self.gone = False
 
     @classmethod
     def accept(cls, listener: socket.socket, limits: Limits, kill: Callable[[], None] | None = None,
-               timeout: float = 15.0) -> "Worker":
-        """Wait for the kernel to connect to ``listener`` (after it was asked to serve)."""
+               timeout: float = 15.0, deadline: float | None = None) -> "Worker":
+        """Wait for the kernel to connect to ``listener`` (after it was asked to serve). ``deadline``
+        (``time.monotonic()``) ends everything, as the notebook's time limit."""
+        if deadline is not None:
+            timeout = max(0.0, min(timeout, deadline - time.monotonic()))
         listener.settimeout(timeout)
         try:
             conn, _ = listener.accept()
@@ -63,19 +67,24 @@ class Worker:
             raise WorkerGone(f"the student's kernel did not connect to the re-check within {timeout:.0f} s "
                              "(is the set-up cell intact?)") from None
         conn.setblocking(True)
-        return cls(conn, limits, kill)
+        return cls(conn, limits, kill, deadline)
 
-    # -- channel ---------------------------------------------------------------------------------
+    # -- channel: every wait is bounded (a kernel that stalls mid-message is killed) ------------------
     def _send(self, message: dict) -> None:
         if self.gone:
             raise WorkerGone("the worker is gone")
         try:
-            wire.send(self.w, message)
+            wire.send(self.w, message, deadline=self.deadline)
+        except wire.WireError as err:
+            self.kill()
+            raise WorkerGone(f"the kernel stopped reading the re-check's requests ({err})") from None
         except OSError as err:
             self.kill()
             raise WorkerGone(f"the student's code ended the kernel ({err.strerror})") from None
 
     def _receive(self, timeout: float) -> dict:
+        if self.gone:
+            raise WorkerGone("the worker is gone")
         timeout = min(timeout, self.deadline - time.monotonic())
         if timeout <= 0:
             self.kill()
@@ -85,7 +94,7 @@ class Worker:
             self.kill()
             raise WorkerGone(f"no answer within {timeout:.0f} s (an endless loop, or input() waiting?)")
         try:
-            return wire.receive(self.r)
+            return wire.receive(self.r, deadline=min(time.monotonic() + timeout, self.deadline))
         except (wire.WireError, OSError) as err:
             self.kill()
             raise WorkerGone(f"the kernel running the student's code stopped answering ({err})") from None
@@ -133,17 +142,24 @@ class Worker:
         if "calls" in message:
             message["calls"] = [{"args": wire.encode(list(a), self.callbacks),
                                  "kwargs": wire.encode(dict(k), self.callbacks)} for a, k in message["calls"]]
-        self._send(message)
-        while True:
-            reply = self._receive(timeout)
-            if reply.get("op") != "callback":
-                return reply
-            f = self.callbacks.get(str(reply.get("id")))
-            try:  # the judge's own function (e.g. a loss handed to numerical_gradient), run here
-                result = f(*wire.decode(reply["args"]), **wire.decode(reply["kwargs"]))
-                self._send({"ok": True, "result": wire.encode(result)})
-            except Exception as err:  # noqa: BLE001
-                self._send({"ok": False, "evalue": f"{type(err).__name__}: {err}"})
+        try:
+            self._send(message)
+            while True:
+                reply = self._receive(timeout)
+                if reply.get("op") != "callback":
+                    return reply
+                f = self.callbacks.get(str(reply.get("id")))
+                try:  # the judge's own function (e.g. a loss handed to numerical_gradient), run here
+                    result = f(*wire.decode(reply["args"]), **wire.decode(reply["kwargs"]))
+                    answer = {"ok": True, "result": wire.encode(result)}
+                except Exception as err:  # noqa: BLE001
+                    answer = {"ok": False, "evalue": f"{type(err).__name__}: {err}"}
+                self._send(answer)
+        except WorkerGone:
+            raise
+        except BaseException:  # interrupted while a request is outstanding: the channel is out of step
+            self.kill()
+            raise
 
     def call(self, name: str, args: list, kwargs: dict) -> dict:
         return self._request({"op": "call", "name": name, "args": list(args), "kwargs": dict(kwargs)},
@@ -192,7 +208,11 @@ class RemoteFunction:
 
     def repeat(self, n: int, *args, **kwargs) -> list:
         """``[f(*args, **kwargs) for _ in range(n)]`` on the same argument objects, in one round trip."""
-        return self._outcome(self.worker.repeat(self.name, n, list(args), kwargs), args, kwargs)
+        results = self._outcome(self.worker.repeat(self.name, n, list(args), kwargs), args, kwargs)
+        for item in results if isinstance(results, list) else []:
+            if isinstance(item, wire.Unsupported):  # as one call returning it would have failed
+                raise TypeError(f"{self.__name__} returned {item!r}; return numpy arrays, numbers or tuples of them")
+        return results
 
     def _outcome(self, reply: dict, args, kwargs):
         if not reply.get("ok"):
@@ -207,7 +227,7 @@ class RemoteFunction:
                 _apply_in_place([kwargs[key]], [wire.decode(value)])
         result = wire.decode(reply.get("result"), remote_factory=self.worker._remote)
         if isinstance(result, wire.Unsupported):
-            raise TypeError(f"{self.name} returned {result!r}; return numpy arrays, numbers or tuples of them")
+            raise TypeError(f"{self.__name__} returned {result!r}; return numpy arrays, numbers or tuples of them")
         return result
 
     def __repr__(self) -> str:
@@ -215,14 +235,17 @@ class RemoteFunction:
 
 
 def _exception(ename: str, evalue: str) -> BaseException:
+    """The student's exception, rebuilt from its name and message: a built-in exception class where
+    the name is one, otherwise a plain ``Exception`` subclass of the same name (never the student's
+    own class, whose code stays in the kernel). So a check's message names it as a local call would."""
     cls = getattr(builtins, ename, None)
-    if isinstance(cls, type) and issubclass(cls, Exception) and cls not in (SystemExit, KeyboardInterrupt):
-        if cls in (FloatingPointError, NotImplementedError, ValueError, TypeError, IndexError, KeyError,
-                   ZeroDivisionError, AttributeError, NameError, RuntimeError, MemoryError, TimeoutError,
-                   AssertionError, ArithmeticError, OverflowError, LookupError):
+    if isinstance(cls, type) and issubclass(cls, Exception):
+        with contextlib.suppress(Exception):
             return cls(evalue)
     if ename == "RuntimeWarning":
         return RuntimeWarning(evalue)
+    if ename.isidentifier() and not ename.startswith("__"):
+        return type(ename, (Exception,), {})(evalue)
     return RuntimeError(f"{ename}: {evalue}")
 
 
@@ -238,11 +261,9 @@ def _apply_in_place(originals: list, after: list) -> None:
                 if k not in new:
                     del old[k]
             for k, v in new.items():
-                if k in old and isinstance(old[k], (np.ndarray, dict, list)):
+                if k in old and _same_kind(old[k], v):
                     _apply_in_place([old[k]], [v])
-                    if isinstance(old[k], np.ndarray) and isinstance(v, np.ndarray) and old[k].shape != v.shape:
-                        old[k] = v
-                else:
+                else:   # a new entry, or a value replaced by another kind of value
                     old[k] = v
         elif isinstance(old, list) and isinstance(new, list):
             old[:] = new
@@ -251,6 +272,13 @@ def _apply_in_place(originals: list, after: list) -> None:
         elif hasattr(old, "__dict__") and type(old) is type(new) and not callable(old):
             for k, v in vars(new).items():
                 object.__setattr__(old, k, v)
+
+
+def _same_kind(old, new) -> bool:
+    """Whether ``new`` can be copied into ``old`` in place without changing what ``old`` is."""
+    if isinstance(old, np.ndarray):
+        return isinstance(new, np.ndarray) and old.shape == new.shape and old.dtype == new.dtype
+    return isinstance(old, (dict, list)) and type(old) is type(new)
 
 
 def free_names(source: str) -> list[str]:

@@ -5,7 +5,8 @@ The sandbox's filesystem is built from scratch: the system's and Python's folder
 course's ``utils/``, ``datasets/`` and ``tnn_course.py`` read-only, ``graders/`` as the *student
 bundle* has it (hidden cases stripped), a private ``/tmp``, and one writable working folder. Nothing
 else of the course exists inside: no ``solutions/``, no ``gradebook.db``, no other student's files.
-Network, IPC, UTS and (where allowed) user namespaces are unshared.
+Network, IPC, UTS, PID (so no process outlives the sandbox) and, where allowed, user namespaces are
+unshared.
 
 Where ``bwrap`` is missing or cannot create namespaces, :func:`detect` says so plainly and grading
 goes on unconfined, with that fact recorded in every result it produces.
@@ -45,9 +46,12 @@ class Sandbox:
     mpl_cache: Path | None = None           # matplotlib's font cache, built once (see font_cache)
 
     def wrap(self, cmd: list[str], workdir: Path, rw: list[str] | None = None) -> list[str]:
-        args = [self.bwrap, "--die-with-parent", "--unshare-net", "--unshare-ipc", "--unshare-uts",
+        args = [self.bwrap, "--die-with-parent", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-pid",
                 "--unshare-cgroup-try", "--unshare-user-try", "--dev", "/dev", "--proc", "/proc",
-                "--tmpfs", "/tmp", "--setenv", "HOME", "/tmp", "--setenv", "MPLCONFIGDIR", "/tmp"]
+                "--tmpfs", "/tmp", "--setenv", "HOME", "/tmp",
+                # a kernel watches its parent's pid, which does not exist in the new PID namespace:
+                # --die-with-parent ties it to its parent instead
+                "--unsetenv", "JPY_PARENT_PID", "--setenv", "MPLCONFIGDIR", "/tmp"]
         for d in SYSTEM_DIRS + _python_dirs():
             if os.path.exists(d):
                 args += ["--ro-bind", d, d]

@@ -19,8 +19,11 @@ from __future__ import annotations
 import base64
 import importlib
 import json
+import math
 import os
+import select
 import struct
+import time
 import types
 from typing import Any, Callable
 
@@ -65,7 +68,7 @@ def encode(value: Any, callbacks: dict | None = None, _depth: int = 0, remotes: 
         return value
     if isinstance(value, np.ndarray):
         arr = np.ndarray.view(value, np.ndarray)
-        if arr.dtype.kind not in ARRAY_KINDS or arr.dtype.fields is not None:
+        if arr.dtype.kind not in ARRAY_KINDS or arr.dtype.fields is not None or arr.dtype.itemsize == 0:
             return {"__unsupported__": f"array of dtype {arr.dtype}"}
         raw = arr.tobytes(order="C")
         return {"__nd__": [arr.dtype.str, list(arr.shape), base64.b64encode(raw).decode("ascii")]}
@@ -157,13 +160,16 @@ def _array(inner) -> np.ndarray:
         dtype = np.dtype(str(dtype_str))
         shape = tuple(int(n) for n in shape)
         raw = base64.b64decode(data, validate=True)
-    except (TypeError, ValueError) as err:
+        if dtype.kind not in ARRAY_KINDS or dtype.fields is not None or dtype.itemsize == 0 \
+                or any(n < 0 for n in shape) or len(shape) > 32:
+            raise WireError(f"refused array of dtype {dtype} and shape {shape}")
+        if len(raw) != math.prod(shape) * dtype.itemsize:
+            raise WireError("array bytes do not match its shape")
+        return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
+    except WireError:
+        raise
+    except (TypeError, ValueError, OverflowError, MemoryError) as err:
         raise WireError(f"malformed array: {err}") from None
-    if dtype.kind not in ARRAY_KINDS or dtype.fields is not None or any(n < 0 for n in shape):
-        raise WireError(f"refused array of dtype {dtype} and shape {shape}")
-    if len(raw) != int(np.prod(shape, dtype=np.int64)) * dtype.itemsize:
-        raise WireError("array bytes do not match its shape")
-    return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
 
 
 def _hashable(v):
@@ -172,22 +178,25 @@ def _hashable(v):
     return v
 
 
-def send(fd: int, message: dict) -> None:
+def send(fd: int, message: dict, deadline: float | None = None) -> None:
+    """Write one frame. With ``deadline`` (``time.monotonic()``), a reader that stops reading makes it
+    raise :class:`WireError` instead of blocking for ever."""
     data = json.dumps(message).encode()
-    os.write(fd, struct.pack(">Q", len(data)))
-    view = memoryview(data)
+    view = memoryview(struct.pack(">Q", len(data)) + data)
     while view:
-        n = os.write(fd, view)
+        _wait(fd, deadline, write=True)
+        n = os.write(fd, view[:1 << 20])
         view = view[n:]
 
 
-def receive(fd: int) -> dict:
-    header = _read_exact(fd, 8)
+def receive(fd: int, deadline: float | None = None) -> dict:
+    """Read one frame (bounded by ``deadline`` as for :func:`send`)."""
+    header = _read_exact(fd, 8, deadline)
     (length,) = struct.unpack(">Q", header)
     if length > MAX_FRAME:
         raise WireError(f"message of {length} bytes is too large")
     try:
-        message = json.loads(_read_exact(fd, length))
+        message = json.loads(_read_exact(fd, length, deadline))
     except ValueError as err:
         raise WireError(f"malformed message: {err}") from None
     if not isinstance(message, dict):
@@ -195,9 +204,19 @@ def receive(fd: int) -> dict:
     return message
 
 
-def _read_exact(fd: int, n: int) -> bytes:
+def _wait(fd: int, deadline: float | None, write: bool = False) -> None:
+    if deadline is None:
+        return
+    left = deadline - time.monotonic()
+    ready = select.select([], [fd], [], max(left, 0))[1] if write else select.select([fd], [], [], max(left, 0))[0]
+    if not ready:
+        raise WireError("the other side stalled in the middle of a message")
+
+
+def _read_exact(fd: int, n: int, deadline: float | None = None) -> bytes:
     chunks, got = [], 0
     while got < n:
+        _wait(fd, deadline)
         chunk = os.read(fd, min(n - got, 1 << 20))
         if not chunk:
             raise WireError("the other side closed the channel")

@@ -96,6 +96,16 @@ STUDENT = textwrap.dedent('''
     def broken(x):
         raise ValueError(f"bad x {x}")
 
+    class ShapeError(Exception):
+        pass
+
+    def own_error(x):
+        raise ShapeError("my own exception class")
+
+    def replace_entries(param):
+        param["running_mean"] = [1.0, 2.0]          # a list where there was an array
+        param["running_var"] = np.ones(2, dtype=np.float32)
+
     def hang(x):
         while True:
             try:
@@ -139,6 +149,13 @@ def test_calls_values_and_in_place_changes(worker):
     worker.get("scale_in_place")(y)
     np.testing.assert_array_equal(y, [3, 3])   # the student's in-place change shows on the judge's array
     assert worker.get("missing_name") is not None and not isinstance(worker.get("missing_name"), RemoteFunction)
+
+
+def test_replaced_dict_entries_arrive_as_they_are(worker):
+    param = {"running_mean": np.zeros(2), "running_var": np.zeros(2)}
+    worker.get("replace_entries")(param)
+    assert param["running_mean"] == [1.0, 2.0]
+    assert param["running_var"].dtype == np.float32 and param["running_var"].tolist() == [1.0, 1.0]
 
 
 def test_a_returned_function_can_be_called(worker):
@@ -190,8 +207,12 @@ def test_errors_warnings_and_mutation_become_check_messages(worker):
         call(worker.get("broken"), "broken", Case("one", {"x": 1}))
     with pytest.raises(CheckFailure, match="floating-point problem"):
         call(worker.get("overflow"), "overflow", Case("big", {"x": np.array([1000.0])}))
+    case = Case("ones", {"x": np.ones(2)})
     with pytest.raises(CheckFailure, match="changed its input `x` in place"):
-        call(worker.get("scale_in_place"), "scale_in_place", Case("ones", {"x": np.ones(2)}))
+        call(worker.get("scale_in_place"), "scale_in_place", case)
+    assert case.args["x"].tolist() == [1.0, 1.0]   # undone: later checks (and students) see the original
+    with pytest.raises(CheckFailure, match="own_error raised ShapeError: my own exception class"):
+        call(worker.get("own_error"), "own_error", Case("one", {"x": 1}))
 
 
 def test_a_hung_function_ends_the_worker(worker):
@@ -216,3 +237,25 @@ def test_judge_notebook_verdicts(worker):
 def test_without_a_worker_every_cell_fails_with_the_reason():
     verdict = judge_notebook(None, [("a", 1.0, "pass\n"), ("b", 2.0, "pass\n")], error="the kernel died")
     assert [(c.passed, c.message) for c in verdict.cells] == [(False, "the kernel died")] * 2
+
+
+def test_a_kernel_that_stalls_mid_message_is_given_up(tmp_path):
+    """A hostile kernel that sends half a frame and then nothing cannot hold the judge past its deadline."""
+    path = tmp_path / "judge.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))
+    listener.listen(1)
+    code = ("import socket, struct, time; s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); "
+            f"s.connect({str(path)!r}); s.recv(100); s.sendall(struct.pack('>Q', 1000) + b'{{'); time.sleep(60)")
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        w = Worker.accept(listener, Limits(cell_timeout=2, notebook_timeout=30), kill=proc.kill, timeout=30,
+                          deadline=time.monotonic() + 8)
+        start = time.monotonic()
+        with pytest.raises(WorkerGone, match="stopped answering"):
+            w.get("anything")
+        assert time.monotonic() - start < 6
+        assert proc.wait(timeout=10) is not None    # and it was killed
+    finally:
+        proc.kill()
+        listener.close()
