@@ -242,8 +242,6 @@ def _exception(ename: str, evalue: str) -> BaseException:
     if isinstance(cls, type) and issubclass(cls, Exception):
         with contextlib.suppress(Exception):
             return cls(evalue)
-    if ename == "RuntimeWarning":
-        return RuntimeWarning(evalue)
     if ename.isidentifier() and not ename.startswith("__"):
         return type(ename, (Exception,), {})(evalue)
     return RuntimeError(f"{ename}: {evalue}")

@@ -121,12 +121,17 @@ STUDENT = textwrap.dedent('''
 ''')
 
 
-@pytest.fixture
-def worker(tmp_path):
+def _listen(tmp_path):
     path = tmp_path / "judge.sock"
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(str(path))
     listener.listen(1)
+    return path, listener
+
+
+@pytest.fixture
+def worker(tmp_path):
+    path, listener = _listen(tmp_path)
     code = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); ns = {{}}; exec({STUDENT!r}, ns); "
             f"from graders.worker import serve; serve({str(path)!r}, ns)")
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -241,10 +246,7 @@ def test_without_a_worker_every_cell_fails_with_the_reason():
 
 def test_a_kernel_that_stalls_mid_message_is_given_up(tmp_path):
     """A hostile kernel that sends half a frame and then nothing cannot hold the judge past its deadline."""
-    path = tmp_path / "judge.sock"
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(str(path))
-    listener.listen(1)
+    path, listener = _listen(tmp_path)
     code = ("import socket, struct, time; s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); "
             f"s.connect({str(path)!r}); s.recv(100); s.sendall(struct.pack('>Q', 1000) + b'{{'); time.sleep(60)")
     proc = subprocess.Popen([sys.executable, "-c", code])
