@@ -79,6 +79,28 @@ def _dismiss_news(page):
         pass
 
 
+def _show_tab(page, tab, content, timeout=90):
+    """Bring the main-area tab labelled `tab` to the front and wait until `content` is visible in it.
+
+    Opening a panel does not always leave it in front: a panel opened just before (the assignment list
+    fetches its data first) can take the focus back, and the new panel's content then stays hidden. So
+    the tab is clicked, and clicked again until its content shows."""
+    label = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=tab).first
+    label.wait_for(timeout=30_000)
+    deadline = time.monotonic() + timeout
+    while True:
+        label.click()
+        try:
+            content.wait_for(timeout=10_000)
+            return
+        except Exception:
+            if time.monotonic() > deadline:
+                page.screenshot(path=str(ARTIFACTS / f"browser-{tab.lower()}-not-shown.png"))
+                current = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current").all_inner_texts()
+                pytest.fail(f"the {tab!r} tab did not show {content} within {timeout} s "
+                            f"(tabs in front: {current}; screenshot in test-artifacts/)")
+
+
 def _open_and_run_all(browser, base, path):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(f"{base}/lab/tree/{path}?token={TOKEN}")
@@ -129,12 +151,10 @@ def test_nbgrader_extensions_load(lab):
                                ("Formgrader", "Formgrader", "Manage Assignments")]:
         page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").first.click()
         page.locator(".lm-Menu-itemLabel", has_text=item).first.click()
-        page.locator(".lm-TabBar-tabLabel", has_text=tab).first.wait_for(timeout=30_000)
+        scope = page.frame_locator("iframe") if tab == "Formgrader" else page
+        _show_tab(page, tab, scope.locator(f"text={content}").first)
         if tab == "Formgrader":
-            page.frame_locator("iframe").locator(f"text={content}").first.wait_for(timeout=60_000)
             # the course's assignments are listed (attached: the table may sit below the fold)
-            page.frame_locator("iframe").locator("text=01_softmax").first.wait_for(state="attached", timeout=60_000)
-        else:
-            page.locator(f"text={content}").first.wait_for(timeout=60_000)
+            scope.locator("text=01_softmax").first.wait_for(state="attached", timeout=60_000)
     page.screenshot(path=str(ARTIFACTS / "browser-nbgrader-formgrader.png"))
     page.close()
