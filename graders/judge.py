@@ -133,7 +133,8 @@ class Worker:
 
     def _request(self, message: dict, timeout: float) -> dict:
         """Send a call request; answer the worker's callbacks (the judge's own functions handed to a
-        student's function, run here) until the result arrives."""
+        student's function, run here) until the result arrives. ``timeout`` bounds the wait for each
+        message: the worker reports progress between the calls of a batch."""
         self.callbacks.clear()
         message = {**message, "timeout": self.limits.cell_timeout}
         for key in ("args", "kwargs"):
@@ -146,6 +147,8 @@ class Worker:
             self._send(message)
             while True:
                 reply = self._receive(timeout)
+                if reply.get("op") == "progress":
+                    continue
                 if reply.get("op") != "callback":
                     return reply
                 f = self.callbacks.get(str(reply.get("id")))
@@ -167,7 +170,7 @@ class Worker:
 
     def many(self, name: str, calls: list[tuple[list, dict]], keep: int | None = None) -> list[dict]:
         reply = self._request({"op": "many", "name": name, "calls": calls, "keep": keep},
-                              self.limits.cell_timeout * max(len(calls), 1) + 5)
+                              self.limits.cell_timeout + 5)
         if not reply.get("ok"):
             return [reply]
         outcomes = reply.get("outcomes")
@@ -177,7 +180,7 @@ class Worker:
 
     def repeat(self, name: str, n: int, args: list, kwargs: dict) -> dict:
         return self._request({"op": "repeat", "name": name, "n": int(n), "args": list(args),
-                              "kwargs": dict(kwargs)}, self.limits.cell_timeout * max(n, 1) + 5)
+                              "kwargs": dict(kwargs)}, self.limits.cell_timeout + 5)
 
 
 _MISSING = object()

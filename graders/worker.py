@@ -26,6 +26,10 @@ Requests (JSON frames, see :mod:`graders.wire`):
 returned (``"#3"``). While a call runs, the worker may send ``{"op": "callback", ...}`` (the judge's
 own function handed to the student's) and wait for its answer. Each call has a time limit
 (``SIGALRM``) and runs with numpy's floating-point warnings turned into errors, as in the checks.
+During "many" and "repeat", the worker sends ``{"op": "progress"}`` after a call when a second or
+more has passed since its last message: the judge then allows each call its own time limit instead
+of one limit for the whole batch, so a call that escapes the alarm is given up as quickly in a batch
+as alone.
 """
 from __future__ import annotations
 
@@ -35,6 +39,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 import traceback
 import warnings
 
@@ -61,7 +66,16 @@ def _loop(chan_in: int, chan_out: int, namespace: dict) -> None:
     from . import wire
 
     remotes: dict = {}     # functions returned by the student's functions, by handle
-    send = lambda msg: wire.send(chan_out, msg)  # noqa: E731
+    last_sent = [time.monotonic()]
+
+    def send(message: dict) -> None:
+        wire.send(chan_out, message)
+        last_sent[0] = time.monotonic()
+
+    def progress() -> None:
+        """Between the calls of a batch: tell the judge that the worker is still going."""
+        if time.monotonic() - last_sent[0] >= 1.0:
+            send({"op": "progress"})
 
     def callback_factory(handle: str):
         def callback(*args, **kwargs):
@@ -95,6 +109,8 @@ def _loop(chan_in: int, chan_out: int, namespace: dict) -> None:
                 finally:
                     if alarms:
                         signal.alarm(0)
+                if repeat is not None:
+                    progress()
             # the arguments the call changed in place (most calls change none)
             changed = {str(i): after for i, (before, after) in enumerate(zip(
                 encoded_args["__list__"], wire.encode(args)["__list__"])) if before != after}
@@ -115,6 +131,7 @@ def _loop(chan_in: int, chan_out: int, namespace: dict) -> None:
             request = wire.receive(chan_in)
         except wire.WireError:
             return
+        last_sent[0] = time.monotonic()
         op = request.get("op")
         if op == "get":
             name = request["name"]
@@ -139,6 +156,7 @@ def _loop(chan_in: int, chan_out: int, namespace: dict) -> None:
                     outcomes.append(invoke(f, c["args"], c["kwargs"], timeout, keep=request.get("keep")))
                     if not outcomes[-1]["ok"]:
                         break     # the check stops at the first failing call anyway
+                    progress()
                 send({"op": "result", "ok": True, "outcomes": outcomes})
             else:                 # n calls on the same argument objects (a generator advancing, say)
                 send({"op": "result", **invoke(f, request["args"], request["kwargs"], timeout,

@@ -116,6 +116,10 @@ STUDENT = textwrap.dedent('''
     def overflow(x):
         return np.exp(x)
 
+    def slow(x):
+        time.sleep(0.5)
+        return x
+
     import time
     ANSWER = 42
 ''')
@@ -226,6 +230,16 @@ def test_a_hung_function_ends_the_worker(worker):
         worker.get("hang")(1)
     with pytest.raises(WorkerGone):
         worker.get("double")
+
+
+def test_a_batch_allows_each_call_its_own_time_limit(worker):
+    # 16 calls of 0.5 s: longer together (8 s) than one call's limit (2 s + 5 s), yet none is cut short
+    # (the worker reports progress between calls)
+    assert [f(k) for k, f in enumerate(worker.get("slow").many([([k], {}) for k in range(16)]))] == list(range(16))
+    assert repeat(worker.get("slow"), 16, 1) == [1] * 16
+    # and a call that escapes its alarm inside a batch of 20 is given up after one call's limit, not 20
+    with pytest.raises(WorkerGone, match="no answer within 7 s"):
+        worker.get("hang").many([([1], {})] * 20)
 
 
 def test_judge_notebook_verdicts(worker):
