@@ -226,10 +226,6 @@ CASES = {
 
 
 # ---------------------------------------------------------------- helpers
-def _cases(exercise: str, seed, strict: bool) -> list[Case]:
-    return cases(TOPIC, exercise, seed, strict)
-
-
 def _tuple(out, n: int, name: str, what: str, case: Case):
     if not (isinstance(out, tuple) and len(out) == n):
         got = type(out).__name__ + (f" of length {len(out)}" if isinstance(out, (tuple, list)) else "")
@@ -252,7 +248,7 @@ def _atol(*arrays) -> float:
 @reporting("a tuple (mean, std) of shape (D,) each, std with ddof=0, within 1e-6 of the reference, input untouched")
 def check_compute_mean_std(compute_mean_std, *, seed=None, strict=False):
     """Check ``compute_mean_std(X) -> (mean, std)``, per-feature statistics of shape (D,)."""
-    for case in _cases("compute_mean_std", seed, strict):
+    for case in cases(TOPIC, "compute_mean_std", seed, strict):
         X = plain(case.args["X"]).astype(np.float64)
         N, D = X.shape
         out = _tuple(call(compute_mean_std, "compute_mean_std", case), 2, "compute_mean_std", "(mean, std)", case)
@@ -283,7 +279,7 @@ def check_compute_mean_std(compute_mean_std, *, seed=None, strict=False):
 @reporting("shape and dtype kept, (X - mean) / (std + eps) with the given training statistics and eps, within 1e-6 of the reference, inputs untouched")
 def check_standardize(standardize, *, seed=None, strict=False):
     """Check ``standardize(X, mean, std, eps=1e-8) -> (X - mean) / (std + eps)``, shape (N, D)."""
-    for case in _cases("standardize", seed, strict):
+    for case in cases(TOPIC, "standardize", seed, strict):
         X = plain(case.args["X"]).astype(np.float64)
         mean, std = case.args["mean"], case.args["std"]
         eps = case.kwargs.get("eps", 1e-8)
@@ -312,7 +308,7 @@ def _descending(v: np.ndarray) -> bool:
            "all within 1e-6 of the reference (components up to sign), input untouched")
 def check_pca_fit(pca_fit, *, seed=None, strict=False):
     """Check ``pca_fit(X, k) -> (mean, components, variances)``; components compared column by column up to sign."""
-    for case in _cases("pca_fit", seed, strict):
+    for case in cases(TOPIC, "pca_fit", seed, strict):
         X = plain(case.args["X"]).astype(np.float64)
         k = case.args["k"]
         N, D = X.shape
@@ -365,7 +361,7 @@ def check_pca_fit(pca_fit, *, seed=None, strict=False):
 @reporting("shape (N, k), (X - mean) @ components with the given training mean, within 1e-6 of the reference, inputs untouched")
 def check_pca_transform(pca_transform, *, seed=None, strict=False):
     """Check ``pca_transform(X, mean, components) -> (X - mean) @ components`` of shape (N, k)."""
-    for case in _cases("pca_transform", seed, strict):
+    for case in cases(TOPIC, "pca_transform", seed, strict):
         X, mean, comp = plain(case.args["X"]), case.args["mean"], case.args["components"]
         N, k = X.shape[0], comp.shape[1]
         got = expect_array(call(pca_transform, "pca_transform", case), "pca_transform(X, mean, components)", case,
@@ -384,7 +380,7 @@ def check_pca_transform(pca_transform, *, seed=None, strict=False):
            "within 1e-6 of the reference, finite for a zero variance, inputs untouched")
 def check_whiten(whiten, *, seed=None, strict=False):
     """Check ``whiten(X, mean, components, variances, eps=1e-5)``, shape (N, k)."""
-    for case in _cases("whiten", seed, strict):
+    for case in cases(TOPIC, "whiten", seed, strict):
         X, mean = plain(case.args["X"]), case.args["mean"]
         comp, var = case.args["components"], case.args["variances"]
         eps = case.kwargs.get("eps", 1e-5)
@@ -418,7 +414,7 @@ def check_whiten(whiten, *, seed=None, strict=False):
 def _check_centring(f, name: str, stat: str, seed, strict) -> None:
     """Shared body of the two image checks; ``stat`` is "image" (axis 0) or "channel" (axes 0, 1, 2)."""
     axes = {"image": (0,), "channel": (0, 1, 2)}
-    for case in _cases(name, seed, strict):
+    for case in cases(TOPIC, name, seed, strict):
         Xt = plain(case.args["X_train"]).astype(np.float64)
         Xo = plain(case.args["X_other"]).astype(np.float64)
         out = _tuple(call(f, name, case), 2, name, "(X_train_centred, X_other_centred)", case)

@@ -20,7 +20,7 @@ import numpy as np
 from utils.gradcheck import numerical_gradient, numerical_gradient_array
 from .checking import (Case, call, expect_array, expect_close, expect_gradient, expect_scalar, fail,
                        ratio, reporting)
-from .fixtures import cases as _fixture_cases
+from .fixtures import cases
 
 TOPIC = "regularization"
 RTOL = 1e-9    # the reference and any sound formula agree to ~1e-15 in float64; 1e-9 leaves room for
@@ -322,11 +322,6 @@ CASES = {
 
 
 # ---------------------------------------------------------------- shared pieces
-def cases(topic: str, exercise: str, seed=None, strict: bool = False) -> list[Case]:
-    """The exercise's cases (see graders.fixtures.cases); their arguments are in signature order."""
-    return _fixture_cases(topic, exercise, seed, strict)
-
-
 def _pair(out, name: str, first: str, second: str, case: Case):
     if not (isinstance(out, tuple) and len(out) == 2):
         fail(f"{name} should return a tuple ({first}, {second}), but it returned "
