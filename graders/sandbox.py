@@ -51,7 +51,9 @@ class Sandbox:
                 "--tmpfs", "/tmp", "--setenv", "HOME", "/tmp",
                 # a kernel watches its parent's pid, which does not exist in the new PID namespace:
                 # --die-with-parent ties it to its parent instead
-                "--unsetenv", "JPY_PARENT_PID", "--setenv", "MPLCONFIGDIR", "/tmp"]
+                "--unsetenv", "JPY_PARENT_PID",
+                # matplotlib's config folder: a writable /tmp/mpl holding the read-only font cache if any
+                "--setenv", "MPLCONFIGDIR", "/tmp" if self.mpl_cache is None else "/tmp/mpl"]
         for d in SYSTEM_DIRS + _python_dirs():
             if os.path.exists(d):
                 args += ["--ro-bind", d, d]
@@ -61,8 +63,7 @@ class Sandbox:
         args += ["--ro-bind", str(self.graders_dir), f"{root}/graders"]
         for src, dst in self.extra_ro:
             args += ["--ro-bind", src, dst]
-        if self.mpl_cache is not None:  # a writable /tmp/mpl holding the read-only font cache
-            args += ["--setenv", "MPLCONFIGDIR", "/tmp/mpl"]
+        if self.mpl_cache is not None:
             for f in sorted(self.mpl_cache.glob("*.json")):
                 args += ["--ro-bind", str(f), f"/tmp/mpl/{f.name}"]
         for d in [str(workdir), *self.extra_rw, *(rw or [])]:

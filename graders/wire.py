@@ -12,7 +12,7 @@ becomes a *remote* handle (the judge asks the worker to run it). Anything else a
 Arrays travel as dtype, shape and raw bytes (base64), restricted to plain numeric, boolean, string and
 date dtypes, and are rebuilt with ``np.frombuffer``: no pickle, no object arrays.
 
-Messages are length-prefixed JSON frames on a pair of file descriptors.
+Messages are length-prefixed JSON frames on one file descriptor (the judge's Unix socket).
 """
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ def encode(value: Any, callbacks: dict | None = None, _depth: int = 0, remotes: 
         return value
     if isinstance(value, np.ndarray):
         arr = np.ndarray.view(value, np.ndarray)
-        if arr.dtype.kind not in ARRAY_KINDS or arr.dtype.fields is not None or arr.dtype.itemsize == 0:
+        if not _plain_dtype(arr.dtype):
             return {"__unsupported__": f"array of dtype {arr.dtype}"}
         raw = arr.tobytes(order="C")
         return {"__nd__": [arr.dtype.str, list(arr.shape), base64.b64encode(raw).decode("ascii")]}
@@ -154,14 +154,18 @@ def decode(value: Any, callback_factory: Callable[[str], Callable] | None = None
     raise WireError(f"unknown value tag {key!r}")
 
 
+def _plain_dtype(dtype: np.dtype) -> bool:
+    """Numeric, boolean, string or date, without fields and not empty: the dtypes arrays cross in."""
+    return dtype.kind in ARRAY_KINDS and dtype.fields is None and dtype.itemsize > 0
+
+
 def _array(inner) -> np.ndarray:
     try:
         dtype_str, shape, data = inner
         dtype = np.dtype(str(dtype_str))
         shape = tuple(int(n) for n in shape)
         raw = base64.b64decode(data, validate=True)
-        if dtype.kind not in ARRAY_KINDS or dtype.fields is not None or dtype.itemsize == 0 \
-                or any(n < 0 for n in shape) or len(shape) > 32:
+        if not _plain_dtype(dtype) or any(n < 0 for n in shape) or len(shape) > 32:
             raise WireError(f"refused array of dtype {dtype} and shape {shape}")
         if len(raw) != math.prod(shape) * dtype.itemsize:
             raise WireError("array bytes do not match its shape")

@@ -52,7 +52,7 @@ def serve(path: str, namespace: dict) -> None:
     devnull = open(os.devnull, "w")
     sys.stdout = sys.stderr = devnull
     try:
-        _loop(sock.fileno(), sock.fileno(), namespace)
+        _loop(sock.fileno(), namespace)
     finally:
         sys.stdout, sys.stderr = saved
         devnull.close()
@@ -60,7 +60,7 @@ def serve(path: str, namespace: dict) -> None:
             sock.close()
 
 
-def _loop(chan_in: int, chan_out: int, namespace: dict) -> None:
+def _loop(chan: int, namespace: dict) -> None:
     import numpy as np
 
     from . import wire
@@ -69,7 +69,7 @@ def _loop(chan_in: int, chan_out: int, namespace: dict) -> None:
     last_sent = [time.monotonic()]
 
     def send(message: dict) -> None:
-        wire.send(chan_out, message)
+        wire.send(chan, message)
         last_sent[0] = time.monotonic()
 
     def progress() -> None:
@@ -81,7 +81,7 @@ def _loop(chan_in: int, chan_out: int, namespace: dict) -> None:
         def callback(*args, **kwargs):
             send({"op": "callback", "id": handle, "args": wire.encode(list(args)),
                   "kwargs": wire.encode(kwargs)})
-            reply = wire.receive(chan_in)
+            reply = wire.receive(chan)
             if not reply.get("ok"):
                 raise RuntimeError(reply.get("evalue", "callback failed"))
             return wire.decode(reply["result"])
@@ -128,7 +128,7 @@ def _loop(chan_in: int, chan_out: int, namespace: dict) -> None:
         signal.signal(signal.SIGALRM, on_alarm)
     while True:
         try:
-            request = wire.receive(chan_in)
+            request = wire.receive(chan)
         except wire.WireError:
             return
         last_sent[0] = time.monotonic()
