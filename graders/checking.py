@@ -231,6 +231,27 @@ def expect_close(got, expected, what: str, case: Case | None = None, rtol: float
              case, hint)
 
 
+def describe_kind(value) -> str:
+    """``a tuple of 3 items``, ``a list of 2 items``, ``an ndarray``, ``None``: what came back, for messages."""
+    if value is None:
+        return "None"
+    if isinstance(value, (tuple, list)):
+        return f"a {type(value).__name__} of {len(value)} item{'s' if len(value) != 1 else ''}"
+    name = type(value).__name__
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
+
+
+def expect_tuple(value, names: tuple[str, ...] | list[str], what: str, case: Case | None = None,
+                 hint: str | None = None) -> tuple:
+    """Check that ``what`` returned a tuple (or list) of exactly ``len(names)`` items; return it as a tuple.
+    ``names`` name the items in the message: ``(out, cache)``."""
+    __tracebackhide__ = True
+    if not isinstance(value, (tuple, list)) or len(value) != len(names):
+        fail(f"{what} should return a tuple ({', '.join(names)}), but it returned {describe_kind(value)}.",
+             case, hint)
+    return tuple(value)
+
+
 def ratio(got, expected) -> float | None:
     """If ``got`` is (nearly) a constant multiple of ``expected``, that multiple; else None. For hints."""
     g = plain(got).astype(np.float64).ravel()
@@ -268,7 +289,7 @@ def reporting(summary: str):
         def run(*args, **kwargs):
             __tracebackhide__ = True
             check(*args, **kwargs)
-            mode = " (hidden cases)" if kwargs.get("seed") is not None or kwargs.get("strict") else ""
+            mode = " (hidden cases)" if kwargs.get("hidden") else ""
             print(f"[ok] {check.__name__}{mode}: {summary}")
             # returns None on purpose: a number as a test cell's last value would be taken by nbgrader
             # as partial credit
@@ -285,28 +306,41 @@ def require_answer(value, name: str) -> None:
         raise NotImplementedError(f"{name} is not set yet: complete the exercise above this check.")
 
 
-def check_number(value, name: str) -> None:
-    """Visible check for a numeric question: a finite number. Its value is graded by a hidden test."""
+def check_number(value, *, name: str, expected: float | None = None, tol: float | None = None,
+                 hidden: bool = False) -> None:
+    """Check a numeric question's answer ``value`` (the variable called ``name``).
+
+    Visible: a finite number (its value is graded later). ``hidden=True`` (in a hidden test, with the
+    answer in ``expected``): within ``tol`` (absolute) of ``expected``."""
     __tracebackhide__ = True
     require_answer(value, name)
     result = expect_scalar(value, name)
-    print(f"[ok] {name} is a finite number ({result:.6g}); its value is graded when the notebook is graded.")
-    # (no return value: nbgrader would read a number shown by a test cell as partial credit)
-
-
-def check_number_value(value, expected: float, name: str, tol: float) -> None:
-    """Hidden check for a numeric question: within ``tol`` (absolute) of ``expected``."""
-    __tracebackhide__ = True
-    result = expect_scalar(value, name)
-    if not abs(result - expected) <= tol:
+    if not hidden:
+        print(f"[ok] {name} is a finite number ({result:.6g}); its value is graded when the notebook is graded.")
+        return  # (no return value: nbgrader would read a number shown by a test cell as partial credit)
+    if expected is None or tol is None:
+        raise TypeError("check_number(..., hidden=True) needs expected= and tol=")
+    if not abs(result - float(expected)) <= tol:
         fail(f"{name} is {result:.6g}, which is not the expected value (allowed error {tol:g}).")
+    print(f"[ok] {name} (hidden cases): the expected value")
 
 
-def check_choice(value, choices, name: str) -> None:
-    """Visible check for a multiple-choice question: one of ``choices`` (graded by a hidden test)."""
+def check_choice(value, *, name: str, choices=("A", "B", "C", "D"), expected: str | None = None,
+                 hidden: bool = False) -> None:
+    """Check a multiple-choice question's answer ``value`` (the variable called ``name``).
+
+    Visible: one of ``choices`` (whether it is right is graded later). ``hidden=True`` (in a hidden
+    test, with the right letter in ``expected``): the right choice."""
     __tracebackhide__ = True
     require_answer(value, name)
     options = ", ".join(repr(c) for c in choices)
     if not isinstance(value, str) or value.strip().upper() not in [c.upper() for c in choices]:
         fail(f"{name} should be one of {options}, but it is {value!r}.")
-    print(f"[ok] {name} is one of {options}; whether it is right is graded when the notebook is graded.")
+    if not hidden:
+        print(f"[ok] {name} is one of {options}; whether it is right is graded when the notebook is graded.")
+        return
+    if expected is None:
+        raise TypeError("check_choice(..., hidden=True) needs expected=")
+    if value.strip().upper() != expected.strip().upper():
+        fail(f"{name} is {value!r}, which is not the right answer. Reread the question and the cells above it.")
+    print(f"[ok] {name} (hidden cases): the right answer")

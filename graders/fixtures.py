@@ -1,27 +1,72 @@
-"""Expected outputs for the visible checks, generated from the reference and committed.
+"""The inputs of every check: visible cases from committed fixtures, hidden ones from the grader.
 
-Visible checks must work in the student release, which has no ``solutions/``. So for the default
-(visible) cases each check compares against ``graders/fixtures/<topic>.json``: the inputs and the
-reference outputs, written by ``python -m graders build`` and proven in sync with the solution
-notebooks by ``tests/test_build.py``. Hidden checks pass a ``seed`` (and ``strict=True``); their
-cases are drawn fresh and compared against the live reference, which exists where grading happens.
+Visible checks must work in the student release, which has no ``solutions/``. So the visible cases of
+each exercise are drawn by ``graders.<topic>.CASES[exercise](rng)`` with ``default_rng(VISIBLE_SEED)``
+and written, with the reference outputs, to ``graders/fixtures/<topic>.json`` by
+``python -m authoring build``; ``tests/test_build.py`` proves the files in sync with the solutions.
+
+Hidden cases are not in this package at all: they live in the instructor's package
+(``classroom/hidden/<topic>.py``), which registers itself here with :func:`register_hidden` when it is
+imported. A check called with ``hidden=True`` asks that provider for the topic's hidden module, draws
+its cases with ``default_rng(HIDDEN_SEED)`` and compares against the live reference (the solution
+notebooks, present where grading happens). In a student release there is no provider and
+``hidden=True`` says so.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import importlib
 import json
-from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import Any, Callable
 
 import numpy as np
 
 from .checking import Case
+from .layout import Course
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
 VISIBLE_SEED = 0
+HIDDEN_SEED = 2026
+
+_hidden_provider: Callable[[str], ModuleType] | None = None
+_hidden_seed = [HIDDEN_SEED]
 
 
+class HiddenUnavailable(RuntimeError):
+    """Hidden cases are asked for where the course is not graded (e.g. a student release)."""
+
+
+def register_hidden(provider: Callable[[str], ModuleType] | None) -> None:
+    """Install ``provider(topic) -> module`` that holds the topic's hidden cases (``CASES``) and hidden
+    criteria of experiment checks (``CRITERIA``). ``classroom.hidden`` does this on import."""
+    global _hidden_provider
+    _hidden_provider = provider
+
+
+def hidden_module(topic: str) -> ModuleType:
+    if _hidden_provider is None:
+        raise HiddenUnavailable("Hidden tests run only when the notebook is graded; they are not part of this "
+                                "copy of the course. Use the visible check (without hidden=True).")
+    return _hidden_provider(topic)
+
+
+def hidden_criterion(topic: str, name: str) -> Callable:
+    """The hidden part of an experiment or question check: ``CRITERIA[name]`` of the hidden module."""
+    return hidden_module(topic).CRITERIA[name]
+
+
+@contextlib.contextmanager
+def hidden_seed(seed: int):
+    """Draw hidden cases with another seed inside the block (for tests over many seeds)."""
+    _hidden_seed.append(int(seed))
+    try:
+        yield
+    finally:
+        _hidden_seed.pop()
+
+
+# ---------------------------------------------------------------- the fixture files' JSON form
 def encode(value: Any) -> Any:
     """JSON-ready form of arrays, tuples, dicts, lists, numbers, strings, None and numpy Generators."""
     if isinstance(value, np.random.Generator):
@@ -55,42 +100,39 @@ def decode(value: Any) -> Any:
     return value
 
 
-def generate(topic: str, exercise: str, seed: int, strict: bool) -> list[Case]:
+# ---------------------------------------------------------------- drawing cases
+def generators(topic: str, hidden: bool) -> dict[str, Callable[[np.random.Generator], list[Case]]]:
+    """``{exercise: draw(rng) -> [Case, ...]}``: visible ones from ``graders.<topic>``, hidden ones from
+    the registered hidden module."""
+    module = hidden_module(topic) if hidden else importlib.import_module(f"graders.{topic}")
+    return getattr(module, "CASES", {})
+
+
+def generate(topic: str, exercise: str, seed: int, hidden: bool) -> list[Case]:
     """Draw the cases of ``exercise`` with ``default_rng(seed)`` and fill in the reference outputs."""
     from . import reference
 
-    module = importlib.import_module(f"graders.{topic}")
-    cases = module.CASES[exercise](np.random.default_rng(seed), strict)
+    found = generators(topic, hidden)
+    if exercise not in found:
+        raise KeyError(f"graders.{topic} has no {'hidden' if hidden else 'visible'} cases for {exercise!r}")
+    cases_ = found[exercise](np.random.default_rng(seed))
     ref = getattr(reference.load(topic), exercise)
-    for case in cases:
+    for case in cases_:
         # the reference gets copies, so that a generator in the inputs is still fresh for the student
         case.expected = ref(*copy.deepcopy(list(case.args.values())), **copy.deepcopy(case.kwargs))
-    return cases
+    return cases_
 
 
-def build(topic: str) -> str:  # noqa: D401
-    """The fixture file's text for ``topic`` (the visible cases of every exercise with a CASES entry)."""
-    module = importlib.import_module(f"graders.{topic}")
-    data = {}
-    for exercise in module.CASES:
-        data[exercise] = [
-            # args as [name, value] pairs: JSON objects are written with sorted keys, and the order of
-            # positional arguments must survive
-            {"label": c.label, "args": [[k, encode(v)] for k, v in c.args.items()],
-             "kwargs": encode(c.kwargs), "expected": encode(c.expected)}
-            for c in generate(topic, exercise, VISIBLE_SEED, strict=False)
-        ]
-    return json.dumps(data, indent=1, sort_keys=True) + "\n"
+def load_visible(topic: str) -> dict[str, list[Case]]:
+    data = json.loads(Course.checkout().fixture(topic).read_text(encoding="utf-8"))
+    return {exercise: [Case(d["label"], {k: decode(v) for k, v in d["args"]}, decode(d["expected"]),
+                            decode(d["kwargs"])) for d in items]
+            for exercise, items in data.items()}
 
 
-def path(topic: str) -> Path:
-    return FIXTURES / f"{topic}.json"
-
-
-def cases(topic: str, exercise: str, seed: int | None = None, strict: bool = False) -> list[Case]:
-    """Visible cases from the committed fixture (``seed=None``), or fresh hidden ones from the reference."""
-    if seed is None and not strict:
-        data = json.loads(path(topic).read_text(encoding="utf-8"))[exercise]
-        return [Case(d["label"], {k: decode(v) for k, v in d["args"]}, decode(d["expected"]), decode(d["kwargs"]))
-                for d in data]
-    return generate(topic, exercise, VISIBLE_SEED if seed is None else seed, strict)
+def cases(topic: str, exercise: str, hidden: bool = False) -> list[Case]:
+    """The visible cases of ``exercise`` from the committed fixture, or (``hidden=True``) its hidden
+    cases, drawn fresh and compared against the reference."""
+    if hidden:
+        return generate(topic, exercise, _hidden_seed[-1], hidden=True)
+    return load_visible(topic)[exercise]

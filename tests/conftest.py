@@ -10,3 +10,5 @@ sys.path.insert(0, str(ROOT))
 import tnn_course  # noqa: E402
 
 tnn_course.activate(ROOT)
+
+import classroom.hidden  # noqa: E402,F401  (registers the hidden cases: checks' hidden=True works in tests)

@@ -1,7 +1,11 @@
 """Helpers for the banks of wrong implementations that every check must reject."""
 from __future__ import annotations
 
+import contextlib
+
 import pytest
+
+from graders.fixtures import hidden_seed
 
 
 def assert_rejects(check, impl, *args, match: str | None = None, **kwargs):
@@ -21,8 +25,19 @@ def bank_params(bank: dict) -> list:
             for check, impls in bank.items() for desc, impl in impls.items()]
 
 
-MODES = [{}, {"seed": 2026, "strict": True}, {"seed": 5, "strict": True}]
-MODE_IDS = ["visible", "hidden", "hidden-other-seed"]
+MODES = ["visible", "hidden", "hidden-other-seed"]
+MODE_IDS = MODES
+OTHER_SEED = 5
+
+
+def run_check(check, *args, mode: str = "visible", **kwargs):
+    """``check(*args, **kwargs)`` as the visible test (``mode="visible"``), the hidden test
+    (``"hidden"``: ``hidden=True``), or the hidden test drawing its cases with another seed."""
+    if mode == "visible":
+        return check(*args, **kwargs)
+    seed = hidden_seed(OTHER_SEED) if mode == "hidden-other-seed" else contextlib.nullcontext()
+    with seed:
+        return check(*args, hidden=True, **kwargs)
 
 
 def reference_and_bank_tests(checks, ref, exercises, bank):
@@ -38,7 +53,7 @@ def reference_and_bank_tests(checks, ref, exercises, bank):
     @pytest.mark.parametrize("exercise", exercises)
     @pytest.mark.parametrize("mode", MODES, ids=MODE_IDS)
     def test_reference_passes(exercise, mode, capfd):
-        getattr(checks, f"check_{exercise}")(getattr(ref, exercise), **mode)
+        run_check(getattr(checks, f"check_{exercise}"), getattr(ref, exercise), mode=mode)
         out, err = capfd.readouterr()
         assert "[ok]" in out and err == "", err
 

@@ -3,10 +3,10 @@
 The solution notebooks (``solutions/NN_topic/NN_topic.ipynb``) are the single source. Editing their
 JSON by hand is error-prone, so this converts a notebook to a plain "percent" script and back:
 
-    python -m graders.authoring to-text solutions/01_softmax/01_softmax.ipynb /tmp/01.py
+    python -m authoring to-text solutions/01_softmax/01_softmax.ipynb /tmp/01.py
     ... edit /tmp/01.py ...
-    python -m graders.authoring to-ipynb /tmp/01.py solutions/01_softmax/01_softmax.ipynb
-    python -m graders build          # regenerate notebooks/ and graders/fixtures/
+    python -m authoring to-ipynb /tmp/01.py solutions/01_softmax/01_softmax.ipynb
+    python -m authoring build        # regenerate notebooks/ and graders/fixtures/
 
 Cell headers (a line starting ``# %%``) say what nbgrader should make of the cell:
 
@@ -24,10 +24,9 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from pathlib import Path
 
-from .reference import IN_CONTEXT  # tag of answer cells that graders.reference.load skips
+from graders.reference import IN_CONTEXT  # tag of answer cells that graders.reference.load skips
 
 HEADER = re.compile(r"^# %%(.*)$")
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
@@ -121,19 +120,3 @@ def _split(src: str) -> list[str]:
 def write_notebook(nb: dict, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-
-
-def main(argv: list[str]) -> int:
-    if len(argv) != 3 or argv[0] not in {"to-text", "to-ipynb"}:
-        print(__doc__)
-        return 2
-    cmd, src, dst = argv
-    if cmd == "to-text":
-        Path(dst).write_text(notebook_to_text(json.loads(Path(src).read_text(encoding="utf-8"))), encoding="utf-8")
-    else:
-        write_notebook(text_to_notebook(Path(src).read_text(encoding="utf-8")), Path(dst))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
