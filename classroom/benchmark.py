@@ -1,8 +1,8 @@
-"""Benchmark class grading: plain ``nbgrader autograde`` against ``python -m graders grade`` with
+"""Benchmark class grading: plain ``nbgrader autograde`` against ``python -m classroom grade`` with
 ``--jobs 1`` and ``--jobs 2`` (sandbox and trusted re-check included), on one generated class.
 
-    python -m graders.benchmark --students 20            # every notebook of the course
-    python -m graders.benchmark --students 20 --notebooks 01_softmax 02_activations
+    python -m classroom.benchmark --students 20            # every notebook of the course
+    python -m classroom.benchmark --students 20 --notebooks 01_softmax 02_activations
 
 The class is generated from the real notebooks: a fixed mix of complete, blank and half-done
 submissions (complete answers from the solution notebooks). Each of the three runs starts from the
@@ -22,12 +22,16 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from authoring.nbgrader import nbgrader_env
+from graders.layout import Course
+
+CHECKOUT = Course.checkout()
+ROOT = CHECKOUT.root
 KINDS = ["complete", "blank", "half", "complete", "complete"]  # the mix, by student number
 
 
 def _answers(assignment: str) -> dict[str, str]:
-    source = json.loads((ROOT / "solutions" / assignment / f"{assignment}.ipynb").read_text())
+    source = json.loads(CHECKOUT.source(assignment).read_text())
     out = {}
     for c in source["cells"]:
         nbg = c.get("metadata", {}).get("nbgrader", {})
@@ -39,14 +43,14 @@ def _answers(assignment: str) -> dict[str, str]:
 
 def make_class(course: Path, assignments: list[str], students: int) -> int:
     """A course folder with ``students`` submissions of every assignment; returns the notebook count."""
-    for name in ("tnn_course.py", "utils", "graders", "datasets", "solutions"):
+    for name in ("tnn_course.py", "utils", "graders", "datasets", "solutions", "authoring", "classroom"):
         (course / name).symlink_to(ROOT / name)
     (course / "nbgrader_config.py").write_text((ROOT / "nbgrader_config.py").read_text())
     shutil.copytree(ROOT / "notebooks", course / "notebooks")
     count = 0
     for a in assignments:
         answers = _answers(a)
-        release = json.loads((course / "notebooks" / a / f"{a}.ipynb").read_text())
+        release = json.loads(Course(course).release(a).read_text())
         for i in range(students):
             kind = KINDS[i % len(KINDS)]
             nb = json.loads(json.dumps(release))
@@ -57,22 +61,15 @@ def make_class(course: Path, assignments: list[str], students: int) -> int:
                     cell["source"] = answers[gid]
                 if gid in answers:
                     filled += 1
-            target = course / "submitted" / f"student{i:02d}" / a / f"{a}.ipynb"
+            target = Course(course).submitted(f"student{i:02d}", a)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(json.dumps(nb))
             count += 1
     return count
 
 
-def _env() -> dict:
-    env = dict(os.environ)
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    env["MPLBACKEND"] = "Agg"
-    return env
-
-
 def run_plain(course: Path, assignments: list[str]) -> float:
-    env = _env()
+    env = nbgrader_env()
     for a in assignments:
         subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", a, "--force",
                         "--log-level=ERROR"], cwd=course, env=env, check=True, capture_output=True)
@@ -84,12 +81,12 @@ def run_plain(course: Path, assignments: list[str]) -> float:
 
 
 def run_ours(course: Path, assignments: list[str], jobs: int) -> float:
-    env = _env()
+    env = nbgrader_env()
     for a in assignments:  # registration is set-up, as for plain nbgrader
-        subprocess.run([sys.executable, "-m", "graders", "release", a], cwd=course, env=env, check=True,
+        subprocess.run([sys.executable, "-m", "classroom", "release", a], cwd=course, env=env, check=True,
                        capture_output=True)
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "graders", "grade", *assignments, "--jobs", str(jobs)],
+    done = subprocess.run([sys.executable, "-m", "classroom", "grade", *assignments, "--jobs", str(jobs)],
                           cwd=course, env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
     if done.returncode != 0:
@@ -102,7 +99,7 @@ def plain_points(course: Path, assignments: list[str]) -> tuple[float, str]:
     from nbgrader.api import Gradebook
 
     total, graded = 0.0, 0
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+    with Gradebook(f"sqlite:///{Course(course).gradebook}") as gb:
         for a in assignments:
             for sub in gb.assignment_submissions(a):
                 total += sub.score
@@ -114,26 +111,25 @@ def our_points(course: Path, assignments: list[str]) -> tuple[float, str]:
     """Total score of our results, and their statuses."""
     from collections import Counter
 
-    from .grading import load_results
+    from .results import load_results
 
-    results = load_results(course, assignments)
-    statuses = Counter(r["status"] for r in results)
-    return sum(r["score"] for r in results), ", ".join(f"{n} {s}" for s, n in sorted(statuses.items()))
+    results = load_results(course, assignments, with_missing=False)
+    statuses = Counter(r.status for r in results)
+    return sum(r.score or 0.0 for r in results), ", ".join(f"{n} {s}" for s, n in sorted(statuses.items()))
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m graders.benchmark", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m classroom.benchmark", description=__doc__.split("\n\n")[0])
     parser.add_argument("--students", type=int, default=20)
     parser.add_argument("--notebooks", nargs="*", help="default: every notebook of the course")
     args = parser.parse_args(argv)
-    from .cli import topics
-    assignments = args.notebooks or topics()
+    assignments = args.notebooks or CHECKOUT.assignments()
     rows = []
     with tempfile.TemporaryDirectory(prefix="tnn-bench-") as tmp:
         for label, runner, points in [
                 ("plain nbgrader autograde", lambda c: run_plain(c, assignments), plain_points),
-                ("graders grade --jobs 1", lambda c: run_ours(c, assignments, 1), our_points),
-                ("graders grade --jobs 2", lambda c: run_ours(c, assignments, 2), our_points)]:
+                ("classroom grade --jobs 1", lambda c: run_ours(c, assignments, 1), our_points),
+                ("classroom grade --jobs 2", lambda c: run_ours(c, assignments, 2), our_points)]:
             course = Path(tmp) / label.split()[0] / label.replace(" ", "_")
             course.mkdir(parents=True)
             n = make_class(course, assignments, args.students)

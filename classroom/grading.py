@@ -1,4 +1,4 @@
-"""Grade a whole class robustly: ``python -m graders grade [ASSIGNMENT ...] [--jobs N]``.
+"""Grade a whole class robustly: ``python -m classroom grade [ASSIGNMENT ...] [--jobs N]``.
 
 For every submitted notebook (``submitted/<student>/<assignment>/<assignment>.ipynb``) one job:
 
@@ -9,10 +9,10 @@ For every submitted notebook (``submitted/<student>/<assignment>/<assignment>.ip
 2. **In-kernel run.** nbgrader's own autograde (its ``Autograde`` converter and gradebook) executes the
    repaired notebook, in a private course folder of its own (so parallel jobs never share a SQLite
    file or a kernel port: kernels talk over Unix sockets), with the kernel inside the sandbox
-   (:mod:`graders.sandbox`) under a memory limit and nbgrader's per-cell time limit.
+   (:mod:`classroom.sandbox`) under a memory limit and nbgrader's per-cell time limit.
 3. **Trusted re-check.** After the last cell, while the kernel still holds the student's functions,
-   :mod:`graders.judge` runs the trusted tests (visible and hidden) in this process, where no student
-   code ever runs: the kernel serves as the worker (:mod:`graders.worker`), calling the student's
+   :mod:`classroom.judge` runs the trusted tests (visible and hidden) in this process, where no student
+   code ever runs: the kernel serves as the worker (:mod:`classroom.worker`), calling the student's
    functions on the judge's inputs and handing back plain data. Nothing is executed twice.
 4. **Verdict.** A test cell's points are awarded only if it passed both in the kernel (an error
    output fails it; text on stderr alone does not) and in the re-check. A cell where the two disagree
@@ -30,21 +30,25 @@ import copy
 import hashlib
 import json
 import os
-import re
 import shutil
 import signal
 import tempfile
 import time
-import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
-from .judge import Limits, Worker, WorkerGone, judge_notebook
+from authoring.nbgrader import generate_notebooks, scripts_on_path
+from graders.layout import Course
+from graders.reference import strip_hidden_tests
 
-ROOT = Path(__file__).resolve().parent.parent
+from .files import write_atomic
+from .judge import Limits, Worker, WorkerGone, judge_notebook
+from .results import Cell, Result, load_results, write_result
+from .sandbox import WORKER_FILES
+
+CLASSROOM = Path(__file__).resolve().parent
 MAX_OUTPUT_CHARS = 10_000      # per output, and per line: huge outputs are cut everywhere
 MAX_LINE_CHARS = 2_000
-RESULTS_DIR = "grading"
 
 
 # ------------------------------------------------------------------------------------------ helpers
@@ -171,14 +175,12 @@ def test_cells(source_nb: dict) -> list[tuple[str, float, str]]:
             for c in _cells(source_nb) if c.get("cell_type") == "code" and _nbg(c).get("grade")]
 
 
-_HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", re.S | re.M)
-
 
 def without_hidden_tests(nb: dict) -> dict:
     out = copy.deepcopy(nb)
     for cell in _cells(out):
         if _nbg(cell).get("grade"):
-            cell["source"] = _HIDDEN.sub("", _source(cell))
+            cell["source"] = strip_hidden_tests(_source(cell))
     return out
 
 
@@ -187,14 +189,6 @@ def _digest(*parts: bytes) -> str:
     for p in parts:
         h.update(hashlib.sha256(p).digest())
     return h.hexdigest()
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 # ------------------------------------------------------------------------------------------ one job
@@ -254,7 +248,7 @@ def _recheck_in_kernel(executor, tests, limits: Limits, runtime: Path, course_ro
         listener.listen(1)
         executor.kc.execute(
             f"(lambda: (__import__('sys').path.insert(0, {str(course_root)!r}), "
-            f"__import__('graders.worker', fromlist=['serve']).serve({str(path)!r}, globals())))()",
+            f"__import__('classroom.worker', fromlist=['serve']).serve({str(path)!r}, globals())))()",
             silent=True, store_history=False, allow_stdin=False)
         worker = Worker.accept(listener, limits, kill, timeout=min(limits.cell_timeout, 15.0), deadline=deadline)
         return judge_notebook(worker, tests)
@@ -374,49 +368,46 @@ def _explain(log: str, limits: Limits) -> str:
 
 
 def grade_one(course: Path, assignment: str, student: str, limits: Limits, use_sandbox: bool = True,
-              graders_dir: Path | None = None, template: bytes | None = None,
-              mpl_cache: Path | None = None) -> dict:
-    """Grade one submission; always returns a result dict (never raises for the student's doing)."""
-    started = time.monotonic()
-    release_path = course / "notebooks" / assignment / f"{assignment}.ipynb"
-    source_path = course / "solutions" / assignment / f"{assignment}.ipynb"
-    sub_path = course / "submitted" / student / assignment / f"{assignment}.ipynb"
+              template: bytes | None = None, mpl_cache: Path | None = None) -> Result:
+    """Grade one submission; always returns a result (never raises for the student's doing)."""
+    layout = Course(course)
+    release_path, source_path = layout.release(assignment), layout.source(assignment)
+    sub_path = layout.submitted(student, assignment)
     release = json.loads(release_path.read_text(encoding="utf-8"))
     source = json.loads(source_path.read_text(encoding="utf-8"))
     tests = test_cells(source)
-    result = {"student": student, "assignment": assignment, "status": "failed", "reason": "",
-              "score": 0.0, "max_score": sum(p for _, p, _ in tests), "flags": [],
-              "cells": [{"grade_id": g, "points": 0.0, "max_points": p, "in_kernel": False, "recheck": False,
-                         "status": "failed", "message": ""} for g, p, _ in tests]}
-    # what the result depends on, for up_to_date(): the tests, and the submission's bytes
-    result["tests_sha256"] = _digest(source_path.read_bytes(), release_path.read_bytes())
-    result["submission_sha256"] = None
+    # tests_sha256: what the result depends on besides the submission's bytes (see up_to_date)
+    result = Result(student, assignment, max_score=sum(p for _, p, _ in tests),
+                    cells=[Cell(g, 0.0, p) for g, p, _ in tests],
+                    tests_sha256=_digest(source_path.read_bytes(), release_path.read_bytes()))
     if not sub_path.is_file():
-        result["reason"] = "missing notebook: nothing was submitted under " + str(sub_path.relative_to(course))
+        result.reason = "missing notebook: nothing was submitted under " + str(sub_path.relative_to(layout.root))
         return result
     raw = sub_path.read_bytes()
-    result["submission_sha256"] = hashlib.sha256(raw).hexdigest()
+    result.submission_sha256 = hashlib.sha256(raw).hexdigest()
     try:
         submission = json.loads(raw.decode("utf-8"))
         if not isinstance(submission, dict) or not isinstance(submission.get("cells"), list):
             raise ValueError("it has no list of cells")
     except (ValueError, UnicodeDecodeError) as err:
-        result["reason"] = f"not a valid notebook (not valid JSON or no cells: {str(err)[:120]})"
+        result.reason = f"not a valid notebook (not valid JSON or no cells: {str(err)[:120]})"
         return result
     nb, flags = repair(submission, release)
-    result["flags"] = flags
+    result.flags = flags
     from . import sandbox as sb
     sandbox_obj = None
     if use_sandbox:
         ok, sentence = sb.detect()
-        sandbox_obj = sb.make(course, graders_dir, mpl_cache) if ok and graders_dir else None
+        sandbox_obj = sb.make(layout.root, CLASSROOM, mpl_cache) if ok else None
         if sandbox_obj is None:
-            result["flags"].append(sentence)
+            result.flags.append(sentence)
     job = Path(tempfile.mkdtemp(prefix=f"tnn-grade-{student[:20]}-"))
     try:
-        for name in ("tnn_course.py", "utils", "datasets"):
-            (job / name).symlink_to((course / name).resolve())
-        (job / "graders").symlink_to(graders_dir or (course / "graders").resolve())
+        for name in ("tnn_course.py", "utils", "datasets", "graders"):
+            (job / name).symlink_to((layout.root / name).resolve())
+        (job / "classroom").mkdir()   # the worker's half of the re-check only: never classroom/hidden
+        for name in WORKER_FILES:
+            (job / "classroom" / name).symlink_to(CLASSROOM / name)
         (job / "nbgrader_config.py").write_text("c = get_config()\n")
         # nbgrader's source for this job: the solution notebook *without* its hidden tests, so that
         # neither hidden test code nor the data it needs ever reaches the student's kernel (the
@@ -425,8 +416,8 @@ def grade_one(course: Path, assignment: str, student: str, limits: Limits, use_s
         (job / "solutions" / assignment / f"{assignment}.ipynb").write_text(
             json.dumps(without_hidden_tests(source), indent=1), encoding="utf-8")
         (job / "notebooks").mkdir()
-        shutil.copytree(course / "notebooks" / assignment, job / "notebooks" / assignment)
-        target = job / "submitted" / student / assignment / f"{assignment}.ipynb"
+        shutil.copytree(release_path.parent, job / "notebooks" / assignment)
+        target = Course(job).submitted(student, assignment)
         target.parent.mkdir(parents=True)
         target.write_text(json.dumps(nb), encoding="utf-8")
         (job / "gradebook.db").write_bytes(template or gradebook_template(course, [assignment]))
@@ -439,7 +430,7 @@ def grade_one(course: Path, assignment: str, student: str, limits: Limits, use_s
                     break
                 for sub in ("rt", "jupyter", "autograded"):
                     shutil.rmtree(job / sub, ignore_errors=True)
-                result["flags"].append(f"the kernel failed to start (attempt {attempt + 1}); retried")
+                result.flags.append(f"the kernel failed to start (attempt {attempt + 1}); retried")
         except TimeoutError:
             in_kernel, kernel_error = {}, f"the notebook ran past its time limit ({limits.notebook_timeout:.0f} s)"
         except Exception as err:  # noqa: BLE001 - a broken submission must not stop the class
@@ -447,52 +438,49 @@ def grade_one(course: Path, assignment: str, student: str, limits: Limits, use_s
         if verdict is None:  # nbgrader never reached the end of the notebook: nothing to re-check
             verdict = judge_notebook(None, tests, error="not re-checked: " + (
                 kernel_error or "the notebook did not run to its end"))
-        executed = job / "autograded" / student / assignment / f"{assignment}.ipynb"
+        executed = Course(job).autograded(student, assignment)
         if executed.exists():  # keep nbgrader's executed notebook (outputs cut) for feedback
             done = json.loads(executed.read_text(encoding="utf-8"))
             truncate_outputs(done)
-            _write_atomic(course / "autograded" / student / assignment / f"{assignment}.ipynb",
-                          json.dumps(done, indent=1))
+            write_atomic(layout.autograded(student, assignment), json.dumps(done, indent=1))
     finally:
         shutil.rmtree(job, ignore_errors=True)
     rechecks = {c.grade_id: c for c in verdict.cells}
     total, disagreements = 0.0, 0
-    for cell in result["cells"]:
-        gid = cell["grade_id"]
-        check = rechecks[gid]
-        cell["in_kernel"] = bool(in_kernel.get(gid, False))   # visible tests, in the student's kernel
-        cell["recheck"] = bool(check.passed)                   # visible and hidden tests, trusted
-        cell["message"] = check.message if not check.passed else ""
-        if cell["in_kernel"] != check.visible_passed:
-            cell["status"] = "needs review"
+    for cell in result.cells:
+        check = rechecks[cell.grade_id]
+        cell.in_kernel = bool(in_kernel.get(cell.grade_id, False))   # visible tests, in the student's kernel
+        cell.recheck = bool(check.passed)                            # visible and hidden tests, trusted
+        cell.message = check.message if not check.passed else ""
+        if cell.in_kernel != check.visible_passed:
+            cell.status = "needs review"
             disagreements += 1
-            side = "in the student's kernel" if cell["in_kernel"] else "in the trusted re-check"
-            cell["message"] = f"the visible tests passed only {side}" + (
-                f"; re-check: {cell['message']}" if cell["message"] else "")
-        elif cell["in_kernel"] and cell["recheck"]:
-            cell["status"], cell["points"] = "passed", cell["max_points"]
-            total += cell["max_points"]
-    result["score"] = total
+            side = "in the student's kernel" if cell.in_kernel else "in the trusted re-check"
+            cell.message = f"the visible tests passed only {side}" + (
+                f"; re-check: {cell.message}" if cell.message else "")
+        elif cell.in_kernel and cell.recheck:
+            cell.status, cell.points = "passed", cell.max_points
+            total += cell.max_points
+    result.score = total
     if kernel_error and not in_kernel:  # nbgrader could not finish this notebook: nothing to compare
-        for cell in result["cells"]:
-            cell.update(points=0.0, status="failed", message=f"not graded: {kernel_error}")
-        result["score"] = 0.0
-        result["status"] = "failed"
-        result["reason"] = kernel_error + (f"; trusted re-check: {verdict.error}" if verdict.error else "")
+        for cell in result.cells:
+            cell.points, cell.status, cell.message = 0.0, "failed", f"not graded: {kernel_error}"
+        result.score = 0.0
+        result.status = "failed"
+        result.reason = kernel_error + (f"; trusted re-check: {verdict.error}" if verdict.error else "")
     elif kernel_error and verdict.error:
-        result["status"], result["reason"] = "failed", f"{kernel_error}; trusted re-check: {verdict.error}"
+        result.status, result.reason = "failed", f"{kernel_error}; trusted re-check: {verdict.error}"
     elif verdict.error and not kernel_error:
-        result["status"], result["reason"] = "needs review", f"trusted re-check: {verdict.error}"
+        result.status, result.reason = "needs review", f"trusted re-check: {verdict.error}"
     elif disagreements:
-        result["status"] = "needs review"
-        result["reason"] = (f"{disagreements} test cell(s) passed in one run and failed in the other"
-                            + (f" ({kernel_error})" if kernel_error else ""))
+        result.status = "needs review"
+        result.reason = (f"{disagreements} test cell(s) passed in one run and failed in the other"
+                         + (f" ({kernel_error})" if kernel_error else ""))
     elif kernel_error:
-        result["status"], result["reason"] = "graded", ""
-        result["flags"].append(kernel_error)
+        result.status, result.reason = "graded", ""
+        result.flags.append(kernel_error)
     else:
-        result["status"] = "graded"
-    result["seconds"] = round(time.monotonic() - started, 2)
+        result.status = "graded"
     return result
 
 
@@ -532,100 +520,78 @@ def gradebook_template(course: Path, assignments: list[str]) -> bytes:
     without hidden tests. Made once per run, in the parent process, then copied into every job (one
     gradebook for all of them: nbgrader creates a new gradebook by running ``alembic``, which takes
     seconds)."""
-    key = tuple((a, hashlib.sha256((course / "solutions" / a / f"{a}.ipynb").read_bytes()).hexdigest())
-                for a in sorted(assignments))
+    layout = Course(course)
+    key = tuple((a, hashlib.sha256(layout.source(a).read_bytes()).hexdigest()) for a in sorted(assignments))
     if key not in _TEMPLATES:
         from nbgrader.apps import NbGraderAPI
         from traitlets.config import Config
         tmp = Path(tempfile.mkdtemp(prefix="tnn-template-"))
         try:
             for assignment in sorted(assignments):
-                source = json.loads((course / "solutions" / assignment / f"{assignment}.ipynb").read_text(encoding="utf-8"))
-                (tmp / "solutions" / assignment).mkdir(parents=True)
-                (tmp / "solutions" / assignment / f"{assignment}.ipynb").write_text(
-                    json.dumps(without_hidden_tests(source), indent=1), encoding="utf-8")
+                source = json.loads(layout.source(assignment).read_text(encoding="utf-8"))
+                target = Course(tmp).source(assignment)
+                target.parent.mkdir(parents=True)
+                target.write_text(json.dumps(without_hidden_tests(source), indent=1), encoding="utf-8")
             (tmp / "nbgrader_config.py").write_text("c = get_config()\n")
             c = Config()
             c.CourseDirectory.root = str(tmp)
             c.CourseDirectory.source_directory = "solutions"
             c.CourseDirectory.release_directory = "release"
-            with _scripts_on_path():
+            with scripts_on_path():
                 api = NbGraderAPI(config=c)
                 for assignment in sorted(assignments):
                     out = api.generate_assignment(assignment, force=True, create=True)
                     if not out.get("success"):
                         raise RuntimeError(f"could not register {assignment}: {out.get('error') or out.get('log')}")
-            _TEMPLATES[key] = (tmp / "gradebook.db").read_bytes()
+            _TEMPLATES[key] = Course(tmp).gradebook.read_bytes()
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     return _TEMPLATES[key]
 
 
-@contextlib.contextmanager
-def _scripts_on_path():
-    """nbgrader runs ``alembic`` from PATH when it creates a gradebook: make it this Python's."""
-    import sys
-    old = os.environ.get("PATH", "")
-    os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + old
-    try:
-        yield
-    finally:
-        os.environ["PATH"] = old
-
-
 # ------------------------------------------------------------------------------------------ a class
 def submissions(course: Path, assignments: list[str]) -> list[tuple[str, str]]:
     """``(assignment, student)`` for every student folder under submitted/ (missing notebooks included)."""
-    students = sorted(p.name for p in (course / "submitted").iterdir() if p.is_dir()) \
-        if (course / "submitted").is_dir() else []
+    students = Course(course).students()
     return [(a, s) for a in assignments for s in students]
 
 
-def result_path(course: Path, assignment: str, student: str) -> Path:
-    return course / RESULTS_DIR / assignment / f"{student}.json"
-
-
 def up_to_date(course: Path, assignment: str, student: str) -> bool:
-    path = result_path(course, assignment, student)
+    layout = Course(course)
+    path = layout.result(assignment, student)
     if not path.is_file():
         return False
     try:
         old = json.loads(path.read_text(encoding="utf-8"))
     except ValueError:
         return False
-    sub = course / "submitted" / student / assignment / f"{assignment}.ipynb"
+    sub = layout.submitted(student, assignment)
     current = hashlib.sha256(sub.read_bytes()).hexdigest() if sub.is_file() else None
-    tests = _digest((course / "solutions" / assignment / f"{assignment}.ipynb").read_bytes(),
-                    (course / "notebooks" / assignment / f"{assignment}.ipynb").read_bytes())
+    tests = _digest(layout.source(assignment).read_bytes(), layout.release(assignment).read_bytes())
     return old.get("submission_sha256") == current and old.get("tests_sha256") == tests
 
 
-def _job(args) -> dict:
-    course, assignment, student, limits, use_sandbox, graders_dir, template, mpl_cache = args
+def _job(args) -> Result:
+    course, assignment, student, limits, use_sandbox, template, mpl_cache = args
     try:
-        return grade_one(course, assignment, student, limits, use_sandbox, graders_dir, template, mpl_cache)
+        return grade_one(course, assignment, student, limits, use_sandbox, template, mpl_cache)
     except Exception as err:  # noqa: BLE001 - the grader's own failure, reported per submission
-        return {"student": student, "assignment": assignment, "status": "failed",
-                "reason": f"grading error: {type(err).__name__}: {str(err)[:300]}",
-                "score": 0.0, "max_score": 0.0, "flags": [], "cells": [],
-                "trace": traceback.format_exc()[-2000:]}
+        return Result(student, assignment, "failed", f"grading error: {type(err).__name__}: {str(err)[:300]}")
 
 
 def grade(course: Path, assignments: list[str], jobs: int = 1, force: bool = False,
-          limits: Limits | None = None, use_sandbox: bool = True, progress=print) -> list[dict]:
+          limits: Limits | None = None, use_sandbox: bool = True, progress=print) -> list[Result]:
     """Grade every submission of ``assignments``; write results; return them (sorted)."""
     from . import sandbox as sb
-    from .cli import make_bundle
 
     limits = limits or Limits()
     tasks = [(a, s) for a, s in submissions(course, assignments)
              if force or not up_to_date(course, a, s)]
-    bundle_tmp = Path(tempfile.mkdtemp(prefix="tnn-bundle-"))
+    scratch = Path(tempfile.mkdtemp(prefix="tnn-grade-run-"))
     try:
-        graders_dir = make_bundle(bundle_tmp / "b") / "graders"
         template = gradebook_template(course, sorted({a for a, _ in tasks})) if tasks else None
-        mpl_cache = sb.font_cache(bundle_tmp / "mpl") if use_sandbox and tasks else None
-        args = [(course, a, s, limits, use_sandbox, graders_dir, template, mpl_cache) for a, s in tasks]
+        mpl_cache = sb.font_cache(scratch / "mpl") if use_sandbox and tasks else None
+        args = [(course, a, s, limits, use_sandbox, template, mpl_cache) for a, s in tasks]
         if jobs <= 1:
             for arg in args:
                 _finish(course, _job(arg), progress)
@@ -635,52 +601,40 @@ def grade(course: Path, assignments: list[str], jobs: int = 1, force: bool = Fal
                 for fut in as_completed(futures):
                     _finish(course, fut.result(), progress)
     finally:
-        shutil.rmtree(bundle_tmp, ignore_errors=True)
-    return load_results(course, assignments)
+        shutil.rmtree(scratch, ignore_errors=True)
+    return load_results(course, assignments, with_missing=False)
 
 
-def _finish(course: Path, result: dict, progress) -> None:
-    result.pop("trace", None)
-    result.pop("seconds", None)  # keep result files byte-identical across runs
-    _write_atomic(result_path(course, result["assignment"], result["student"]),
-                  json.dumps(result, indent=1, sort_keys=True) + "\n")
+def _finish(course: Path, result: Result, progress) -> None:
+    write_result(Course(course), result)
     if progress:
-        progress(f"{result['assignment']} {result['student']}: {result['status']} "
-                 f"{result['score']:g}/{result['max_score']:g}" + (f" ({result['reason']})" if result["reason"] else ""))
-
-
-def load_results(course: Path, assignments: list[str]) -> list[dict]:
-    out = []
-    for a in assignments:
-        for p in sorted((course / RESULTS_DIR / a).glob("*.json")):
-            out.append(json.loads(p.read_text(encoding="utf-8")))
-    return out
+        progress(result.summary())
 
 
 # ------------------------------------------------------------------------------------------ gradebook and feedback
-def record_in_gradebook(course: Path, results: list[dict]) -> None:
+def record_in_gradebook(course: Path, results: list[Result]) -> None:
     """Put the final scores into nbgrader's gradebook (one process, one writer): each test cell's
     auto score is the verdict's points; a "needs review" cell is marked for manual grading, so that
     nbgrader's formgrader lists it."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    with _scripts_on_path(), Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+    with scripts_on_path(), Gradebook(f"sqlite:///{Course(course).gradebook}") as gb:
         for r in results:
-            if not r.get("cells"):
+            if not r.cells:
                 continue
-            a, s = r["assignment"], r["student"]
+            a, s = r.assignment, r.student
             gb.update_or_create_student(s)
             try:
                 gb.find_submission(a, s)
             except MissingEntry:
                 gb.add_submission(a, s)
-            for cell in r["cells"]:
+            for cell in r.cells:
                 try:
-                    grade = gb.find_grade(cell["grade_id"], a, a, s)
+                    grade = gb.find_grade(cell.grade_id, a, a, s)
                 except MissingEntry:
                     continue
-                grade.auto_score = float(cell["points"])
-                grade.needs_manual_grade = cell["status"] == "needs review"
+                grade.auto_score = float(cell.points)
+                grade.needs_manual_grade = cell.status == "needs review"
             gb.db.commit()
 
 
@@ -689,15 +643,14 @@ def ensure_released(course: Path, assignments: list[str]) -> None:
     from nbgrader.api import Gradebook, MissingEntry
 
     missing = []
-    with _scripts_on_path(), Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+    with scripts_on_path(), Gradebook(f"sqlite:///{Course(course).gradebook}") as gb:
         for a in assignments:
             try:
                 gb.find_assignment(a)
             except MissingEntry:
                 missing.append(a)
     if missing:
-        from .cli import generate_notebooks
-        generate_notebooks(course, missing, db=True)
+        generate_notebooks(Path(course), missing, db=True)
 
 
 def feedback(course: Path, assignment: str) -> list[Path]:
@@ -707,26 +660,27 @@ def feedback(course: Path, assignment: str) -> list[Path]:
     from nbconvert import HTMLExporter
     import nbformat
 
+    layout = Course(course)
     written = []
-    for r in load_results(course, [assignment]):
-        s = r["student"]
-        src = course / "autograded" / s / assignment / f"{assignment}.ipynb"
+    for r in load_results(layout, [assignment], with_missing=False):
+        s = r.student
+        src = layout.autograded(s, assignment)
         lines = [f"# Feedback: {assignment}, {s}", "",
-                 f"**{r['score']:g} / {r['max_score']:g} points** ({r['status']}"
-                 + (f": {r['reason']}" if r["reason"] else "") + ")", "",
+                 f"**{r.score or 0:g} / {r.max_score or 0:g} points** ({r.status}"
+                 + (f": {r.reason}" if r.reason else "") + ")", "",
                  "| test | points | result |", "|---|---|---|"]
-        for cell in r["cells"]:
-            msg = cell["message"].replace("|", "\\|") if cell["message"] else ""
-            lines.append(f"| {cell['grade_id']} | {cell['points']:g} / {cell['max_points']:g} | "
-                         f"{cell['status']}{(': ' + msg) if msg else ''} |")
-        for flag in r.get("flags", []):
+        for cell in r.cells:
+            msg = cell.message.replace("|", "\\|") if cell.message else ""
+            lines.append(f"| {cell.grade_id} | {cell.points:g} / {cell.max_points:g} | "
+                         f"{cell.status}{(': ' + msg) if msg else ''} |")
+        for flag in r.flags:
             lines.append(f"\n* {flag}")
         summary = nbformat.v4.new_markdown_cell("\n".join(lines))
         if src.is_file():
             nb = nbformat.reads(src.read_text(encoding="utf-8"), as_version=4)
             for cell in nb.cells:
                 if cell.cell_type == "code":
-                    cell.source = _HIDDEN.sub("", cell.source)
+                    cell.source = strip_hidden_tests(cell.source)
                     for out in cell.get("outputs", []):
                         if out.get("output_type") == "error":
                             out["traceback"] = [f"{out.get('ename')}: {truncate_text(str(out.get('evalue', '')), 2000, 500)}"]
@@ -734,7 +688,7 @@ def feedback(course: Path, assignment: str) -> list[Path]:
         else:
             nb = nbformat.v4.new_notebook(cells=[summary])
         body, _ = HTMLExporter().from_notebook_node(nb)
-        out_path = course / "feedback" / s / assignment / f"{assignment}.html"
-        _write_atomic(out_path, body)
+        out_path = layout.feedback(s, assignment)
+        write_atomic(out_path, body)
         written.append(out_path)
     return written

@@ -1,4 +1,4 @@
-"""Import student notebooks into nbgrader's layout: ``python -m graders import SOURCE [--assignment A]``.
+"""Import student notebooks into nbgrader's layout: ``python -m classroom import SOURCE [--assignment A]``.
 
 Every accepted notebook is copied (never executed, never parsed beyond a JSON validity note) to
 
@@ -55,7 +55,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Callable
 
-from .export import write_atomic
+from graders.layout import RELEASE, SUBMITTED, Course
+
+from .files import write_atomic
 
 MAX_NOTEBOOK_BYTES = 64 * 1024 * 1024
 
@@ -79,10 +81,7 @@ def _squash(text: str) -> str:
 
 def known_assignments(course: Path) -> list[str]:
     """Assignment names: the folders under ``<course>/notebooks/``, sorted."""
-    folder = Path(course) / "notebooks"
-    if not folder.is_dir():
-        return []
-    return sorted(p.name for p in folder.iterdir() if p.is_dir() and ASSIGNMENT_NAME.match(p.name))
+    return [a for a in Course(course).assignments(RELEASE) if ASSIGNMENT_NAME.match(a)]
 
 
 def infer_assignment(filename: str, assignments: list[str]) -> str | None:
@@ -365,7 +364,8 @@ def import_submissions(source, course, assignment: str | None = None) -> ImportR
     groups: dict[tuple[str, str], list[_Candidate]] = {}
     for c in candidates:
         groups.setdefault((c.assignment, c.student), []).append(c)
-    submitted = (course / "submitted").resolve()
+    layout = Course(course)
+    submitted = layout.step_dir(SUBMITTED).resolve()
     for (a, student), group in sorted(groups.items()):
         group.sort(key=lambda c: (c.entry.mtime, c.entry.path), reverse=True)
         chosen = group[0]
@@ -375,7 +375,7 @@ def import_submissions(source, course, assignment: str | None = None) -> ImportR
             continue
         if len(group) > 1:
             result.duplicates.append((student, a, chosen.entry.path, [c.entry.path for c in group[1:]]))
-        target = submitted / student / a / f"{a}.ipynb"
+        target = Course(submitted.parent).submitted(student, a)
         if not target.resolve().is_relative_to(submitted):    # names are sanitized; belt and braces
             result.refused.append((chosen.entry.path, "target outside submitted/: refused"))
             continue

@@ -1,8 +1,8 @@
 """The trusted re-check: grade a notebook where no student code ever runs.
 
 The student's code runs only in the student's kernel (sandboxed where a sandbox is available, see
-:mod:`graders.sandbox`), which nbgrader has used to execute the notebook and which then serves as the
-*worker* (:mod:`graders.worker`). This process, the judge, executes the *trusted* test cells from the
+:mod:`classroom.sandbox`), which nbgrader has used to execute the notebook and which then serves as the
+*worker* (:mod:`classroom.worker`). This process, the judge, executes the *trusted* test cells from the
 solution notebook (visible and hidden tests) with the course's own checks. Every name a test cell
 needs from the student's notebook is fetched from the worker: a function becomes a
 :class:`RemoteFunction` that sends plain inputs to the worker and gets plain outputs back; any other
@@ -25,6 +25,7 @@ from typing import Callable
 
 import numpy as np
 
+from . import hidden as _hidden  # noqa: F401  (registers the hidden cases the hidden tests draw)
 from . import wire
 
 
@@ -41,7 +42,7 @@ class Limits:
 
 class Worker:
     """The channel to a worker: the student's kernel serving the judge's requests (see
-    :mod:`graders.worker`) over a connected Unix socket. ``kill`` ends the kernel when it stops answering."""
+    :mod:`classroom.worker`) over a connected Unix socket. ``kill`` ends the kernel when it stops answering."""
 
     def __init__(self, conn: socket.socket, limits: Limits, kill: Callable[[], None] | None = None,
                  deadline: float | None = None):

@@ -1,6 +1,6 @@
-"""A class report from the grading results: ``python -m graders report [DIR]`` (default ``report/``).
+"""A class report from the grading results: ``python -m classroom report [DIR]`` (default ``report/``).
 
-Reads the same results as :mod:`graders.export` (``<course>/grading/<assignment>/<student>.json``
+Reads the same results as :mod:`classroom.export` (``<course>/grading/<assignment>/<student>.json``
 and the submission folders) and writes into DIR:
 
 - ``report.html``: one self-contained page (figures embedded as base64 PNG ``data:`` URIs, no
@@ -31,7 +31,9 @@ import statistics
 from collections import Counter
 from pathlib import Path
 
-from .export import Result, load_results, number, write_atomic
+from .export import number
+from .files import write_atomic
+from .results import Result, load_results
 
 TOP_MESSAGES = 5
 STATUS_COLORS = {"graded": "#4c9a2a", "passed": "#4c9a2a", "needs review": "#e6a817", "failed": "#c0392b"}

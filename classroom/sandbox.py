@@ -2,9 +2,10 @@
 outside its own working folder, and has no network: bubblewrap (``bwrap``, Debian's ``bubblewrap``).
 
 The sandbox's filesystem is built from scratch: the system's and Python's folders read-only, the
-course's ``utils/``, ``datasets/`` and ``tnn_course.py`` read-only, ``graders/`` as the *student
-bundle* has it (hidden cases stripped), a private ``/tmp``, and one writable working folder. Nothing
-else of the course exists inside: no ``solutions/``, no ``gradebook.db``, no other student's files.
+course's ``utils/``, ``datasets/``, ``graders/`` (the student-facing check library, which holds no
+hidden case) and ``tnn_course.py`` read-only, of ``classroom/`` only the re-check worker's files
+(:data:`WORKER_FILES`), a private ``/tmp``, and one writable working folder. Nothing else of the course
+exists inside: no ``solutions/``, no ``classroom/hidden/``, no ``gradebook.db``, no other student's files.
 Network, IPC, UTS, PID (so no process outlives the sandbox) and, where allowed, user namespaces are
 unshared.
 
@@ -21,8 +22,9 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
 SYSTEM_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc"]
+STUDENT_CODE = ("utils", "datasets", "graders", "tnn_course.py")      # bound whole, read-only
+WORKER_FILES = ("__init__.py", "worker.py", "wire.py")                # of classroom/, read-only
 
 
 def _python_dirs() -> list[str]:
@@ -39,7 +41,7 @@ def _python_dirs() -> list[str]:
 class Sandbox:
     """A bubblewrap command line for one kind of job; ``wrap`` adds the per-job working folder."""
     course_root: Path
-    graders_dir: Path                      # the bundle's graders/ (hidden cases stripped)
+    classroom_dir: Path                    # the classroom package (only WORKER_FILES are bound)
     extra_ro: list[tuple[str, str]] = field(default_factory=list)
     extra_rw: list[str] = field(default_factory=list)
     bwrap: str = "bwrap"
@@ -58,9 +60,10 @@ class Sandbox:
             if os.path.exists(d):
                 args += ["--ro-bind", d, d]
         root = str(self.course_root)
-        for name in ("utils", "datasets", "tnn_course.py"):
+        for name in STUDENT_CODE:
             args += ["--ro-bind", str((self.course_root / name).resolve()), f"{root}/{name}"]
-        args += ["--ro-bind", str(self.graders_dir), f"{root}/graders"]
+        for name in WORKER_FILES:
+            args += ["--ro-bind", str((self.classroom_dir / name).resolve()), f"{root}/classroom/{name}"]
         for src, dst in self.extra_ro:
             args += ["--ro-bind", src, dst]
         if self.mpl_cache is not None:
@@ -86,9 +89,9 @@ def detect() -> tuple[bool, str]:
     return True, "student code runs in a bubblewrap sandbox (no network, no access to solutions or the gradebook)"
 
 
-def make(course_root: Path, graders_dir: Path, mpl_cache: Path | None = None) -> Sandbox | None:
+def make(course_root: Path, classroom_dir: Path, mpl_cache: Path | None = None) -> Sandbox | None:
     ok, _ = detect()
-    return Sandbox(Path(course_root), Path(graders_dir), bwrap=shutil.which("bwrap"),
+    return Sandbox(Path(course_root), Path(classroom_dir), bwrap=shutil.which("bwrap"),
                    mpl_cache=mpl_cache) if ok else None
 
 

@@ -2,7 +2,7 @@
 
 It runs inside the student's own kernel, the sandboxed one that nbgrader has just used to execute the
 notebook, so the student's code is never executed a second time. When nbgrader has run the last cell,
-:mod:`graders.grading` asks the kernel to execute ``graders.worker.serve(PATH, globals())``: the
+:mod:`classroom.grading` asks the kernel to execute ``classroom.worker.serve(PATH, globals())``: the
 kernel connects to the judge's Unix socket at ``PATH`` (in the job's own runtime folder, the one
 folder besides its working folder that the sandbox lets it write) and answers requests until the
 judge says ``exit``. It never sees solutions, hidden checks' expected values or the gradebook: it
@@ -10,7 +10,7 @@ only looks up names in the notebook's namespace and calls the student's function
 judge sends. While it serves, ``sys.stdout`` and ``sys.stderr`` point at /dev/null, so printing cannot
 flood the kernel's output.
 
-Requests (JSON frames, see :mod:`graders.wire`):
+Requests (JSON frames, see :mod:`classroom.wire`):
 - ``{"op": "get", "name": n}`` -> ``{"kind": "function" | "value" | "missing", "value": ...}``
 - ``{"op": "call", "name": n, "args": [...], "kwargs": {...}, "timeout": s}`` -> ``{"ok": True,
   "result": ..., "changed": {position or keyword: value after the call}}`` (only the arguments the

@@ -1,3 +1,24 @@
-from .cli import main
+"""``python -m graders progress``: the student's command (the only one in this package).
 
-raise SystemExit(main())
+Instructors run ``python -m classroom ...`` (release, import, grade, feedback, export, report) and
+maintainers ``python -m authoring ...`` (build, bundle).
+"""
+import sys
+
+from .progress import main
+
+MOVED = {"build": "authoring", "bundle": "authoring", "release": "classroom", "import": "classroom",
+         "grade": "classroom", "feedback": "classroom", "export": "classroom", "report": "classroom",
+         "autograde": "classroom", "nbgrader": "classroom"}
+
+argv = sys.argv[1:]
+if argv and argv[0] in MOVED:
+    print(f"`{argv[0]}` is not a student command: run `python -m {MOVED[argv[0]]} {' '.join(argv)}`"
+          + ("" if MOVED[argv[0]] == "authoring" else " (instructors)") + ".")
+    raise SystemExit(2)
+if argv and argv[0] == "progress":
+    argv = argv[1:]
+elif argv and argv[0] not in ("-h", "--help") and not argv[0].startswith("--"):
+    print(f"unknown command {argv[0]!r}: the student command is `python -m graders progress [--plot FILE]`")
+    raise SystemExit(2)
+raise SystemExit(main(argv))

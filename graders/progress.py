@@ -20,7 +20,9 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from .layout import RELEASE, Course
+
+ROOT = Course.checkout().root
 
 
 @dataclass
@@ -96,7 +98,7 @@ def assess(nb_path: Path, timeout: int = 120) -> NotebookProgress:
 
 
 def collect(notebooks: Path | None = None) -> list[NotebookProgress]:
-    folder = Path(notebooks) if notebooks else ROOT / "notebooks"
+    folder = Path(notebooks) if notebooks else Course.checkout().step_dir(RELEASE)
     return [assess(p) for p in sorted(folder.glob("*/*.ipynb"))]
 
 
@@ -164,7 +166,7 @@ def main(argv: list[str]) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m graders progress")
-    parser.add_argument("--notebooks", default=str(ROOT / "notebooks"), help="folder of NN_topic/NN_topic.ipynb")
+    parser.add_argument("--notebooks", default=str(Course.checkout().step_dir(RELEASE)), help="folder of NN_topic/NN_topic.ipynb")
     parser.add_argument("--plot", help="also save the bar chart to this PNG file")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)

@@ -6,7 +6,7 @@ plus the lines around it) in a fresh namespace that already holds ``np``, and re
 No test cell, demo or hidden test is executed. Solution cells must therefore be self-contained: they
 use only ``np`` and names defined by earlier solution cells. An answer that is computed from the
 notebook's own variables is tagged ``uses-notebook-state`` (``in-context`` in
-:mod:`graders.authoring`) and skipped here.
+``authoring.notebook_text``) and skipped here.
 
 The student release bundle has no ``solutions/``; there :func:`load` raises
 :class:`ReferenceUnavailable` with a plain explanation.
@@ -20,10 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
-IN_CONTEXT = "uses-notebook-state"  # tag of answer cells that load() skips (see graders.authoring)
+from .layout import SOURCE, Course
 
-ROOT = Path(__file__).resolve().parent.parent
-SOLUTIONS = ROOT / "solutions"
+IN_CONTEXT = "uses-notebook-state"  # tag of answer cells that load() skips (see authoring.notebook_text)
+
+COURSE = Course.checkout()
+SOLUTIONS = COURSE.step_dir(SOURCE)
 _cache: dict[str, tuple[float, types.SimpleNamespace]] = {}
 
 
@@ -33,14 +35,11 @@ class ReferenceUnavailable(RuntimeError):
 
 def notebook_path(topic: str) -> Path:
     """The solution notebook of ``topic`` (``"softmax"`` or ``"01_softmax"``)."""
-    matches = sorted(SOLUTIONS.glob(f"*_{topic}/*_{topic}.ipynb")) + sorted(SOLUTIONS.glob(f"{topic}/{topic}.ipynb"))
     if not SOLUTIONS.is_dir():
         raise ReferenceUnavailable(
             "Solutions are not part of this release of the course, so reference answers are not "
             "available here. (Instructors and self-study checkouts have a solutions/ folder.)")
-    if not matches:
-        raise KeyError(f"no solution notebook for topic {topic!r} under {SOLUTIONS}")
-    return matches[0]
+    return COURSE.source(COURSE.find_assignment(topic))
 
 
 def solution_cells(topic: str) -> list[dict]:
@@ -49,6 +48,14 @@ def solution_cells(topic: str) -> list[dict]:
     return [c for c in nb["cells"] if c["cell_type"] == "code"
             and c.get("metadata", {}).get("nbgrader", {}).get("solution", False)
             and IN_CONTEXT not in c.get("metadata", {}).get("tags", [])]
+
+
+HIDDEN_TESTS = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", re.S | re.M)
+
+
+def strip_hidden_tests(source: str) -> str:
+    """A cell's source without its ``### BEGIN HIDDEN TESTS`` ... ``### END HIDDEN TESTS`` blocks."""
+    return HIDDEN_TESTS.sub("", source)
 
 
 _MARKERS = re.compile(r"^\s*### (BEGIN|END) (SOLUTION|HIDDEN TESTS)\s*$", re.M)

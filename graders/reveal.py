@@ -17,14 +17,15 @@ from __future__ import annotations
 import html
 import importlib
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import reference
+from .reference import strip_hidden_tests
 
-ROOT = Path(__file__).resolve().parent.parent
-_HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", re.S | re.M)
+from .layout import RELEASE, Course
+
+ROOT = Course.checkout().root
 
 
 @dataclass
@@ -59,7 +60,7 @@ def highlight(code: str) -> str:
 
 def exercises(notebooks: Path | None = None) -> dict[str, list[str]]:
     """``{assignment: [exercise, ...]}``: the answer cells of every student notebook, in order."""
-    folder = notebooks or ROOT / "notebooks"
+    folder = notebooks or Course.checkout().step_dir(RELEASE)
     found = {}
     for nb_path in sorted(folder.glob("*/*.ipynb")):
         nb = json.loads(nb_path.read_text(encoding="utf-8"))
@@ -94,7 +95,7 @@ def solution_code(exercise: str, topic: str | None = None) -> str:
     cells = [c for c in json.loads(reference.notebook_path(topic_name).read_text(encoding="utf-8"))["cells"]
              if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == exercise]
     src = "".join(cells[0]["source"])
-    src = _HIDDEN.sub("", src)
+    src = strip_hidden_tests(src)
     return "\n".join(l for l in src.splitlines()
                      if l.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION")).strip() + "\n"
 

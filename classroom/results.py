@@ -1,0 +1,123 @@
+"""One submission's grading result: written by ``grade`` and read by ``export``, ``report`` and
+``feedback``. One JSON file per submission at ``<course>/grading/<assignment>/<student>.json``::
+
+    {"student": "alice", "assignment": "01_softmax",
+     "status": "graded" | "needs review" | "failed",
+     "reason": "...", "score": 12.0, "max_score": 17.0, "flags": ["..."],
+     "cells": [{"grade_id": "test_softmax", "points": 2.0, "max_points": 2.0,
+                "in_kernel": true, "recheck": true,
+                "status": "passed" | "failed" | "needs review", "message": "..."}],
+     "tests_sha256": "...", "submission_sha256": "..."}
+
+The student and the assignment of a file read back are taken from its path, not from its content.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from graders.layout import Course
+
+from .files import write_atomic
+
+STATUSES = ("graded", "needs review", "failed")
+CELL_STATUSES = ("passed", "failed", "needs review")
+
+
+@dataclass
+class Cell:
+    """One test cell's outcome."""
+    grade_id: str
+    points: float
+    max_points: float
+    status: str = "failed"       # "passed" | "failed" | "needs review"
+    message: str = ""
+    in_kernel: bool = False      # its visible tests passed in the student's kernel (nbgrader)
+    recheck: bool = False        # its visible and hidden tests passed in the trusted re-check
+
+
+@dataclass
+class Result:
+    """One submission's grading result. ``has_result`` is False for a submission that has no result
+    file yet (then ``status`` is ``failed``, ``reason`` ``not graded yet``, ``score``/``max_score`` None)."""
+    student: str
+    assignment: str
+    status: str = "failed"
+    reason: str = ""
+    score: float | None = 0.0
+    max_score: float | None = 0.0
+    flags: list[str] = field(default_factory=list)
+    cells: list[Cell] = field(default_factory=list)
+    tests_sha256: str | None = None        # what the result depends on (see classroom.grading.up_to_date)
+    submission_sha256: str | None = None
+    has_result: bool = True
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data.pop("has_result")
+        return json.dumps(data, indent=1, sort_keys=True) + "\n"
+
+    def summary(self) -> str:
+        return (f"{self.assignment} {self.student}: {self.status} {self.score or 0:g}/{self.max_score or 0:g}"
+                + (f" ({self.reason})" if self.reason else ""))
+
+
+def _float(value) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def read_result(path: Path, student: str, assignment: str) -> Result:
+    """Parse one result file; anything malformed gives a ``failed`` result saying what is wrong.
+    A cell with an unknown status counts as ``needs review``."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        return Result(student, assignment, "failed", f"result file unreadable: {e}", None, None)
+    status = data.get("status")
+    reason = str(data.get("reason") or "")
+    if status not in STATUSES:
+        status, reason = "failed", f"result file has an unknown status {status!r}"
+    cells = []
+    for c in data.get("cells") or []:
+        if not isinstance(c, dict):
+            continue
+        cell_status = c.get("status") if c.get("status") in CELL_STATUSES else "needs review"
+        cells.append(Cell(str(c.get("grade_id", "?")), _float(c.get("points")) or 0.0,
+                          _float(c.get("max_points")) or 0.0, cell_status, str(c.get("message") or ""),
+                          bool(c.get("in_kernel")), bool(c.get("recheck"))))
+    flags = [str(f) for f in data.get("flags") or []]
+    return Result(student, assignment, status, reason, _float(data.get("score")), _float(data.get("max_score")),
+                  flags, cells, data.get("tests_sha256"), data.get("submission_sha256"))
+
+
+def write_result(course: Course, result: Result) -> Path:
+    path = course.result(result.assignment, result.student)
+    write_atomic(path, result.to_json())
+    return path
+
+
+def load_results(course: Course | Path, assignments: list[str] | None = None,
+                 with_missing: bool = True) -> list[Result]:
+    """Every result file (of ``assignments``, default all) and, with ``with_missing``, every submission
+    folder without one (names starting with ``.`` are ignored), sorted by (assignment, student)."""
+    course = course if isinstance(course, Course) else Course(Path(course))
+    found: dict[tuple[str, str], Result] = {}
+    results = course.results_dir()
+    if results.is_dir():
+        for path in results.glob("*/*.json"):
+            if path.is_file() and not path.name.startswith(".") and not path.parent.name.startswith("."):
+                a, s = path.parent.name, path.stem
+                found[(a, s)] = read_result(path, s, a)
+    if with_missing:
+        for s in course.students():
+            for folder in (course.step_dir("submitted") / s).iterdir():
+                if folder.is_dir() and not folder.name.startswith(".") and not s.startswith("."):
+                    found.setdefault((folder.name, s), Result(s, folder.name, "failed", "not graded yet",
+                                                              None, None, has_result=False))
+    return [found[k] for k in sorted(found) if assignments is None or k[0] in assignments]
