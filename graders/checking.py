@@ -243,10 +243,10 @@ def describe_kind(value) -> str:
 
 def expect_tuple(value, names: tuple[str, ...] | list[str], what: str, case: Case | None = None,
                  hint: str | None = None) -> tuple:
-    """Check that ``what`` returned a tuple (or list) of exactly ``len(names)`` items; return it as a tuple.
-    ``names`` name the items in the message: ``(out, cache)``."""
+    """Check that ``what`` returned a tuple of exactly ``len(names)`` items (a list is not a tuple: the
+    docstrings say tuple); return it. ``names`` name the items in the message: ``(out, cache)``."""
     __tracebackhide__ = True
-    if not isinstance(value, (tuple, list)) or len(value) != len(names):
+    if not isinstance(value, tuple) or len(value) != len(names):
         fail(f"{what} should return a tuple ({', '.join(names)}), but it returned {describe_kind(value)}.",
              case, hint)
     return tuple(value)

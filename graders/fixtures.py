@@ -66,6 +66,11 @@ def hidden_seed(seed: int):
         _hidden_seed.pop()
 
 
+def current_hidden_seed() -> int:
+    """The seed hidden cases are drawn with now (``HIDDEN_SEED`` unless inside :func:`hidden_seed`)."""
+    return _hidden_seed[-1]
+
+
 # ---------------------------------------------------------------- the fixture files' JSON form
 def encode(value: Any) -> Any:
     """JSON-ready form of arrays, tuples, dicts, lists, numbers, strings, None and numpy Generators."""
@@ -134,5 +139,5 @@ def cases(topic: str, exercise: str, hidden: bool = False) -> list[Case]:
     """The visible cases of ``exercise`` from the committed fixture, or (``hidden=True``) its hidden
     cases, drawn fresh and compared against the reference."""
     if hidden:
-        return generate(topic, exercise, _hidden_seed[-1], hidden=True)
+        return generate(topic, exercise, current_hidden_seed(), hidden=True)
     return load_visible(topic)[exercise]

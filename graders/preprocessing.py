@@ -8,14 +8,16 @@ a training batch and another batch that differ in brightness and contrast: stati
 the wrong set give visibly different numbers. Principal components are compared column by column
 up to their sign, which no PCA can fix.
 
-Called with no options a check uses the visible cases (``fixtures/preprocessing.json``); hidden tests
-pass ``seed`` and ``strict=True`` for other draws and edge cases.
+Every check takes the function under test first. Called with no options it uses the visible cases
+(``fixtures/preprocessing.json``); hidden tests pass ``hidden=True``, which draws other inputs and edge cases
+(single examples, constant features, integer data, larger batches...) from the hidden module
+``classroom/hidden/preprocessing.py``, not part of the student release.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .checking import Case, call, expect_array, expect_close, fail, plain, reporting
+from .checking import Case, call, describe_kind, expect_array, expect_close, expect_tuple, fail, plain, reporting
 from .fixtures import cases
 
 TOPIC = "preprocessing"
@@ -47,7 +49,9 @@ HINTS = {  # for graders.reveal: a nudge, not the answer
 }
 
 
-# ---------------------------------------------------------------- case generators (visible and hidden)
+# ---------------------------------------------------------------- visible case generators
+# The hidden module (classroom/hidden/preprocessing.py) calls these first and then draws its own cases
+# from the same generator.
 def _orthonormal(rng: np.random.Generator, d: int, k: int) -> np.ndarray:
     """A random (d, k) matrix with orthonormal columns."""
     q, r = np.linalg.qr(rng.standard_normal((d, d)))
@@ -61,7 +65,7 @@ def _cloud(rng: np.random.Generator, n: int, variances, shift) -> np.ndarray:
     return (rng.standard_normal((n, d)) * np.sqrt(variances)) @ _orthonormal(rng, d, d).T + np.asarray(shift, float)
 
 
-def _mean_std_cases(rng: np.random.Generator, strict: bool) -> list[Case]:
+def _mean_std_cases(rng: np.random.Generator) -> list[Case]:
     scales = np.array([1e-3, 1.0, 30.0, 1e3])
     cases_ = [
         Case("N=6 examples of D=4 features on scales from 1e-3 to 1e3",
@@ -70,20 +74,10 @@ def _mean_std_cases(rng: np.random.Generator, strict: bool) -> list[Case]:
         Case("a square batch, N=D=4 (a wrong axis cannot hide behind the shape)",
              {"X": rng.standard_normal((4, 4)) * np.array([1.0, 2.0, 5.0, 0.5]) + np.arange(4.0)}),
     ]
-    if strict:
-        const = rng.standard_normal((7, 3))
-        const[:, 1] = 2.5
-        cases_ += [
-            Case("a single example (every std is 0)", {"X": rng.standard_normal((1, 6))}),
-            Case("a feature that is constant (its std is 0)", {"X": const}),
-            Case("integer pixel values 0..255, N=50, D=8", {"X": rng.integers(0, 256, size=(50, 8))}),
-            Case("N=400, D=30 features on scales 1e-2..1e2",
-                 {"X": rng.standard_normal((400, 30)) * np.logspace(-2, 2, 30) + rng.uniform(-50, 50, 30)}),
-        ]
     return cases_
 
 
-def _standardize_cases(rng: np.random.Generator, strict: bool) -> list[Case]:
+def _standardize_cases(rng: np.random.Generator) -> list[Case]:
     cases_ = [
         Case("a test batch (M=5) from a shifted and rescaled distribution; mean and std fitted on the "
              "training set (train: mean (0, 10, -100), std (1, 100, 0.01))",
@@ -99,22 +93,10 @@ def _standardize_cases(rng: np.random.Generator, strict: bool) -> list[Case]:
              {"X": rng.standard_normal((4, 3)) + 2.0, "mean": np.array([1.0, 2.0, 3.0]),
               "std": np.array([0.1, 1.0, 4.0])}, kwargs={"eps": 0.5}),
     ]
-    if strict:
-        cases_ += [
-            Case("a single test example (N=1)", {"X": rng.standard_normal((1, 4)) * 3 + 1,
-                                                 "mean": np.array([0.5, -1.0, 2.0, 0.0]),
-                                                 "std": np.array([1.5, 0.2, 3.0, 1.0])}),
-            Case("N=300, D=20 test examples, statistics from a different training distribution",
-                 {"X": rng.standard_normal((300, 20)) * np.logspace(-1, 1, 20) + 5.0,
-                  "mean": rng.uniform(-3, 3, 20), "std": np.logspace(-2, 2, 20)}),
-            Case("integer inputs", {"X": rng.integers(0, 256, size=(6, 3)),
-                                    "mean": np.array([120.0, 100.0, 90.0]), "std": np.array([60.0, 55.0, 50.0])},
-                 kwargs={"eps": 1e-3}),
-        ]
     return cases_
 
 
-def _pca_fit_cases(rng: np.random.Generator, strict: bool) -> list[Case]:
+def _pca_fit_cases(rng: np.random.Generator) -> list[Case]:
     cases_ = [
         Case("N=25 points in D=3 with variances about (9, 1, 0.1) around a mean far from 0, k=2",
              {"X": _cloud(rng, 25, [9.0, 1.0, 0.1], [20.0, -30.0, 10.0]), "k": 2}),
@@ -123,21 +105,10 @@ def _pca_fit_cases(rng: np.random.Generator, strict: bool) -> list[Case]:
         Case("all components, k=D=4 (N=20)", {"X": _cloud(rng, 20, [5.0, 2.0, 0.8, 0.2], [1.0, 2.0, 3.0, 4.0]),
                                               "k": 4}),
     ]
-    if strict:
-        cases_ += [
-            Case("k=1 (the first principal direction only)", {"X": _cloud(rng, 25, [4.0, 1.0], [-3.0, 8.0]), "k": 1}),
-            Case("fewer examples than features: N=6, D=10, k=3",
-                 {"X": _cloud(rng, 6, np.linspace(10, 1, 10) ** 2, rng.uniform(-4, 4, 10)), "k": 3}),
-            Case("N=500, D=20, k=6", {"X": _cloud(rng, 500, np.logspace(2, -2, 20), rng.uniform(-10, 10, 20)),
-                                      "k": 6}),
-            Case("integer data (N=80, D=4), k=2", {"X": np.rint(_cloud(rng, 80, [400.0, 100.0, 25.0, 4.0],
-                                                                       [100, 50, 20, 10])).astype(np.int64),
-                                                   "k": 2}),
-        ]
     return cases_
 
 
-def _pca_transform_cases(rng: np.random.Generator, strict: bool) -> list[Case]:
+def _pca_transform_cases(rng: np.random.Generator) -> list[Case]:
     cases_ = [
         Case("a test batch (M=5, D=4) from a shifted distribution; mean and components (k=2) fitted on "
              "the training set", {"X": rng.standard_normal((5, 4)) * 2 + np.array([3.0, -1.0, 0.5, 6.0]),
@@ -145,20 +116,10 @@ def _pca_transform_cases(rng: np.random.Generator, strict: bool) -> list[Case]:
         Case("k=1, D=3", {"X": rng.standard_normal((4, 3)) + 10.0, "mean": np.array([9.0, 11.0, 10.5]),
                           "components": _orthonormal(rng, 3, 1)}),
     ]
-    if strict:
-        cases_ += [
-            Case("all components, k=D=3 (a rotation)", {"X": rng.standard_normal((6, 3)) - 2.0,
-                                                         "mean": np.array([0.5, 0.0, -0.5]),
-                                                         "components": _orthonormal(rng, 3, 3)}),
-            Case("a single example", {"X": rng.standard_normal((1, 5)), "mean": rng.standard_normal(5),
-                                      "components": _orthonormal(rng, 5, 2)}),
-            Case("N=200, D=30, k=10", {"X": rng.standard_normal((200, 30)) * 3 + 1,
-                                       "mean": rng.standard_normal(30), "components": _orthonormal(rng, 30, 10)}),
-        ]
     return cases_
 
 
-def _whiten_cases(rng: np.random.Generator, strict: bool) -> list[Case]:
+def _whiten_cases(rng: np.random.Generator) -> list[Case]:
     cases_ = [
         Case("a test batch (M=5, D=3) from a shifted distribution; mean, components (k=2) and variances "
              "(9, 0.25) fitted on the training set",
@@ -174,24 +135,27 @@ def _whiten_cases(rng: np.random.Generator, strict: bool) -> list[Case]:
              {"X": rng.standard_normal((3, 4)) + 1, "mean": np.zeros(4), "components": _orthonormal(rng, 4, 2),
               "variances": np.array([5.0, 0.3])}, kwargs={"eps": 0.1}),
     ]
-    if strict:
-        cases_ += [
-            Case("a single example, k=1", {"X": rng.standard_normal((1, 4)), "mean": rng.standard_normal(4),
-                                           "components": _orthonormal(rng, 4, 1), "variances": np.array([3.0])}),
-            Case("N=200, D=25, k=8", {"X": rng.standard_normal((200, 25)) * 2 - 1, "mean": rng.standard_normal(25),
-                                      "components": _orthonormal(rng, 25, 8),
-                                      "variances": np.logspace(2, -3, 8)}),
-        ]
     return cases_
 
 
-def _image_cases(rng: np.random.Generator, strict: bool) -> list[Case]:
-    def batch(n, pattern, gain, offset, noise):
-        return gain * pattern + offset + noise * rng.standard_normal((n, *pattern.shape))
+def _batch(rng: np.random.Generator, n: int, pattern: np.ndarray, gain: float, offset: float,
+           noise: float) -> np.ndarray:
+    """n noisy images ``gain * pattern + offset`` (pattern of shape (H, W, C))."""
+    return gain * pattern + offset + noise * rng.standard_normal((n, *pattern.shape))
 
+
+def _image_patterns(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The two image patterns the image cases are built on: (H, W, C) = (3, 2, 2) and (3, 3, 1)."""
     p1 = rng.uniform(0, 100, (3, 2, 2))            # (H, W, C), H != W
     p2 = rng.uniform(0, 100, (3, 3, 1))
-    cases_ = [
+    return p1, p2
+
+
+def _image_cases_from(rng: np.random.Generator, p1: np.ndarray, p2: np.ndarray) -> list[Case]:
+    def batch(n, pattern, gain, offset, noise):
+        return _batch(rng, n, pattern, gain, offset, noise)
+
+    return [
         Case("N=4 training images of shape (H, W, C) = (3, 2, 2) and M=3 other images that are brighter "
              "and higher in contrast", {"X_train": batch(4, p1, 1.0, 0.0, 10.0), "X_other": batch(3, p1, 1.5, 40.0, 10.0)}),
         Case("uint8 images (as read from files): N=5 training and M=2 other images of shape (2, 2, 3)",
@@ -200,18 +164,10 @@ def _image_cases(rng: np.random.Generator, strict: bool) -> list[Case]:
         Case("grey images with one channel (C=1): N=4 training, M=2 other",
              {"X_train": batch(4, p2, 1.0, 0.0, 5.0), "X_other": batch(2, p2, 0.5, -20.0, 5.0)}),
     ]
-    if strict:
-        p3 = rng.uniform(0, 255, (8, 8, 3))
-        cases_ += [
-            Case("a single training image (N=1)", {"X_train": batch(1, p1, 1.0, 0.0, 3.0),
-                                                   "X_other": batch(2, p1, 2.0, 5.0, 3.0)}),
-            Case("N=M=20 images of shape (8, 8, 3)", {"X_train": batch(20, p3, 1.0, 0.0, 20.0),
-                                                      "X_other": batch(20, p3, 0.7, 30.0, 20.0)}),
-            Case("a single other image (M=1), uint8", {
-                "X_train": rng.integers(0, 256, size=(7, 3, 5, 3), dtype=np.uint8),
-                "X_other": rng.integers(0, 128, size=(1, 3, 5, 3), dtype=np.uint8)}),
-        ]
-    return cases_
+
+
+def _image_cases(rng: np.random.Generator) -> list[Case]:
+    return _image_cases_from(rng, *_image_patterns(rng))
 
 
 CASES = {
@@ -226,11 +182,13 @@ CASES = {
 
 
 # ---------------------------------------------------------------- helpers
-def _tuple(out, n: int, name: str, what: str, case: Case):
-    if not (isinstance(out, tuple) and len(out) == n):
-        got = type(out).__name__ + (f" of length {len(out)}" if isinstance(out, (tuple, list)) else "")
-        fail(f"{name} should return a tuple {what}, but it returned {got}.", case)
-    return out
+def _tuple(out, names: tuple[str, ...], name: str, case: Case) -> tuple:
+    """:func:`expect_tuple`, rejecting a list as well (expect_tuple accepts one): the docstrings promise a
+    tuple, and tests/test_checks_preprocessing.py keeps list returns in its bank of wrong implementations."""
+    if isinstance(out, list):
+        fail(f"{name} should return a tuple ({', '.join(names)}), but it returned {describe_kind(out)}.", case,
+             f"return them as a tuple: `return {', '.join(names)}`.")
+    return expect_tuple(out, names, name, case)
 
 
 def _close(a, b, rtol: float = RTOL, atol: float = 1e-9) -> bool:
@@ -246,12 +204,12 @@ def _atol(*arrays) -> float:
 
 # ---------------------------------------------------------------- the checks
 @reporting("a tuple (mean, std) of shape (D,) each, std with ddof=0, within 1e-6 of the reference, input untouched")
-def check_compute_mean_std(compute_mean_std, *, seed=None, strict=False):
+def check_compute_mean_std(compute_mean_std, *, hidden=False):
     """Check ``compute_mean_std(X) -> (mean, std)``, per-feature statistics of shape (D,)."""
-    for case in cases(TOPIC, "compute_mean_std", seed, strict):
+    for case in cases(TOPIC, "compute_mean_std", hidden):
         X = plain(case.args["X"]).astype(np.float64)
         N, D = X.shape
-        out = _tuple(call(compute_mean_std, "compute_mean_std", case), 2, "compute_mean_std", "(mean, std)", case)
+        out = _tuple(call(compute_mean_std, "compute_mean_std", case), ("mean", "std"), "compute_mean_std", case)
         exp_mean, exp_std = case.expected
         axis_hint = ("the statistics are per feature: average over the examples, axis=0, which gives one "
                      "number per column (shape (D,)).")
@@ -277,9 +235,9 @@ def check_compute_mean_std(compute_mean_std, *, seed=None, strict=False):
 
 
 @reporting("shape and dtype kept, (X - mean) / (std + eps) with the given training statistics and eps, within 1e-6 of the reference, inputs untouched")
-def check_standardize(standardize, *, seed=None, strict=False):
+def check_standardize(standardize, *, hidden=False):
     """Check ``standardize(X, mean, std, eps=1e-8) -> (X - mean) / (std + eps)``, shape (N, D)."""
-    for case in cases(TOPIC, "standardize", seed, strict):
+    for case in cases(TOPIC, "standardize", hidden):
         X = plain(case.args["X"]).astype(np.float64)
         mean, std = case.args["mean"], case.args["std"]
         eps = case.kwargs.get("eps", 1e-8)
@@ -306,13 +264,13 @@ def _descending(v: np.ndarray) -> bool:
 
 @reporting("a tuple (mean (D,), components (D, k) with orthonormal columns, variances (k,) descending), "
            "all within 1e-6 of the reference (components up to sign), input untouched")
-def check_pca_fit(pca_fit, *, seed=None, strict=False):
+def check_pca_fit(pca_fit, *, hidden=False):
     """Check ``pca_fit(X, k) -> (mean, components, variances)``; components compared column by column up to sign."""
-    for case in cases(TOPIC, "pca_fit", seed, strict):
+    for case in cases(TOPIC, "pca_fit", hidden):
         X = plain(case.args["X"]).astype(np.float64)
         k = case.args["k"]
         N, D = X.shape
-        out = _tuple(call(pca_fit, "pca_fit", case), 3, "pca_fit", "(mean, components, variances)", case)
+        out = _tuple(call(pca_fit, "pca_fit", case), ("mean", "components", "variances"), "pca_fit", case)
         exp_mean, exp_comp, exp_var = case.expected
         mean = expect_array(out[0], "the mean returned by pca_fit", case, shape=(D,))
         expect_close(mean, exp_mean, "the mean returned by pca_fit", case, RTOL, _atol(X),
@@ -359,9 +317,9 @@ def check_pca_fit(pca_fit, *, seed=None, strict=False):
 
 
 @reporting("shape (N, k), (X - mean) @ components with the given training mean, within 1e-6 of the reference, inputs untouched")
-def check_pca_transform(pca_transform, *, seed=None, strict=False):
+def check_pca_transform(pca_transform, *, hidden=False):
     """Check ``pca_transform(X, mean, components) -> (X - mean) @ components`` of shape (N, k)."""
-    for case in cases(TOPIC, "pca_transform", seed, strict):
+    for case in cases(TOPIC, "pca_transform", hidden):
         X, mean, comp = plain(case.args["X"]), case.args["mean"], case.args["components"]
         N, k = X.shape[0], comp.shape[1]
         got = expect_array(call(pca_transform, "pca_transform", case), "pca_transform(X, mean, components)", case,
@@ -378,9 +336,9 @@ def check_pca_transform(pca_transform, *, seed=None, strict=False):
 
 @reporting("shape (N, k), (X - mean) @ components / sqrt(variances + eps) with the given training statistics, "
            "within 1e-6 of the reference, finite for a zero variance, inputs untouched")
-def check_whiten(whiten, *, seed=None, strict=False):
+def check_whiten(whiten, *, hidden=False):
     """Check ``whiten(X, mean, components, variances, eps=1e-5)``, shape (N, k)."""
-    for case in cases(TOPIC, "whiten", seed, strict):
+    for case in cases(TOPIC, "whiten", hidden):
         X, mean = plain(case.args["X"]), case.args["mean"]
         comp, var = case.args["components"], case.args["variances"]
         eps = case.kwargs.get("eps", 1e-5)
@@ -411,13 +369,13 @@ def check_whiten(whiten, *, seed=None, strict=False):
         expect_close(got, case.expected, "whiten(X, mean, components, variances)", case, RTOL, atol, hint)
 
 
-def _check_centring(f, name: str, stat: str, seed, strict) -> None:
+def _check_centring(f, name: str, stat: str, hidden: bool) -> None:
     """Shared body of the two image checks; ``stat`` is "image" (axis 0) or "channel" (axes 0, 1, 2)."""
     axes = {"image": (0,), "channel": (0, 1, 2)}
-    for case in cases(TOPIC, name, seed, strict):
+    for case in cases(TOPIC, name, hidden):
         Xt = plain(case.args["X_train"]).astype(np.float64)
         Xo = plain(case.args["X_other"]).astype(np.float64)
-        out = _tuple(call(f, name, case), 2, name, "(X_train_centred, X_other_centred)", case)
+        out = _tuple(call(f, name, case), ("X_train_centred", "X_other_centred"), name, case)
         t = expect_array(out[0], f"the centred X_train returned by {name}", case, shape=Xt.shape)
         o = expect_array(out[1], f"the centred X_other returned by {name}", case, shape=Xo.shape)
         exp_t, exp_o = case.expected
@@ -456,13 +414,13 @@ def _check_centring(f, name: str, stat: str, seed, strict) -> None:
 
 @reporting("a tuple of two float arrays shaped like the inputs, both centred with the training mean image "
            "(shape (H, W, C)), within 1e-6 of the reference, inputs untouched")
-def check_subtract_mean_image(subtract_mean_image, *, seed=None, strict=False):
+def check_subtract_mean_image(subtract_mean_image, *, hidden=False):
     """Check ``subtract_mean_image(X_train, X_other) -> (X_train - mu, X_other - mu)``, mu = mean image of X_train."""
-    _check_centring(subtract_mean_image, "subtract_mean_image", "image", seed, strict)
+    _check_centring(subtract_mean_image, "subtract_mean_image", "image", hidden)
 
 
 @reporting("a tuple of two float arrays shaped like the inputs, both centred with the training per-channel mean "
            "(shape (C,)), within 1e-6 of the reference, inputs untouched")
-def check_subtract_channel_mean(subtract_channel_mean, *, seed=None, strict=False):
+def check_subtract_channel_mean(subtract_channel_mean, *, hidden=False):
     """Check ``subtract_channel_mean(X_train, X_other) -> (X_train - mu, X_other - mu)``, mu of shape (C,)."""
-    _check_centring(subtract_channel_mean, "subtract_channel_mean", "channel", seed, strict)
+    _check_centring(subtract_channel_mean, "subtract_channel_mean", "channel", hidden)

@@ -5,8 +5,11 @@ augmentation and the pixel PCA it needs) and early stopping.
 Each ``check_<exercise>(student_function)`` returns quietly (after printing one ``[ok]`` line) on a
 correct implementation and raises ``AssertionError`` with an explanation on a wrong one. Called with
 no options it uses the visible cases (fixed inputs, reference outputs from
-``fixtures/regularization.json``); hidden tests call it with another ``seed`` and ``strict=True``
-for edge cases and larger inputs.
+``fixtures/regularization.json``); hidden tests pass ``hidden=True`` for edge cases and larger
+inputs, which are not part of this package.
+
+``check_dropout_backward(dropout_backward, forward=dropout_forward)`` runs the student's own
+``dropout_forward`` to get the cache, so the cache holds whatever the student's backward pass needs.
 
 Every random function takes an ``rng`` and its docstring fixes the order of its draws, so a correct
 implementation reproduces the reference output exactly from the same generator state.
@@ -18,8 +21,8 @@ import copy
 import numpy as np
 
 from utils.gradcheck import numerical_gradient, numerical_gradient_array
-from .checking import (Case, call, expect_array, expect_close, expect_gradient, expect_scalar, fail,
-                       ratio, reporting)
+from .checking import (Case, call, expect_array, expect_close, expect_gradient, expect_scalar, expect_tuple,
+                       fail, ratio, reporting)
 from .fixtures import cases
 
 TOPIC = "regularization"
@@ -44,9 +47,10 @@ HINTS = {
     "l1_penalty": "Like l2_penalty, with reg * np.sum(np.abs(w)) for the loss and reg * np.sign(w) for the gradient "
                   "(np.sign(0) is 0, the subgradient we want at the kink).",
     "dropout_forward": "Train mode: mask = rng.random(x.shape) < keep_prob, out = x * mask / keep_prob. Test mode: "
-                       "return x unchanged without touching rng. The cache is (keep_prob, mode, mask or None).",
-    "dropout_backward": "Unpack the cache into keep_prob, mode and mask; in train mode multiply dout by the same mask and "
-                        "divide by the same keep_prob as the forward pass; in test mode return dout.",
+                       "return x unchanged without touching rng. Put in the cache what dropout_backward will need "
+                       "(for example keep_prob, mode and the mask).",
+    "dropout_backward": "Take from your cache what the forward pass saved; in train mode multiply dout by the same mask "
+                        "and divide by the same keep_prob as the forward pass; in test mode return dout.",
     "test_time_scale": "Without the 1 / keep_prob in training, the next layer saw E[m x] = keep_prob * x. What must "
                        "multiply x at test time to give it the same?",
     "random_crop": "Draw tops, then lefts, with rng.integers(0, H - crop_h + 1, size=N) and its W analogue; then "
@@ -68,7 +72,10 @@ HINTS = {
 }
 
 
-# ---------------------------------------------------------------- case generators (visible and hidden)
+# ---------------------------------------------------------------- visible case generators
+# Each draws the visible cases of one exercise from ``rng``. The hidden module
+# (classroom/hidden/regularization.py) calls the same generators first and goes on drawing its own
+# cases from the same ``rng``, so the helpers below are shared with it.
 def _params(rng, shapes: dict[str, tuple], zeros: bool = False) -> dict[str, np.ndarray]:
     out = {}
     for name, shape in shapes.items():
@@ -79,8 +86,8 @@ def _params(rng, shapes: dict[str, tuple], zeros: bool = False) -> dict[str, np.
     return out
 
 
-def _penalty_cases(rng: np.random.Generator, strict: bool, zeros: bool) -> list[Case]:
-    cases_ = [
+def _penalty_cases(rng: np.random.Generator, zeros: bool) -> list[Case]:
+    return [
         Case("a two-layer network's parameters (biases non-zero: they must not be penalised)",
              {"weights": _params(rng, {"W1": (4, 3), "b1": (3,), "W2": (3, 2), "b2": (2,)}, zeros), "reg": 0.1}),
         Case("parameters with batch-norm gamma and beta (not weight matrices, so not penalised)",
@@ -89,59 +96,36 @@ def _penalty_cases(rng: np.random.Generator, strict: bool, zeros: bool) -> list[
         Case("reg = 0: no penalty, zero gradients",
              {"weights": _params(rng, {"W1": (2, 3), "b1": (3,)}, zeros), "reg": 0.0}),
     ]
-    # BEGIN HIDDEN CASES (stripped from the student bundle)
-    if strict:
-        cases_ += [
-            Case("a single weight matrix and no biases",
-                 {"weights": _params(rng, {"W1": (6, 6)}, zeros), "reg": 1e-3}),
-            Case("three layers, large weights, reg = 2.5",
-                 {"weights": {k: 10 * v for k, v in _params(rng, {"W1": (8, 7), "b1": (7,), "W2": (7, 5),
-                                                                  "b2": (5,), "W3": (5, 3), "b3": (3,)}, zeros).items()},
-                  "reg": 2.5}),
-        ]
-    # END HIDDEN CASES
-    return cases_
 
 
-def _dropout_forward_cases(rng: np.random.Generator, strict: bool) -> list[Case]:
-    def case(label, shape, keep_prob, mode):
-        return Case(label, {"x": rng.standard_normal(shape), "keep_prob": keep_prob, "mode": mode, "rng": _seed(rng)})
-    cases_ = [
-        case("train mode, x of shape (4, 5), keep_prob = 0.5", (4, 5), 0.5, "train"),
-        case("train mode, x of shape (3, 10), keep_prob = 0.8", (3, 10), 0.8, "train"),
-        case("test mode, keep_prob = 0.5 (the identity)", (3, 4), 0.5, "test"),
-        case("train mode, x of shape (2, 3, 4) (any shape works), keep_prob = 0.3", (2, 3, 4), 0.3, "train"),
+def _dropout_case(rng, label, shape, keep_prob, mode) -> Case:
+    return Case(label, {"x": rng.standard_normal(shape), "keep_prob": keep_prob, "mode": mode, "rng": _seed(rng)})
+
+
+def _dropout_forward_cases(rng: np.random.Generator) -> list[Case]:
+    return [
+        _dropout_case(rng, "train mode, x of shape (4, 5), keep_prob = 0.5", (4, 5), 0.5, "train"),
+        _dropout_case(rng, "train mode, x of shape (3, 10), keep_prob = 0.8", (3, 10), 0.8, "train"),
+        _dropout_case(rng, "test mode, keep_prob = 0.5 (the identity)", (3, 4), 0.5, "test"),
+        _dropout_case(rng, "train mode, x of shape (2, 3, 4) (any shape works), keep_prob = 0.3", (2, 3, 4), 0.3,
+                      "train"),
     ]
-    # BEGIN HIDDEN CASES (stripped from the student bundle)
-    if strict:
-        cases_ += [
-            case("train mode, keep_prob = 1.0 (keeps everything, still draws the mask)", (5, 6), 1.0, "train"),
-            case("train mode, a (50, 40) batch, keep_prob = 0.25", (50, 40), 0.25, "train"),
-            case("test mode, keep_prob = 0.9", (6, 7), 0.9, "test"),
-            case("train mode, a single unit", (1, 1), 0.6, "train"),
-        ]
-    # END HIDDEN CASES
-    return cases_
 
 
-def _dropout_backward_cases(rng: np.random.Generator, strict: bool) -> list[Case]:
-    def case(label, shape, keep_prob, mode):
-        mask = rng.random(shape) < keep_prob if mode == "train" else None
-        return Case(label, {"dout": rng.standard_normal(shape), "cache": (keep_prob, mode, mask)})
-    cases_ = [
-        case("train mode, shape (4, 5), keep_prob = 0.5", (4, 5), 0.5, "train"),
-        case("train mode, shape (3, 6), keep_prob = 0.8", (3, 6), 0.8, "train"),
-        case("test mode (the cache holds no mask)", (3, 4), 0.5, "test"),
-    ]
-    # BEGIN HIDDEN CASES (stripped from the student bundle)
-    if strict:
-        cases_ += [
-            case("train mode, shape (2, 3, 4), keep_prob = 0.3", (2, 3, 4), 0.3, "train"),
-            case("train mode, a (40, 30) batch, keep_prob = 0.25", (40, 30), 0.25, "train"),
-            case("train mode, keep_prob = 1.0", (3, 3), 1.0, "train"),
-        ]
-    # END HIDDEN CASES
-    return cases_
+def _with_dout(rng: np.random.Generator, forward_cases: list[Case]) -> list[Case]:
+    """Cases for ``dropout_backward``: the forward cases (drawn first, with the same draws as the
+    forward's own cases), then one ``dout`` per case, and the REFERENCE forward's cache so that the
+    reference backward can give the expected dx. The check pairs them with the forward cases by label
+    and calls the student's own forward and backward: the reference's cache is never shown to them."""
+    from . import reference
+
+    forward = reference.load(TOPIC).dropout_forward
+    out = []
+    for fcase in forward_cases:
+        dout = rng.standard_normal(fcase.args["x"].shape)
+        _, cache = forward(*copy.deepcopy(list(fcase.args.values())))
+        out.append(Case(fcase.label, {"dout": dout, "cache": cache}))
+    return out
 
 
 def _images(rng, shape, low=0.0, high=1.0, saturate=False):
@@ -152,79 +136,38 @@ def _images(rng, shape, low=0.0, high=1.0, saturate=False):
     return X
 
 
-def _crop_cases(rng, strict):
-    cases_ = [
+def _crop_cases(rng):
+    return [
         Case("grey images (N, H, W) = (5, 8, 9), crop 5 x 6",
              {"X": _images(rng, (5, 8, 9)), "crop_h": 5, "crop_w": 6, "rng": _seed(rng)}),
         Case("colour images (N, H, W, C) = (4, 7, 6, 3), crop 4 x 3",
              {"X": _images(rng, (4, 7, 6, 3)), "crop_h": 4, "crop_w": 3, "rng": _seed(rng)}),
     ]
-    # BEGIN HIDDEN CASES (stripped from the student bundle)
-    if strict:
-        cases_ += [
-            Case("crop as large as the image (the only offset is 0)",
-                 {"X": _images(rng, (3, 5, 6)), "crop_h": 5, "crop_w": 6, "rng": _seed(rng)}),
-            Case("1 x 1 crops of (6, 4, 5, 3) colour images",
-                 {"X": _images(rng, (6, 4, 5, 3)), "crop_h": 1, "crop_w": 1, "rng": _seed(rng)}),
-            Case("a batch of 40 (12, 10) images, crop 9 x 7",
-                 {"X": _images(rng, (40, 12, 10)), "crop_h": 9, "crop_w": 7, "rng": _seed(rng)}),
-        ]
-    # END HIDDEN CASES
-    return cases_
 
 
-def _flip_cases(rng, strict):
-    cases_ = [
+def _flip_cases(rng):
+    return [
         Case("grey images (N, H, W) = (8, 4, 5)", {"X": _images(rng, (8, 4, 5)), "rng": _seed(rng)}),
         Case("colour images (N, H, W, C) = (8, 3, 4, 3)", {"X": _images(rng, (8, 3, 4, 3)), "rng": _seed(rng)}),
     ]
-    # BEGIN HIDDEN CASES (stripped from the student bundle)
-    if strict:
-        cases_ += [
-            Case("one grey image", {"X": _images(rng, (1, 3, 3)), "rng": _seed(rng)}),
-            Case("40 colour images (40, 5, 6, 3)", {"X": _images(rng, (40, 5, 6, 3)), "rng": _seed(rng)}),
-        ]
-    # END HIDDEN CASES
-    return cases_
 
 
-def _shift_cases(rng, strict):
-    cases_ = [
+def _shift_cases(rng):
+    return [
         Case("grey images (N, H, W) = (6, 7, 8), max_shift = 2",
              {"X": _images(rng, (6, 7, 8), 0.1, 1.0), "max_shift": 2, "rng": _seed(rng)}),
         Case("colour images (N, H, W, C) = (5, 6, 5, 3), max_shift = 1",
              {"X": _images(rng, (5, 6, 5, 3), 0.1, 1.0), "max_shift": 1, "rng": _seed(rng)}),
     ]
-    # BEGIN HIDDEN CASES (stripped from the student bundle)
-    if strict:
-        cases_ += [
-            Case("max_shift = 0 (the identity, after drawing zeros)",
-                 {"X": _images(rng, (3, 4, 4), 0.1, 1.0), "max_shift": 0, "rng": _seed(rng)}),
-            Case("30 digit-sized (8, 8) images, max_shift = 3",
-                 {"X": _images(rng, (30, 8, 8), 0.1, 1.0), "max_shift": 3, "rng": _seed(rng)}),
-        ]
-    # END HIDDEN CASES
-    return cases_
 
 
-def _jitter_cases(rng, strict):
-    cases_ = [
+def _jitter_cases(rng):
+    return [
         Case("grey digit-like images (N, H, W) = (5, 6, 6) with pixels at 0 and 1 (needs clipping)",
              {"X": _images(rng, (5, 6, 6), saturate=True), "brightness": 0.2, "contrast": 0.5, "rng": _seed(rng)}),
         Case("colour images (N, H, W, C) = (4, 5, 6, 3)",
              {"X": _images(rng, (4, 5, 6, 3), 0.2, 0.8), "brightness": 0.1, "contrast": 0.3, "rng": _seed(rng)}),
     ]
-    # BEGIN HIDDEN CASES (stripped from the student bundle)
-    if strict:
-        cases_ += [
-            Case("brightness = contrast = 0 (the identity)",
-                 {"X": _images(rng, (3, 4, 5, 3)), "brightness": 0.0, "contrast": 0.0, "rng": _seed(rng)}),
-            Case("30 colour images with saturated pixels, strong jitter",
-                 {"X": _images(rng, (30, 6, 5, 3), saturate=True), "brightness": 0.4, "contrast": 0.8,
-                  "rng": _seed(rng)}),
-        ]
-    # END HIDDEN CASES
-    return cases_
 
 
 def _correlated_rgb(rng, shape):
@@ -235,19 +178,11 @@ def _correlated_rgb(rng, shape):
     return X
 
 
-def _pca_cases(rng, strict):
-    cases_ = [
+def _pca_cases(rng):
+    return [
         Case("colour images (N, H, W, C) = (3, 4, 5, 3) with correlated channels", {"X": _correlated_rgb(rng, (3, 4, 5))}),
         Case("colour images (2, 6, 6, 3)", {"X": _correlated_rgb(rng, (2, 6, 6))}),
     ]
-    # BEGIN HIDDEN CASES (stripped from the student bundle)
-    if strict:
-        cases_ += [
-            Case("one image of 1 x 10 pixels", {"X": _correlated_rgb(rng, (1, 1, 10))}),
-            Case("20 images of 16 x 12 pixels", {"X": _correlated_rgb(rng, (20, 16, 12))}),
-        ]
-    # END HIDDEN CASES
-    return cases_
 
 
 def _rotation(rng):
@@ -255,31 +190,24 @@ def _rotation(rng):
     return q * np.sign(np.diag(r))   # a random orthogonal matrix, not symmetric
 
 
-def _pca_color_cases(rng, strict):
-    def case(label, X, std):
-        eigvals = np.sort(rng.uniform(0.002, 0.08, 3))[::-1].copy()
-        return Case(label, {"X": X, "eigvals": eigvals, "eigvecs": _rotation(rng), "alpha_std": std, "rng": _seed(rng)})
-    cases_ = [
-        case("colour images (N, H, W, C) = (5, 4, 6, 3) in [0.3, 0.7], alpha_std = 0.1 (no clipping)",
-             _images(rng, (5, 4, 6, 3), 0.3, 0.7), 0.1),
-        case("colour images with pixels near 0 and 1, alpha_std = 1.0 (needs clipping)",
-             _images(rng, (4, 3, 5, 3), saturate=True), 1.0),
+def _pca_color_case(rng, label, X, std) -> Case:
+    eigvals = np.sort(rng.uniform(0.002, 0.08, 3))[::-1].copy()
+    return Case(label, {"X": X, "eigvals": eigvals, "eigvecs": _rotation(rng), "alpha_std": std, "rng": _seed(rng)})
+
+
+def _pca_color_cases(rng):
+    return [
+        _pca_color_case(rng, "colour images (N, H, W, C) = (5, 4, 6, 3) in [0.3, 0.7], alpha_std = 0.1 (no clipping)",
+                        _images(rng, (5, 4, 6, 3), 0.3, 0.7), 0.1),
+        _pca_color_case(rng, "colour images with pixels near 0 and 1, alpha_std = 1.0 (needs clipping)",
+                        _images(rng, (4, 3, 5, 3), saturate=True), 1.0),
     ]
-    # BEGIN HIDDEN CASES (stripped from the student bundle)
-    if strict:
-        cases_ += [
-            case("alpha_std = 0 (the identity)", _images(rng, (3, 4, 4, 3)), 0.0),
-            case("40 images of (6, 5) pixels in [0.3, 0.7], alpha_std = 0.2",
-                 _images(rng, (40, 6, 5, 3), 0.3, 0.7), 0.2),
-        ]
-    # END HIDDEN CASES
-    return cases_
 
 
-def _early_stopping_cases(rng, strict):
+def _early_stopping_cases(rng):
     t = np.arange(30)
     u_shape = 1.0 / (1 + t) + 0.004 * t + 0.01 * rng.standard_normal(30)   # falls, then rises (noisy)
-    cases_ = [
+    return [
         Case("the loss stops improving after epoch 1, patience = 2",
              {"val_losses": [1.0, 0.8, 0.9, 0.85, 0.7, 0.6], "patience": 2}),
         Case("a loss that improves every epoch (never stops: the last epoch)",
@@ -291,26 +219,13 @@ def _early_stopping_cases(rng, strict):
         Case("a noisy U-shaped curve of 30 epochs (an array), patience = 5",
              {"val_losses": u_shape, "patience": 5}),
     ]
-    # BEGIN HIDDEN CASES (stripped from the student bundle)
-    if strict:
-        walk = 1.0 + np.cumsum(rng.normal(0.0, 0.05, 60))
-        cases_ += [
-            Case("a single epoch", {"val_losses": [0.3], "patience": 3}),
-            Case("patience longer than the run", {"val_losses": [0.5, 0.6, 0.7, 0.8], "patience": 10}),
-            Case("a random walk of 60 epochs, patience = 4", {"val_losses": walk, "patience": 4}),
-            Case("a random walk of 60 epochs, patience = 12", {"val_losses": walk.copy(), "patience": 12}),
-            Case("the best epoch is the last", {"val_losses": [0.9, 0.95, 0.99, 0.6], "patience": 3}),
-            Case("best at epoch 0, patience = 3", {"val_losses": [0.2, 0.3, 0.25, 0.21, 0.1], "patience": 3}),
-        ]
-    # END HIDDEN CASES
-    return cases_
 
 
 CASES = {
-    "l2_penalty": lambda rng, strict: _penalty_cases(rng, strict, zeros=False),
-    "l1_penalty": lambda rng, strict: _penalty_cases(rng, strict, zeros=True),
+    "l2_penalty": lambda rng: _penalty_cases(rng, zeros=False),
+    "l1_penalty": lambda rng: _penalty_cases(rng, zeros=True),
     "dropout_forward": _dropout_forward_cases,
-    "dropout_backward": _dropout_backward_cases,
+    "dropout_backward": lambda rng: _with_dout(rng, _dropout_forward_cases(rng)),
     "random_crop": _crop_cases,
     "random_flip": _flip_cases,
     "random_shift": _shift_cases,
@@ -322,18 +237,11 @@ CASES = {
 
 
 # ---------------------------------------------------------------- shared pieces
-def _pair(out, name: str, first: str, second: str, case: Case):
-    if not (isinstance(out, tuple) and len(out) == 2):
-        fail(f"{name} should return a tuple ({first}, {second}), but it returned "
-             f"{type(out).__name__}{f' of length {len(out)}' if isinstance(out, (tuple, list)) else ''}.", case)
-    return out
-
-
-def _check_penalty(penalty, name: str, kind: str, seed, strict):
+def _check_penalty(penalty, name: str, kind: str, hidden: bool):
     is_weight = lambda key: key.startswith("W")
-    for case in cases(TOPIC, name, seed, strict):
+    for case in cases(TOPIC, name, hidden):
         weights, reg = case.args["weights"], case.args["reg"]
-        loss, grads = _pair(call(penalty, name, case), name, "loss", "grads", case)
+        loss, grads = expect_tuple(call(penalty, name, case), ("loss", "grads"), name, case)
         loss = expect_scalar(loss, f"the loss returned by {name}", case)
         exp_loss, exp_grads = case.expected
         if not isinstance(grads, dict):
@@ -385,19 +293,19 @@ def _check_penalty(penalty, name: str, kind: str, seed, strict):
 # ---------------------------------------------------------------- the checks
 @reporting("loss = 0.5 * reg * sum(W**2) over the 'W' keys only, grads for every key (zeros for biases), "
            "within 1e-9 of the reference and equal to the numeric gradient, inputs untouched")
-def check_l2_penalty(l2_penalty, *, seed=None, strict=False):
+def check_l2_penalty(l2_penalty, *, hidden=False):
     """Check ``l2_penalty(weights, reg) -> (loss, grads)``."""
-    _check_penalty(l2_penalty, "l2_penalty", "l2", seed, strict)
+    _check_penalty(l2_penalty, "l2_penalty", "l2", hidden)
 
 
 @reporting("loss = reg * sum(|W|) over the 'W' keys only, grads = reg * sign(W) (0 at W = 0, zeros for "
            "biases), within 1e-9 of the reference and equal to the numeric gradient, inputs untouched")
-def check_l1_penalty(l1_penalty, *, seed=None, strict=False):
+def check_l1_penalty(l1_penalty, *, hidden=False):
     """Check ``l1_penalty(weights, reg) -> (loss, grads)``."""
-    _check_penalty(l1_penalty, "l1_penalty", "l1", seed, strict)
+    _check_penalty(l1_penalty, "l1_penalty", "l1", hidden)
 
 
-def _check_dropout_statistics(dropout_forward, seed):
+def _check_dropout_statistics(dropout_forward, seed: int = 11):
     """Statistical properties on 100,000 units, with tolerances that cannot flake.
 
     x has entries in [0.5, 1.5] (mean ~1). The fraction of kept units has standard deviation
@@ -406,12 +314,12 @@ def _check_dropout_statistics(dropout_forward, seed):
     has standard deviation <= sqrt(7.5 / 1e5) = 0.0087 and the tolerance 0.06 is about 7 of them
     (probability below 1e-11 for any seed). The mistakes this catches are off by 0.2 or more.
     """
-    srng = np.random.default_rng(11 if seed is None else seed + 11)
+    srng = np.random.default_rng(seed)
     x = 0.5 + srng.random((200, 500))
     for p in (0.3, 0.8):
         case = Case(f"train mode, x of shape (200, 500) with entries in [0.5, 1.5], keep_prob = {p}",
                     {"x": x, "keep_prob": p, "mode": "train", "rng": _seed(srng)})
-        out = _pair(call(dropout_forward, "dropout_forward", case), "dropout_forward", "out", "cache", case)[0]
+        out = expect_tuple(call(dropout_forward, "dropout_forward", case), ("out", "cache"), "dropout_forward", case)[0]
         out = expect_array(out, "out returned by dropout_forward", case, shape=x.shape)
         kept = float(np.mean(out != 0))
         if not abs(kept - p) <= 0.02:
@@ -429,17 +337,30 @@ def _check_dropout_statistics(dropout_forward, seed):
                  f"mean(out) = {mean_out:.4f} (allowed deviation 0.06, about 7 standard deviations).", case, hint)
 
 
+def _spec_mask(x, keep_prob, mode, rng) -> np.ndarray:
+    """The mask the docstring specifies, drawn from a copy of ``rng`` (all ones in test mode)."""
+    if mode != "train":
+        return np.ones(np.shape(x), dtype=bool)
+    return copy.deepcopy(rng).random(np.shape(x)) < keep_prob
+
+
 @reporting("inverted dropout: mask rng.random(x.shape) < keep_prob scaled by 1/keep_prob in train mode, "
-           "identity without drawing in test mode, cache (keep_prob, mode, mask), outputs equal to the "
-           "reference, kept fraction ~ keep_prob and E[out] ~ x on 100,000 units")
-def check_dropout_forward(dropout_forward, *, seed=None, strict=False):
-    """Check ``dropout_forward(x, keep_prob, mode, rng) -> (out, cache)``."""
-    for case in cases(TOPIC, "dropout_forward", seed, strict):
+           "identity without drawing in test mode, outputs equal to the reference, kept fraction ~ keep_prob "
+           "and E[out] ~ x on 100,000 units")
+def check_dropout_forward(dropout_forward, *, hidden=False):
+    """Check ``dropout_forward(x, keep_prob, mode, rng) -> (out, cache)``; the cache is yours to design
+    (check_dropout_backward hands it to your dropout_backward)."""
+    cases_ = cases(TOPIC, "dropout_forward", hidden)
+    # the statistics' inputs: fixed for the visible check, drawn along with the cases for a hidden one
+    stats_seed = int(copy.deepcopy(cases_[0].args["rng"]).integers(2 ** 31)) if hidden else 11
+    for case in cases_:
         x, keep_prob, mode, rng = (case.args[k] for k in ("x", "keep_prob", "mode", "rng"))
         state = copy.deepcopy(rng.bit_generator.state)
-        out, cache = _pair(call(dropout_forward, "dropout_forward", case), "dropout_forward", "out", "cache", case)
+        exp_mask = _spec_mask(x, keep_prob, mode, rng)
+        out, _ = expect_tuple(call(dropout_forward, "dropout_forward", case), ("out", "cache"), "dropout_forward",
+                              case, "end the function with `return out, cache`.")
         out = expect_array(out, "out returned by dropout_forward", case, shape=x.shape)
-        exp_out, (_, _, exp_mask) = case.expected
+        exp_out = case.expected[0]
         if mode == "test":
             expect_close(out, x, "out in test mode", case, rtol=0, atol=0,
                          hint="in test mode inverted dropout is the identity: no mask and no scaling (the "
@@ -460,60 +381,58 @@ def check_dropout_forward(dropout_forward, *, seed=None, strict=False):
                 hint = ("the wrong units are kept. Draw the mask as rng.random(x.shape) < keep_prob, once, "
                         "before any other draw.")
             expect_close(out, exp_out, "out returned by dropout_forward", case, RTOL, ATOL, hint)
-        if not (isinstance(cache, tuple) and len(cache) == 3):
-            fail(f"the cache should be the tuple (keep_prob, mode, mask), but it is {type(cache).__name__}"
-                 f"{f' of length {len(cache)}' if isinstance(cache, (tuple, list)) else ''}.", case)
-        if cache[0] != keep_prob or cache[1] != mode:
-            fail(f"the cache should start with (keep_prob, mode) = ({keep_prob!r}, {mode!r}), but it starts with "
-                 f"({cache[0]!r:.40}, {cache[1]!r:.40}).", case)
-        if mode == "test":
-            if cache[2] is not None:
-                fail("in test mode the cache's mask should be None (there is no mask).", case)
-        else:
-            mask = cache[2]
-            if not (isinstance(mask, np.ndarray) and mask.dtype == bool and mask.shape == x.shape):
-                fail(f"the cache's mask should be a boolean array of shape {x.shape} (rng.random(x.shape) < "
-                     f"keep_prob, before any scaling), but it is {type(mask).__name__}"
-                     f"{f' of dtype {mask.dtype} and shape {mask.shape}' if isinstance(mask, np.ndarray) else ''}.", case)
-            if not np.array_equal(mask, exp_mask):
-                fail("the cache's mask does not match the units that were kept: it should be "
-                     "rng.random(x.shape) < keep_prob.", case)
-    _check_dropout_statistics(dropout_forward, seed)
+    _check_dropout_statistics(dropout_forward, stats_seed)
 
 
-@reporting("dx = dout * mask / keep_prob in train mode and dout in test mode, equal to the reference and "
-           "to a numeric gradient with a random upstream gradient, inputs untouched")
-def check_dropout_backward(dropout_backward, *, seed=None, strict=False):
-    """Check ``dropout_backward(dout, cache) -> dx`` with cache = (keep_prob, mode, mask)."""
-    for case in cases(TOPIC, "dropout_backward", seed, strict):
-        dout, (keep_prob, mode, mask) = case.args["dout"], case.args["cache"]
-        dx = expect_array(call(dropout_backward, "dropout_backward", case), "dx returned by dropout_backward",
-                          case, shape=dout.shape)
+@reporting("with the cache of your own dropout_forward: dx = dout * mask / keep_prob in train mode (the mask "
+           "your forward drew) and dx = dout in test mode, equal to the reference and to a numeric gradient "
+           "with the mask fixed, inputs untouched")
+def check_dropout_backward(dropout_backward, *, forward, hidden=False):
+    """Check ``dropout_backward(dout, cache) -> dx``, where ``cache`` is whatever your ``dropout_forward``
+    (passed as ``forward``) returned: the check calls it on each input (it must pass its own check) and
+    hands its cache to ``dropout_backward``."""
+    pairs = list(zip(cases(TOPIC, "dropout_forward", hidden), cases(TOPIC, "dropout_backward", hidden)))
+    for fcase, bcase in pairs:
+        assert fcase.label == bcase.label, "forward and backward fixtures are out of step"
+        x, keep_prob, mode, rng = (fcase.args[k] for k in ("x", "keep_prob", "mode", "rng"))
+        dout = bcase.args["dout"]
+        mask = _spec_mask(x, keep_prob, mode, rng)   # the units the forward keeps (rng is still fresh here)
+        what = "out returned by dropout_forward (this check calls it to get your cache)"
+        out, cache = expect_tuple(call(forward, "dropout_forward", fcase), ("out", "cache"), "dropout_forward",
+                                  fcase, "end the function with `return out, cache`.")
+        out = expect_array(out, what, fcase, shape=x.shape)
+        expect_close(out, fcase.expected[0], what, fcase, RTOL, ATOL,
+                     "dropout_forward fails its own check above: fix it first.")
+        case = Case(fcase.label, {"x": x, "keep_prob": keep_prob, "mode": mode, "dout": dout})
+        dx = expect_array(call(lambda *args: dropout_backward(dout, cache), "dropout_backward", case),
+                          "dx returned by dropout_backward", case, shape=dout.shape)
         hint = None
         if mode == "test":
-            hint = "in test mode dropout is the identity, so dx = dout (the cache holds no mask)."
+            expect_close(dx, dout, "dx returned by dropout_backward in test mode", case, rtol=0, atol=0,
+                         hint="in test mode dropout is the identity, so dx = dout (there is no mask and no scale).")
         else:
-            r = ratio(dx, case.expected)
+            r = ratio(dx, bcase.expected)
             if r is not None and np.isclose(r, keep_prob) and keep_prob != 1:
                 hint = "dx is missing the 1 / keep_prob: the forward pass scaled the kept units, so the gradient is scaled too."
             elif r is not None and np.isclose(r, keep_prob ** 2) and keep_prob != 1:
                 hint = "dx is multiplied by keep_prob instead of divided by it."
             elif np.any((dx != 0) & ~mask):
                 hint = ("dx is non-zero for dropped units: a dropped unit did not affect the output, so its "
-                        "gradient is 0 (multiply by the mask).")
-        expect_close(dx, case.expected, "dx returned by dropout_backward", case, RTOL, ATOL, hint)
-        # the forward pass is x -> x * mask / keep_prob (train) or x (test): compare with centred differences
-        forward = (lambda v: v * mask / keep_prob) if mode == "train" else (lambda v: v)
-        x = np.random.default_rng(3).standard_normal(dout.shape)
-        numeric = numerical_gradient_array(forward, x, dout)
+                        "gradient is 0 (multiply by the mask of the forward pass, kept in your cache).")
+            expect_close(dx, bcase.expected, "dx returned by dropout_backward", case, RTOL, ATOL, hint)
+        # with the mask fixed, the forward pass is x -> x * mask / keep_prob (train) or x (test): compare with
+        # centred differences
+        fixed = (lambda v: v * mask / keep_prob) if mode == "train" else (lambda v: v)
+        x_num = np.random.default_rng(3).standard_normal(dout.shape)
+        numeric = numerical_gradient_array(fixed, x_num, dout)
         expect_gradient(dx, numeric, "dx returned by dropout_backward", case, tol=1e-7, hint=hint)
 
 
 @reporting("shape (N, crop_h, crop_w[, C]), windows at offsets tops = rng.integers(0, H - crop_h + 1, size=N) "
            "then lefts = rng.integers(0, W - crop_w + 1, size=N), equal to the reference, input untouched")
-def check_random_crop(random_crop, *, seed=None, strict=False):
+def check_random_crop(random_crop, *, hidden=False):
     """Check ``random_crop(X, crop_h, crop_w, rng) -> crops``."""
-    for case in cases(TOPIC, "random_crop", seed, strict):
+    for case in cases(TOPIC, "random_crop", hidden):
         X, ch, cw = case.args["X"], case.args["crop_h"], case.args["crop_w"]
         shape = (X.shape[0], ch, cw, *X.shape[3:])
         out = expect_array(call(random_crop, "random_crop", case), "the output of random_crop", case, shape=shape)
@@ -532,9 +451,9 @@ def check_random_crop(random_crop, *, seed=None, strict=False):
 
 @reporting("image i is mirrored left-right (its width axis reversed) where rng.random(N)[i] < 0.5, colour "
            "channels untouched, equal to the reference, input untouched")
-def check_random_flip(random_flip, *, seed=None, strict=False):
+def check_random_flip(random_flip, *, hidden=False):
     """Check ``random_flip(X, rng) -> flipped``."""
-    for case in cases(TOPIC, "random_flip", seed, strict):
+    for case in cases(TOPIC, "random_flip", hidden):
         X = case.args["X"]
         out = expect_array(call(random_flip, "random_flip", case), "the output of random_flip", case, shape=X.shape)
         hint = None
@@ -554,9 +473,9 @@ def check_random_flip(random_flip, *, seed=None, strict=False):
 
 @reporting("image i moved down by dys[i] and right by dxs[i] (dys, then dxs = rng.integers(-max_shift, "
            "max_shift + 1, size=N)), vacated pixels 0, equal to the reference, input untouched")
-def check_random_shift(random_shift, *, seed=None, strict=False):
+def check_random_shift(random_shift, *, hidden=False):
     """Check ``random_shift(X, max_shift, rng) -> shifted``."""
-    for case in cases(TOPIC, "random_shift", seed, strict):
+    for case in cases(TOPIC, "random_shift", hidden):
         X = case.args["X"]
         out = expect_array(call(random_shift, "random_shift", case), "the output of random_shift", case, shape=X.shape)
         expected = np.asarray(case.expected)
@@ -572,9 +491,9 @@ def check_random_shift(random_shift, *, seed=None, strict=False):
 
 @reporting("out_i = clip(c_i * (X_i - mean(X_i)) + mean(X_i) + b_i, 0, 1) with b, then c drawn from rng, "
            "equal to the reference, input untouched")
-def check_color_jitter(color_jitter, *, seed=None, strict=False):
+def check_color_jitter(color_jitter, *, hidden=False):
     """Check ``color_jitter(X, brightness, contrast, rng) -> jittered``."""
-    for case in cases(TOPIC, "color_jitter", seed, strict):
+    for case in cases(TOPIC, "color_jitter", hidden):
         X = case.args["X"]
         out = expect_array(call(color_jitter, "color_jitter", case), "the output of color_jitter", case, shape=X.shape)
         hint = None
@@ -589,11 +508,11 @@ def check_color_jitter(color_jitter, *, seed=None, strict=False):
 
 @reporting("eigenvalues of the RGB pixel covariance (divided by M) in decreasing order, unit eigenvectors "
            "as columns (up to sign), within 1e-9 of the reference, input untouched")
-def check_pixel_pca(pixel_pca, *, seed=None, strict=False):
+def check_pixel_pca(pixel_pca, *, hidden=False):
     """Check ``pixel_pca(X) -> (eigvals, eigvecs)``."""
-    for case in cases(TOPIC, "pixel_pca", seed, strict):
+    for case in cases(TOPIC, "pixel_pca", hidden):
         X = case.args["X"]
-        eigvals, eigvecs = _pair(call(pixel_pca, "pixel_pca", case), "pixel_pca", "eigvals", "eigvecs", case)
+        eigvals, eigvecs = expect_tuple(call(pixel_pca, "pixel_pca", case), ("eigvals", "eigvecs"), "pixel_pca", case)
         eigvals = expect_array(eigvals, "eigvals returned by pixel_pca", case, shape=(3,))
         eigvecs = expect_array(eigvecs, "eigvecs returned by pixel_pca", case, shape=(3, 3))
         exp_vals, exp_vecs = (np.asarray(a) for a in case.expected)
@@ -620,9 +539,9 @@ def check_pixel_pca(pixel_pca, *, seed=None, strict=False):
 
 @reporting("out_i = clip(X_i + eigvecs @ (alpha_i * sqrt(eigvals)), 0, 1), alpha = rng.normal(0, alpha_std, "
            "size=(N, 3)), one colour offset per image, equal to the reference, inputs untouched")
-def check_pca_color_augmentation(pca_color_augmentation, *, seed=None, strict=False):
+def check_pca_color_augmentation(pca_color_augmentation, *, hidden=False):
     """Check ``pca_color_augmentation(X, eigvals, eigvecs, alpha_std, rng) -> augmented``."""
-    for case in cases(TOPIC, "pca_color_augmentation", seed, strict):
+    for case in cases(TOPIC, "pca_color_augmentation", hidden):
         X, lam, V, std, rng = (case.args[k] for k in ("X", "eigvals", "eigvecs", "alpha_std", "rng"))
         alpha = copy.deepcopy(rng).normal(0.0, std, size=(len(X), 3))   # the draws the docstring specifies
         out = expect_array(call(pca_color_augmentation, "pca_color_augmentation", case),
@@ -655,13 +574,13 @@ def _as_int(value, what, case):
 
 @reporting("(stop_epoch, best_epoch) as ints equal to the reference: stop once patience epochs in a row have "
            "not improved (strictly) on the best loss, else the last epoch; input untouched")
-def check_early_stopping(early_stopping, *, seed=None, strict=False):
+def check_early_stopping(early_stopping, *, hidden=False):
     """Check ``early_stopping(val_losses, patience) -> (stop_epoch, best_epoch)``."""
-    for case in cases(TOPIC, "early_stopping", seed, strict):
+    for case in cases(TOPIC, "early_stopping", hidden):
         losses, patience = case.args["val_losses"], case.args["patience"]
         E = len(losses)
-        stop, best = _pair(call(early_stopping, "early_stopping", case), "early_stopping", "stop_epoch",
-                           "best_epoch", case)
+        stop, best = expect_tuple(call(early_stopping, "early_stopping", case), ("stop_epoch", "best_epoch"),
+                                  "early_stopping", case)
         stop, best = _as_int(stop, "stop_epoch", case), _as_int(best, "best_epoch", case)
         exp_stop, exp_best = case.expected
         if stop != exp_stop:

@@ -4,16 +4,17 @@ softmax-cross-entropy loss and its gradient, numeric gradients and relative erro
 Each ``check_<exercise>(student_function)`` returns quietly (after printing one ``[ok]`` line) on a
 correct implementation and raises ``AssertionError`` with an explanation on a wrong one. Called with
 no options it uses the visible cases (fixed inputs, reference outputs from ``fixtures/softmax.json``);
-hidden tests call it with another ``seed`` and ``strict=True`` for edge cases and larger inputs.
+hidden tests call it with ``hidden=True``, which adds edge cases and larger inputs that are not part of
+this package (they come from the grader).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from utils.gradcheck import numerical_gradient as _library_numerical_gradient
-from .checking import (Case, call, expect_array, expect_close, expect_gradient, expect_scalar, fail,
-                       ratio, reporting, require_answer)
-from .fixtures import cases
+from .checking import (Case, call, expect_array, expect_close, expect_gradient, expect_scalar, expect_tuple,
+                       fail, ratio, reporting, require_answer)
+from .fixtures import cases, hidden_criterion
 
 TOPIC = "softmax"
 RTOL = 1e-6   # float64 softmax values agree with the reference to ~1e-15; 1e-6 leaves room for any sound formula
@@ -42,9 +43,9 @@ HINTS = {
 }
 
 
-# ---------------------------------------------------------------- case generators (visible and hidden)
-def _scores_cases(rng: np.random.Generator, strict: bool) -> list[Case]:
-    cases_ = [
+# ---------------------------------------------------------------- visible case generators
+def _scores_cases(rng: np.random.Generator) -> list[Case]:
+    return [
         Case("a batch of N=4 rows with C=5 standard-normal scores", {"scores": rng.standard_normal((4, 5))}),
         Case("N=1 row with C=3 scores", {"scores": rng.standard_normal((1, 3))}),
         Case("rows on very different scales (catches normalising over the whole batch)",
@@ -52,22 +53,13 @@ def _scores_cases(rng: np.random.Generator, strict: bool) -> list[Case]:
         Case("large scores around 1000 (exp overflows unless you subtract the row maximum)",
              {"scores": 1000.0 + 3.0 * rng.standard_normal((3, 4))}),
     ]
-    # BEGIN HIDDEN CASES (stripped from the student bundle)
-    if strict:
-        cases_ += [
-            Case("a 1x1 batch", {"scores": np.array([[-2.5]])}),
-            Case("a 2x2 batch (square: the wrong axis cannot hide behind the shape)",
-                 {"scores": np.array([[1.0, 3.0], [-2.0, 0.5]])}),
-            Case("a 200x50 batch spanning -1000..1000", {"scores": rng.uniform(-1000, 1000, (200, 50))}),
-            Case("very negative scores around -1000", {"scores": -1000.0 + rng.standard_normal((5, 7))}),
-        ]
-    # END HIDDEN CASES
-    return cases_
 
 
-def _label_cases(rng: np.random.Generator, strict: bool, with_probs: bool) -> list[Case]:
+def _label_cases(rng: np.random.Generator, with_probs: bool, scores_cases=_scores_cases) -> list[Case]:
+    """The cases of ``scores_cases(rng)`` with labels ``y`` drawn for them (and, ``with_probs``, the scores
+    turned into probabilities)."""
     out = []
-    for case in _scores_cases(rng, strict):
+    for case in scores_cases(rng):
         scores = case.args["scores"]
         N, C = scores.shape
         y = rng.integers(0, C, size=N)
@@ -84,51 +76,43 @@ def _label_cases(rng: np.random.Generator, strict: bool, with_probs: bool) -> li
     return out
 
 
-def _jacobian_cases(rng: np.random.Generator, strict: bool) -> list[Case]:
-    cases_ = [
+def _jacobian_cases(rng: np.random.Generator) -> list[Case]:
+    return [
         Case("a score vector with C=4", {"z": rng.standard_normal(4)}),
         Case("a score vector with C=3, one class dominating", {"z": np.array([2.0, 0.5, -1.0])}),
         Case("large scores around 1000", {"z": 1000.0 + rng.standard_normal(5)}),
     ]
-    # BEGIN HIDDEN CASES (stripped from the student bundle)
-    if strict:
-        cases_ += [Case("C=1", {"z": np.array([0.7])}), Case("C=30", {"z": 5 * rng.standard_normal(30)})]
-    # END HIDDEN CASES
-    return cases_
 
 
-def _relative_error_cases(rng: np.random.Generator, strict: bool) -> list[Case]:
+def _relative_error_cases(rng: np.random.Generator) -> list[Case]:
     a = rng.standard_normal((3, 4))
-    cases_ = [
+    return [
         Case("two nearby arrays", {"a": a, "b": a + 1e-6 * rng.standard_normal((3, 4))}),
         Case("arrays that differ in sign", {"a": np.array([1.0, -2.0]), "b": np.array([-1.0, -2.0])}),
         Case("entries where both arrays are exactly zero (needs the 1e-8 guard)",
              {"a": np.array([0.0, 0.0, 1e-3]), "b": np.array([0.0, 0.0, 1.1e-3])}),
     ]
-    # BEGIN HIDDEN CASES (stripped from the student bundle)
-    if strict:
-        cases_ += [Case("both all zeros", {"a": np.zeros((2, 2)), "b": np.zeros((2, 2))}),
-                   Case("tiny values below the guard", {"a": np.array([1e-12]), "b": np.array([3e-12])})]
-    # END HIDDEN CASES
-    return cases_
+
+
+def _underflow_case() -> Case:
+    return Case("a true class about 1000 below its row maximum (its probability underflows to 0: use log-softmax)",
+                {"scores": np.array([[1000.0, 0.0, -3.0], [2.0, 1.0, 0.5]]), "y": np.array([2, 0])})
 
 
 CASES = {
     "softmax": _scores_cases,
-    "cross_entropy_loss": lambda rng, strict: _label_cases(rng, strict, with_probs=True),
+    "cross_entropy_loss": lambda rng: _label_cases(rng, with_probs=True),
     "softmax_jacobian": _jacobian_cases,
-    "softmax_cross_entropy": lambda rng, strict: _label_cases(rng, strict, with_probs=False) + [
-        Case("a true class about 1000 below its row maximum (its probability underflows to 0: use log-softmax)",
-             {"scores": np.array([[1000.0, 0.0, -3.0], [2.0, 1.0, 0.5]]), "y": np.array([2, 0])})],
+    "softmax_cross_entropy": lambda rng: _label_cases(rng, with_probs=False) + [_underflow_case()],
     "relative_error": _relative_error_cases,
 }
 
 
 # ---------------------------------------------------------------- the checks
 @reporting("shape, dtype, rows summing to 1, values within 1e-6 of the reference, stable at scores ~1e3, input untouched")
-def check_softmax(softmax, *, seed=None, strict=False):
+def check_softmax(softmax, *, hidden=False):
     """Check ``softmax(scores) -> probs``, scores (N, C) -> probabilities (N, C), row by row."""
-    for case in cases(TOPIC, "softmax", seed, strict):
+    for case in cases(TOPIC, "softmax", hidden):
         scores = case.args["scores"]
         probs = expect_array(call(softmax, "softmax", case), "softmax(scores)", case, shape=scores.shape)
         row_sums = probs.sum(axis=1)
@@ -143,9 +127,9 @@ def check_softmax(softmax, *, seed=None, strict=False):
 
 
 @reporting("a float, within 1e-6 of the reference, averaged over the batch, input untouched")
-def check_cross_entropy_loss(cross_entropy_loss, *, seed=None, strict=False):
+def check_cross_entropy_loss(cross_entropy_loss, *, hidden=False):
     """Check ``cross_entropy_loss(probs, y) -> float``, the mean negative log-likelihood."""
-    for case in cases(TOPIC, "cross_entropy_loss", seed, strict):
+    for case in cases(TOPIC, "cross_entropy_loss", hidden):
         loss = expect_scalar(call(cross_entropy_loss, "cross_entropy_loss", case), "cross_entropy_loss(probs, y)", case)
         N = len(case.args["y"])
         hint = None
@@ -157,9 +141,9 @@ def check_cross_entropy_loss(cross_entropy_loss, *, seed=None, strict=False):
 
 
 @reporting("shape (C, C), symmetric, rows summing to 0, diagonal and off-diagonal entries within 1e-6 of the reference")
-def check_softmax_jacobian(softmax_jacobian, *, seed=None, strict=False):
+def check_softmax_jacobian(softmax_jacobian, *, hidden=False):
     """Check ``softmax_jacobian(z) -> J`` with ``J[i, j] = d softmax(z)_i / d z_j``, shape (C, C)."""
-    for case in cases(TOPIC, "softmax_jacobian", seed, strict):
+    for case in cases(TOPIC, "softmax_jacobian", hidden):
         C = case.args["z"].shape[0]
         J = expect_array(call(softmax_jacobian, "softmax_jacobian", case), "softmax_jacobian(z)", case, shape=(C, C))
         expected = np.asarray(case.expected)
@@ -177,15 +161,16 @@ def check_softmax_jacobian(softmax_jacobian, *, seed=None, strict=False):
 
 
 @reporting("loss and dscores within 1e-6 of the reference, dscores = numeric gradient (rel. error < 1e-6), inputs untouched")
-def check_softmax_cross_entropy(softmax_cross_entropy, *, seed=None, strict=False):
+def check_softmax_cross_entropy(softmax_cross_entropy, *, hidden=False):
     """Check ``softmax_cross_entropy(scores, y) -> (loss, dscores)`` with dscores of shape (N, C)."""
-    for case in cases(TOPIC, "softmax_cross_entropy", seed, strict):
+    for case in cases(TOPIC, "softmax_cross_entropy", hidden):
         scores, y = case.args["scores"], case.args["y"]
         N, C = scores.shape
         out = call(softmax_cross_entropy, "softmax_cross_entropy", case)
-        if not (isinstance(out, tuple) and len(out) == 2):
-            fail(f"softmax_cross_entropy should return a tuple (loss, dscores), but it returned "
-                 f"{type(out).__name__}{f' of length {len(out)}' if isinstance(out, (tuple, list)) else ''}.", case)
+        if isinstance(out, list):
+            fail("softmax_cross_entropy should return a tuple (loss, dscores), but it returned a list.", case,
+                 "write `return loss, dscores`.")
+        out = expect_tuple(out, ("loss", "dscores"), "softmax_cross_entropy", case)
         loss = expect_scalar(out[0], "the loss returned by softmax_cross_entropy", case)
         dscores = expect_array(out[1], "dscores returned by softmax_cross_entropy", case, shape=(N, C))
         exp_loss, exp_dscores = case.expected
@@ -231,17 +216,19 @@ def _grad_logsumexp(x):
     return np.exp(x) / np.sum(np.exp(x))
 
 
+def _numerical_gradient_inputs(rng: np.random.Generator) -> list[tuple]:
+    """``(label, f, exact gradient of f, x)`` for the visible check (drawn with ``default_rng(1)``)."""
+    return [("f(x) = sum(x**3) + x[0], x of shape (3,)", _f_cubic, _grad_cubic, 1.0 + rng.random(3)),
+            ("f(x) = log(sum(exp(x))), x of shape (2, 3)", _f_logsumexp, _grad_logsumexp, rng.standard_normal((2, 3)))]
+
+
 @reporting("shape, float64, centred differences (error < 1e-8 against the exact gradient), x restored afterwards")
-def check_numerical_gradient(numerical_gradient, *, seed=None, strict=False):
+def check_numerical_gradient(numerical_gradient, *, hidden=False):
     """Check ``numerical_gradient(f, x, h=1e-5) -> grad`` (centred differences, same shape as x)."""
-    rng = np.random.default_rng(1 if seed is None else seed)
-    inputs = [("f(x) = sum(x**3) + x[0], x of shape (3,)", _f_cubic, _grad_cubic, 1.0 + rng.random(3)),
-              ("f(x) = log(sum(exp(x))), x of shape (2, 3)", _f_logsumexp, _grad_logsumexp, rng.standard_normal((2, 3)))]
-    # BEGIN HIDDEN CASES (stripped from the student bundle)
-    if strict:
-        inputs += [("f(x) = sum(x**3) + x[0], x of shape (4, 2, 3)", _f_cubic, _grad_cubic, 2 * rng.standard_normal((4, 2, 3))),
-                   ("f(x) = log(sum(exp(x))), x of shape (1,)", _f_logsumexp, _grad_logsumexp, np.array([0.3]))]
-    # END HIDDEN CASES
+    if hidden:
+        inputs = hidden_criterion(TOPIC, "numerical_gradient_inputs")()
+    else:
+        inputs = _numerical_gradient_inputs(np.random.default_rng(1))
     for label, f, grad_f, x in inputs:
         case = Case(label, {"f": f, "x": x})
         grad = expect_array(call(numerical_gradient, "numerical_gradient", case), "numerical_gradient(f, x)",
@@ -258,27 +245,36 @@ def check_numerical_gradient(numerical_gradient, *, seed=None, strict=False):
 
 
 @reporting("a float, max |a-b| / max(1e-8, |a|+|b|) within 1e-9 of the reference, finite where a = b = 0")
-def check_relative_error(relative_error, *, seed=None, strict=False):
+def check_relative_error(relative_error, *, hidden=False):
     """Check ``relative_error(a, b) -> float``."""
-    for case in cases(TOPIC, "relative_error", seed, strict):
+    for case in cases(TOPIC, "relative_error", hidden):
         value = expect_scalar(call(relative_error, "relative_error", case), "relative_error(a, b)", case)
         expect_close(value, case.expected, "relative_error(a, b)", case, rtol=1e-9, atol=1e-15,
                      hint="take the elementwise ratio |a - b| / max(1e-8, |a| + |b|), then its maximum.")
 
 
 # ---------------------------------------------------------------- questions and the gradient-check exercise
+def _gradient_check_batch(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A batch of N=5 rows of C=4 standard-normal scores and their labels."""
+    return rng.standard_normal((5, 4)), rng.integers(0, 4, size=5)
+
+
 @reporting("a finite relative error below 1e-7, and your softmax_cross_entropy agrees with the course's numeric gradient")
-def check_gradient_check(rel_err, softmax_cross_entropy, *, seed=None, strict=False):
-    """Check the gradient-check exercise: ``rel_err`` is small, and the analytic gradient really is right."""
+def check_gradient_check(rel_err, *, loss, hidden=False):
+    """Check the gradient-check exercise: ``rel_err`` is small, and the analytic gradient of ``loss`` (the
+    student's ``softmax_cross_entropy``) really is right."""
     require_answer(rel_err, "rel_err")
     value = expect_scalar(rel_err, "rel_err")
     if not value < 1e-7:
         fail(f"rel_err is {value:.3e}; a correct softmax_cross_entropy gradient-checked in float64 gives about "
              "1e-9 or less. Either the gradient or the check has a bug.")
-    rng = np.random.default_rng(7 if seed is None else seed)
-    scores, y = rng.standard_normal((5, 4)), rng.integers(0, 4, size=5)
+    if hidden:
+        scores, y = hidden_criterion(TOPIC, "gradient_check_batch")()
+    else:
+        scores, y = _gradient_check_batch(np.random.default_rng(7))
     case = Case("a fresh batch of N=5, C=4 scores", {"scores": scores, "y": y})
-    loss, dscores = call(softmax_cross_entropy, "softmax_cross_entropy", case)
-    numeric = _library_numerical_gradient(lambda s: float(softmax_cross_entropy(s.copy(), y)[0]), scores.copy())
+    out = expect_tuple(call(loss, "softmax_cross_entropy", case), ("loss", "dscores"), "softmax_cross_entropy", case)
+    dscores = out[1]
+    numeric = _library_numerical_gradient(lambda s: float(loss(s.copy(), y)[0]), scores.copy())
     expect_gradient(dscores, numeric, "dscores from your softmax_cross_entropy", case, tol=1e-7)
 

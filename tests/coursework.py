@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LINKED = ["tnn_course.py", "nbgrader_config.py", "utils", "graders", "datasets", "solutions"]
+LINKED = ["tnn_course.py", "nbgrader_config.py", "utils", "graders", "datasets", "solutions", "authoring", "classroom"]
 
 
 def make_course(where: Path) -> Path:
@@ -33,12 +32,13 @@ def unactivated_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def graders_cli(args: list[str], cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
-    """``python -m graders ARGS`` run the way the README says, from a non-activated environment."""
-    result = subprocess.run([sys.executable, "-m", "graders", *args], cwd=cwd, text=True,
+def course_cli(args: list[str], cwd: Path, env: dict | None = None, package: str = "classroom") -> subprocess.CompletedProcess:
+    """``python -m classroom ARGS`` (or another ``package``) run the way the README says, from a
+    non-activated environment."""
+    result = subprocess.run([sys.executable, "-m", package, *args], cwd=cwd, text=True,
                             capture_output=True, env=env or unactivated_env())
     if result.returncode != 0:
-        raise AssertionError(f"python -m graders {' '.join(args)} failed ({result.returncode}):\n"
+        raise AssertionError(f"python -m {package} {' '.join(args)} failed ({result.returncode}):\n"
                              f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
     return result
 

@@ -5,7 +5,7 @@ import pytest
 
 from graders import activations as checks
 from graders import reference
-from wrong import MODE_IDS, MODES, assert_rejects
+from wrong import MODE_IDS, MODES, assert_rejects, run_check
 
 REF = reference.load("activations")
 
@@ -371,9 +371,22 @@ def bank_params():
             for name, kinds in BANK.items() for kind, impls in kinds.items() for desc, impl in impls.items()]
 
 
-def run_check(name, kind, impl, **mode):
+def layer_check(name, kind, impl, mode="visible"):
+    """Run ``check_<name>_<kind>`` on ``impl`` (a forward, or a (forward, backward) pair) in ``mode``."""
     check = getattr(checks, f"check_{name}_{kind}")
-    return check(*impl, **mode) if kind == B else check(impl, **mode)
+    if kind == B:
+        forward, backward = impl
+        return run_check(check, backward, forward=forward, mode=mode)
+    return run_check(check, impl, mode=mode)
+
+
+def rejects(name, kind, impl, match=None):
+    """The visible check rejects ``impl`` with a message (see :func:`wrong.assert_rejects`)."""
+    check = getattr(checks, f"check_{name}_{kind}")
+    if kind == B:
+        forward, backward = impl
+        return assert_rejects(check, backward, forward=forward, match=match)
+    return assert_rejects(check, impl, match=match)
 
 
 @pytest.mark.parametrize("mode", MODES, ids=MODE_IDS)
@@ -381,18 +394,14 @@ def run_check(name, kind, impl, **mode):
 @pytest.mark.parametrize("kind", [F, B])
 def test_reference_passes(name, kind, mode, capfd):
     impl = REFS[name][0] if kind == F else REFS[name]
-    run_check(name, kind, impl, **mode)
+    layer_check(name, kind, impl, mode)
     out, err = capfd.readouterr()
     assert "[ok]" in out and err == "", err
 
 
 @pytest.mark.parametrize("name, kind, impl", bank_params())
 def test_wrong_implementation_rejected(name, kind, impl, capfd):
-    check = getattr(checks, f"check_{name}_{kind}")
-    if kind == B:
-        assert_rejects(check, *impl)
-    else:
-        assert_rejects(check, impl)
+    rejects(name, kind, impl)
     assert capfd.readouterr().err == "", "a check let a warning through to stderr (nbgrader would score 0)"
 
 
@@ -409,7 +418,7 @@ def test_every_exercise_has_a_bank():
 def test_other_cache_designs_are_accepted(pair, capfd):
     name = "sigmoid" if pair[0] is sigmoid_caches_x else "relu"
     for mode in MODES:
-        getattr(checks, f"check_{name}_backward")(*pair, **mode)
+        layer_check(name, B, pair, mode)
     assert capfd.readouterr().err == ""
 
 
@@ -444,8 +453,7 @@ def test_other_cache_designs_are_accepted(pair, capfd):
     ("prelu", B, with_ref("prelu", backward=prelu_backward_dalpha_total), "one entry per feature"),
 ])
 def test_messages_name_the_mistake(name, kind, impl, hint):
-    check = getattr(checks, f"check_{name}_{kind}")
-    message = assert_rejects(check, *impl, match=hint) if kind == B else assert_rejects(check, impl, match=hint)
+    message = rejects(name, kind, impl, match=hint)
     assert "Input (" in message  # the input that broke it
 
 
@@ -462,9 +470,9 @@ def test_unstarted_exercise_raises_not_implemented():
         with pytest.raises(NotImplementedError):
             getattr(checks, f"check_{name}_forward")(stub)
         with pytest.raises(NotImplementedError):
-            getattr(checks, f"check_{name}_backward")(stub, stub)
+            getattr(checks, f"check_{name}_backward")(stub, forward=stub)
         with pytest.raises(NotImplementedError):   # forward done, backward not yet
-            getattr(checks, f"check_{name}_backward")(REFS[name][0], stub)
+            getattr(checks, f"check_{name}_backward")(stub, forward=REFS[name][0])
 
 
 # ---------------------------------------------------------------- the experiments' checks
@@ -477,7 +485,7 @@ def _flow(sigmoid_decay=0.25, tanh_decay=1.0, relu_decay=1.0, depth=20):
 
 def test_gradient_flow_check():
     checks.check_gradient_flow(_flow())
-    checks.check_gradient_flow(_flow(), strict=True)
+    checks.check_gradient_flow(_flow(), hidden=True)
     assert_rejects(checks.check_gradient_flow, _flow(sigmoid_decay=1.0))       # sigmoid not vanishing
     assert_rejects(checks.check_gradient_flow, _flow(relu_decay=0.25))         # ReLU vanishing
     assert_rejects(checks.check_gradient_flow, _flow(tanh_decay=2.0))          # tanh exploding
@@ -488,7 +496,7 @@ def test_gradient_flow_check():
 
 def test_dead_relus_check():
     checks.check_dead_relus(0.085, 0.335, 0.0)
-    checks.check_dead_relus(0.085, 0.335, 0.0, strict=True)
+    checks.check_dead_relus(0.085, 0.335, 0.0, hidden=True)
     assert_rejects(checks.check_dead_relus, 0.085, 0.085, 0.0)           # the step killed nothing
     assert_rejects(checks.check_dead_relus, 0.085, 0.335, 1e-3)          # a dead unit got a gradient
     assert_rejects(checks.check_dead_relus, 0.085, 33.5, 0.0)            # a percentage, not a fraction
@@ -503,11 +511,11 @@ def test_same_sign_fractions_check():
     pos, cen = checks._same_sign_fraction(dw_pos), checks._same_sign_fraction(dw_cen)
     assert pos == 1.0 and cen < 0.8
     checks.check_same_sign_fractions(pos, cen, dw_pos, dw_cen)
-    checks.check_same_sign_fractions(pos, cen, dw_pos, dw_cen, strict=True)
+    checks.check_same_sign_fractions(pos, cen, dw_pos, dw_cen, hidden=True)
     assert_rejects(checks.check_same_sign_fractions, pos, cen * 40, dw_pos, dw_cen, match="divide by the number")
     only_positive = float(np.mean(np.all(dw_cen > 0, axis=1)))
     assert_rejects(checks.check_same_sign_fractions, pos, only_positive, dw_pos, dw_cen, match="negative as well")
-    assert_rejects(checks.check_same_sign_fractions, 1.0, 1.0, dw_pos, dw_pos, strict=True)  # centred not mixed
+    assert_rejects(checks.check_same_sign_fractions, 1.0, 1.0, dw_pos, dw_pos, hidden=True)  # centred not mixed
     with pytest.raises(NotImplementedError):
         checks.check_same_sign_fractions(None, None, dw_pos, dw_cen)
 
@@ -521,4 +529,28 @@ def test_numeric_gradient_alone_rejects_a_wrong_backward(name, pair, monkeypatch
     """With the reference comparison made toothless, the numeric-gradient comparison still catches the bug."""
     monkeypatch.setattr(checks, "RTOL", 1e6)
     monkeypatch.setattr(checks, "ATOL", 1e6)
-    assert_rejects(getattr(checks, f"check_{name}_backward"), *pair, match="numeric gradient")
+    rejects(name, B, pair, match="numeric gradient")
+
+
+def test_hidden_criteria_of_the_experiments():
+    """What only the hidden checks ask: a sigmoid stack shrinking at every layer, few dead units before the step."""
+    bumpy = _flow()
+    bumpy["sigmoid (Xavier init)"] = bumpy["sigmoid (Xavier init)"].copy()
+    bumpy["sigmoid (Xavier init)"][1] = bumpy["sigmoid (Xavier init)"][0] / 2   # norms grow from layer 1 to 0
+    checks.check_gradient_flow(bumpy)
+    assert_rejects(checks.check_gradient_flow, bumpy, hidden=True, match="shrink at every layer")
+    checks.check_dead_relus(0.25, 0.5, 0.0)
+    assert_rejects(checks.check_dead_relus, 0.25, 0.5, 0.0, hidden=True, match="already dead")
+
+
+def test_hidden_module_has_cases_for_every_exercise():
+    """Every exercise with visible cases has hidden ones (more of them), drawn from the hidden module only."""
+    from classroom.hidden import module
+    from graders.fixtures import cases
+
+    hidden = module("activations")
+    assert set(hidden.CASES) == set(checks.CASES)
+    assert set(hidden.CRITERIA) == {"gradient_flow", "dead_relus", "same_sign_fractions"}
+    for exercise in checks.CASES:
+        visible, drawn = cases("activations", exercise), cases("activations", exercise, hidden=True)
+        assert len(drawn) > len(visible), exercise

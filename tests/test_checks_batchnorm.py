@@ -6,7 +6,8 @@ import pytest
 
 from graders import batchnorm as checks
 from graders import reference
-from wrong import MODE_IDS, MODES, assert_rejects, bank_params
+from classroom import hidden as hidden_cases
+from wrong import MODE_IDS, MODES, assert_rejects, bank_params, run_check
 
 REF = reference.load("batchnorm")
 
@@ -231,16 +232,16 @@ REF_FORWARD = {"batchnorm_backward": REF.batchnorm_forward, "batchnorm_backward_
 @pytest.mark.parametrize("exercise", EXERCISES)
 @pytest.mark.parametrize("mode", MODES, ids=MODE_IDS)
 def test_reference_passes(exercise, mode, capfd):
-    extra = (REF_FORWARD[exercise],) if exercise in REF_FORWARD else ()
-    getattr(checks, f"check_{exercise}")(getattr(REF, exercise), *extra, **mode)
+    extra = {"forward": REF_FORWARD[exercise]} if exercise in REF_FORWARD else {}
+    run_check(getattr(checks, f"check_{exercise}"), getattr(REF, exercise), mode=mode, **extra)
     out, err = capfd.readouterr()
     assert "[ok]" in out and err == "", err
 
 
 @pytest.mark.parametrize("check, impl", bank_params(BANK))
 def test_wrong_implementation_rejected(check, impl, capfd):
-    extra = (FORWARD_FOR[check],) if check in FORWARD_FOR else ()
-    assert_rejects(getattr(checks, check), impl, *extra)
+    extra = {"forward": FORWARD_FOR[check]} if check in FORWARD_FOR else {}
+    assert_rejects(getattr(checks, check), impl, **extra)
     assert capfd.readouterr().err == "", "a check let a warning through to stderr (nbgrader would score 0)"
 
 
@@ -255,15 +256,15 @@ def test_every_exercise_has_a_bank():
 ])
 def test_backward_checks_accept_any_cache_layout(check, forward, backward, capfd):
     """The bank's backward passes use their own cache (a dict); without a mistake they pass."""
-    getattr(checks, check)(backward, forward)
-    getattr(checks, check)(backward, forward, seed=2026, strict=True)
+    getattr(checks, check)(backward, forward=forward)
+    getattr(checks, check)(backward, forward=forward, hidden=True)
     assert capfd.readouterr().err == ""
 
 
 def test_running_statistics_may_be_updated_in_place(capfd):
     """Updating bn_param['running_mean'] in place (rm *= m; rm += ...) is as good as replacing it."""
     checks.check_batchnorm_forward(bn_variant(in_place_running=True))
-    checks.check_batchnorm_forward(bn_variant(in_place_running=True), seed=2026, strict=True)
+    checks.check_batchnorm_forward(bn_variant(in_place_running=True), hidden=True)
     checks.check_batchnorm_forward(bn_variant())   # the parametrised forward without a mistake
     assert capfd.readouterr().err == ""
 
@@ -273,7 +274,7 @@ def test_backward_check_needs_a_working_forward():
     def forward_unbiased(x, gamma, beta, param):
         out, _ = _bn_forward(x, gamma, beta, param, ddof=1)
         return out, {"x": x.copy(), "gamma": gamma.copy(), "eps": 1e-5}
-    assert_rejects(checks.check_batchnorm_backward, bn_backward(), forward_unbiased,
+    assert_rejects(checks.check_batchnorm_backward, bn_backward(), forward=forward_unbiased,
                    match="make check_batchnorm_forward pass first")
 
 
@@ -300,20 +301,20 @@ def test_backward_check_needs_a_working_forward():
     ("check_batchnorm_forward", bn_float32, "float64"),
 ])
 def test_messages_name_the_mistake(check, impl, hint):
-    extra = (FORWARD_FOR[check],) if check in FORWARD_FOR else ()
-    message = assert_rejects(getattr(checks, check), impl, *extra, match=hint)
+    extra = {"forward": FORWARD_FOR[check]} if check in FORWARD_FOR else {}
+    message = assert_rejects(getattr(checks, check), impl, match=hint, **extra)
     assert "Input (" in message  # the input that broke it
 
 
 def test_wrong_axis_of_dgamma_is_caught_on_a_square_batch(monkeypatch):
     """With N = D a wrongly summed dgamma has the right shape; its values must give it away."""
     real = checks._paired
-    monkeypatch.setattr(checks, "_paired", lambda exercise, seed, strict:
-                        [pair for pair in real(exercise, seed, strict) if "square" in pair[0][0]])
-    assert len(list(checks._paired("batchnorm_backward", None, False))) == 1
-    assert_rejects(checks.check_batchnorm_backward, bn_backward("dgamma wrong axis"), bn_forward_keep_inputs,
+    monkeypatch.setattr(checks, "_paired", lambda exercise, hidden:
+                        [pair for pair in real(exercise, hidden) if "square" in pair[0][0]])
+    assert len(list(checks._paired("batchnorm_backward", False))) == 1
+    assert_rejects(checks.check_batchnorm_backward, bn_backward("dgamma wrong axis"), forward=bn_forward_keep_inputs,
                    match="dgamma is summed over the wrong axis")
-    assert_rejects(checks.check_layernorm_backward, ln_backward("dgamma wrong axis"), ln_forward_keep_inputs,
+    assert_rejects(checks.check_layernorm_backward, ln_backward("dgamma wrong axis"), forward=ln_forward_keep_inputs,
                    match="dgamma is summed over the wrong axis")
 
 
@@ -321,13 +322,13 @@ def test_unstarted_exercise_raises_not_implemented():
     def stub(*args):
         raise NotImplementedError()
     for exercise in EXERCISES:
-        extra = (REF_FORWARD[exercise],) if exercise in REF_FORWARD else ()
+        extra = {"forward": REF_FORWARD[exercise]} if exercise in REF_FORWARD else {}
         with pytest.raises(NotImplementedError):
-            getattr(checks, f"check_{exercise}")(stub, *extra)
+            getattr(checks, f"check_{exercise}")(stub, **extra)
     # a backward check also stops at an unstarted forward pass
     for exercise in REF_FORWARD:
         with pytest.raises(NotImplementedError):
-            getattr(checks, f"check_{exercise}")(getattr(REF, exercise), stub)
+            getattr(checks, f"check_{exercise}")(getattr(REF, exercise), forward=stub)
 
 
 def test_weight_scale_sweep_check():
@@ -335,20 +336,40 @@ def test_weight_scale_sweep_check():
     good_bn = [0.72, 0.82, 0.84, 0.88, 0.94, 0.89, 0.83, 0.52]
     good_plain = [0.099, 0.099, 0.099, 0.099, 0.31, 0.74, 0.10, 0.099]
     checks.check_weight_scale_sweep(scales, good_bn, good_plain)
+    checks.check_weight_scale_sweep(scales, good_bn, good_plain, hidden=True)
     assert_rejects(checks.check_weight_scale_sweep, scales, [0.1] * 8, good_plain)          # BN did not train
     assert_rejects(checks.check_weight_scale_sweep, scales, good_bn, [0.9] * 8)             # not the experiment
     assert_rejects(checks.check_weight_scale_sweep, scales, good_bn[:5], good_plain)        # wrong length
     with pytest.raises(NotImplementedError):
         checks.check_weight_scale_sweep(scales, None, None)
+    # the hidden criteria: all 8 scales, and batch norm reaching 0.75 at its best
+    weak_bn = [0.5] * 8
+    checks.check_weight_scale_sweep(scales, weak_bn, good_plain)                            # visible: enough
+    assert_rejects(checks.check_weight_scale_sweep, scales, weak_bn, good_plain, hidden=True, match="0.75")
+    checks.check_weight_scale_sweep(scales[:7], good_bn[:7], good_plain[:7])
+    assert_rejects(checks.check_weight_scale_sweep, scales[:7], good_bn[:7], good_plain[:7], hidden=True,
+                   match="8 weight scales")
 
 
 def test_fixture_pairing_is_verified(monkeypatch):
     """The backward checks refuse to run when the fixture's inputs do not match the drawn ones."""
     real = checks._backward_inputs
     monkeypatch.setattr(checks, "_backward_inputs",
-                        lambda rng, strict: [(l, x, g, b, d + 1.0) for l, x, g, b, d in real(rng, strict)])
+                        lambda rng: [(l, x, g, b, d + 1.0) for l, x, g, b, d in real(rng)])
     with pytest.raises(RuntimeError, match="out of date"):
-        checks.check_batchnorm_backward(REF.batchnorm_backward, REF.batchnorm_forward)
+        checks.check_batchnorm_backward(REF.batchnorm_backward, forward=REF.batchnorm_forward)
+
+
+def test_hidden_module_has_cases_for_every_exercise():
+    """classroom/hidden/batchnorm.py draws hidden cases for every exercise with visible cases, more than
+    the visible ones, and holds the hidden criteria the checks ask for."""
+    module = hidden_cases.module("batchnorm")
+    assert set(module.CASES) == set(checks.CASES)
+    for exercise, draw in module.CASES.items():
+        visible = checks.CASES[exercise](np.random.default_rng(0))
+        assert len(draw(np.random.default_rng(0))) > len(visible), exercise
+    assert {"convergence_batch", "weight_scale_sweep"} <= set(module.CRITERIA)
+    assert module.CRITERIA["convergence_batch"]().shape == (10, 3)
 
 
 def test_array_subclass_cannot_fake_a_comparison():

@@ -5,6 +5,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from classroom.hidden import capstone as hidden
 from graders import capstone as checks
 from graders import reference
 from wrong import assert_rejects, bank_params, reference_and_bank_tests
@@ -426,6 +427,17 @@ def test_every_exercise_has_a_bank():
     assert {f"check_{e}" for e in EXERCISES} == set(BANK)
 
 
+def test_hidden_module_has_cases_for_every_visible_exercise():
+    """Every exercise with visible (fixture) cases has hidden ones, and so has every other exercise; the
+    experiment checks' hidden criteria are there too."""
+    assert set(checks.CASES) <= set(hidden.CASES)
+    for exercise, draw in checks.CASES.items():
+        visible = draw(np.random.default_rng(0))
+        assert len(hidden.CASES[exercise](np.random.default_rng(0))) > len(visible), exercise
+    assert set(hidden.CASES) == set(EXERCISES)
+    assert set(hidden.CRITERIA) == {"search_results", "final_model", "transfer_models"}
+
+
 @pytest.mark.parametrize("impl, check, hint", [
     (schedule_cosine_T_minus_1, "check_make_schedule", "not T - 1"),
     (schedule_cosine_one_minus, "check_make_schedule", "(1 + cos)"),
@@ -479,16 +491,16 @@ def _config(**kw):
 
 def test_search_results_check():
     good = [(_config(lr=1e-3 * (t + 1)), 0.9 + 0.01 * t) for t in range(4)]
-    checks.check_search_results(good, 4)
-    checks.check_search_results(good, 4, strict=True)
+    checks.check_search_results(good, n_trials=4)
+    checks.check_search_results(good, n_trials=4, hidden=True)
     with pytest.raises(NotImplementedError):
-        checks.check_search_results(None, 4)
-    assert_rejects(checks.check_search_results, good[:3], 4)                                   # a trial missing
-    assert_rejects(checks.check_search_results, [(_config(), 0.95)] * 4, 4, match="same configuration")
-    assert_rejects(checks.check_search_results, [(c, 100 * a) for c, a in good], 4, match="percentages")
-    assert_rejects(checks.check_search_results, [(c, 0.5) for c, _ in good], 4)                # nothing learned
-    assert_rejects(checks.check_search_results, [c for c, _ in good], 4)                       # no accuracies
-    assert_rejects(checks.check_search_results, [(_config(hidden=100), a) for c, a in good], 4)
+        checks.check_search_results(None, n_trials=4)
+    assert_rejects(checks.check_search_results, good[:3], n_trials=4)                          # a trial missing
+    assert_rejects(checks.check_search_results, [(_config(), 0.95)] * 4, n_trials=4, match="same configuration")
+    assert_rejects(checks.check_search_results, [(c, 100 * a) for c, a in good], n_trials=4, match="percentages")
+    assert_rejects(checks.check_search_results, [(c, 0.5) for c, _ in good], n_trials=4)       # nothing learned
+    assert_rejects(checks.check_search_results, [c for c, _ in good], n_trials=4)              # no accuracies
+    assert_rejects(checks.check_search_results, [(_config(hidden=100), a) for c, a in good], n_trials=4)
 
 
 @pytest.fixture(scope="module")
@@ -545,12 +557,12 @@ def _experiment():
 def test_final_model_check(experiment):
     from utils import make_rng
     checks.check_final_model(experiment.final, experiment.history)
-    checks.check_final_model(experiment.final, experiment.history, strict=True)
+    checks.check_final_model(experiment.final, experiment.history, hidden=True)
     with pytest.raises(NotImplementedError):
         checks.check_final_model(None, None)
     untrained = experiment.build(experiment.config, make_rng(0))
     # a check that cannot fail is a defect: an untrained model fails the graded test-set bar ...
-    assert_rejects(checks.check_final_model, untrained, SimpleNamespace(best_val_acc=0.99), strict=True,
+    assert_rejects(checks.check_final_model, untrained, SimpleNamespace(best_val_acc=0.99), hidden=True,
                    match="test accuracy")
     # ... a poor validation accuracy fails the visible bar, and so does a model without batch norm/dropout
     assert_rejects(checks.check_final_model, experiment.final, SimpleNamespace(best_val_acc=0.9))
@@ -561,19 +573,20 @@ def test_final_model_check(experiment):
 
 def test_transfer_models_check(experiment):
     models, pretrained = experiment.models, experiment.pretrained
-    checks.check_transfer_models(models, pretrained)
-    checks.check_transfer_models(models, pretrained, strict=True)
+    checks.check_transfer_models(models, pretrained=pretrained)
+    checks.check_transfer_models(models, pretrained=pretrained, hidden=True)
     with pytest.raises(NotImplementedError):
-        checks.check_transfer_models({"head": None, "finetune": None, "scratch": None}, pretrained)
+        checks.check_transfer_models({"head": None, "finetune": None, "scratch": None}, pretrained=pretrained)
     # head-only whose pretrained layers moved (nothing was frozen)
     moved = copy.deepcopy(models["head"])
     moved.params["W1"] = moved.params["W1"] + 0.01
-    assert_rejects(checks.check_transfer_models, {**models, "head": moved}, pretrained, match="changed its pretrained")
+    assert_rejects(checks.check_transfer_models, {**models, "head": moved}, pretrained=pretrained,
+                   match="changed its pretrained")
     # fine-tuning that trained only the head
-    assert_rejects(checks.check_transfer_models, {**models, "finetune": models["head"]}, pretrained,
+    assert_rejects(checks.check_transfer_models, {**models, "finetune": models["head"]}, pretrained=pretrained,
                    match="fine-tuning left every pretrained layer unchanged")
     # an untrained head reaches chance level on the target data
     from utils import make_rng
     untrained = REF.prepare_transfer(pretrained, "head", 5, make_rng(0))
-    assert_rejects(checks.check_transfer_models, {**models, "head": untrained}, pretrained)
-    assert_rejects(checks.check_transfer_models, {"head": models["head"]}, pretrained)
+    assert_rejects(checks.check_transfer_models, {**models, "head": untrained}, pretrained=pretrained)
+    assert_rejects(checks.check_transfer_models, {"head": models["head"]}, pretrained=pretrained)

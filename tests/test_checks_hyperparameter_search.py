@@ -4,8 +4,10 @@ import copy
 import numpy as np
 import pytest
 
+from classroom.hidden import hyperparameter_search as hidden
 from graders import hyperparameter_search as checks
 from graders import reference
+from graders.fixtures import hidden_seed
 from wrong import assert_rejects, bank_params, reference_and_bank_tests
 
 REF = reference.load("hyperparameter_search")
@@ -560,9 +562,11 @@ EXERCISES = ["initial_loss_ok", "diagnose_learning_curve", "sample_log_uniform",
 @pytest.mark.parametrize("exercise", ["sample_log_uniform", "sample_one_minus_log_uniform", "sample_config",
                                       "random_search"])
 def test_statistical_checks_pass_the_reference_for_many_seeds(exercise):
-    """The statistical parts have tolerances of >= 6 standard deviations; 20 more seeds must all pass."""
+    """The statistical parts have tolerances of >= 6 standard deviations; 20 more seeds must all pass (the
+    hidden check seeds its statistical draws with the hidden seed)."""
     for seed in range(100, 120):
-        getattr(checks, f"check_{exercise}")(getattr(REF, exercise), seed=seed, strict=False)
+        with hidden_seed(seed):
+            getattr(checks, f"check_{exercise}")(getattr(REF, exercise), hidden=True)
 
 
 PROMISED = {"healthy": "healthy", "too low": "lr_too_low", "too high": "lr_too_high", "plateau": "plateau",
@@ -572,9 +576,9 @@ PROMISED = {"healthy": "healthy", "too low": "lr_too_low", "too high": "lr_too_h
 def test_synthetic_curves_get_the_label_their_description_promises():
     """Each curve is far from every threshold but its own: the label holds for any noise seed and scale."""
     for seed in list(range(60)) + [None]:
-        for strict in (False, True):
+        for module in (checks, hidden):
             rng = np.random.default_rng(0 if seed is None else seed)
-            for case in checks.CASES["diagnose_learning_curve"](rng, strict):
+            for case in module.CASES["diagnose_learning_curve"](rng):
                 prefix = case.label.split(":")[0]
                 if prefix in PROMISED:
                     assert REF.diagnose_learning_curve(case.args["losses"]) == PROMISED[prefix], (seed, case.label)
@@ -592,12 +596,23 @@ test_reference_passes, test_wrong_implementation_rejected = reference_and_bank_t
 def test_equivalent_correct_implementations_pass(check, impl, capfd):
     """Different code for the same draws (rng.choice, natural logs) is accepted."""
     getattr(checks, check)(impl)
-    getattr(checks, check)(impl, seed=2026, strict=True)
+    getattr(checks, check)(impl, hidden=True)
     assert capfd.readouterr().err == ""
 
 
 def test_every_exercise_has_a_bank():
     assert {f"check_{e}" for e in EXERCISES} == set(BANK)
+
+
+def test_hidden_module_has_cases_for_every_visible_exercise():
+    """Every exercise with visible (fixture) cases has hidden ones, which start with the visible kinds."""
+    assert set(checks.CASES) <= set(hidden.CASES)
+    for exercise, draw in checks.CASES.items():
+        visible = draw(np.random.default_rng(0))
+        more = hidden.CASES[exercise](np.random.default_rng(0))
+        assert len(more) > len(visible), exercise
+    assert set(hidden.CASES) <= set(EXERCISES)
+    assert set(hidden.CRITERIA) == {"overfit_small_subset"}
 
 
 @pytest.mark.parametrize("check, impl, hint", [
@@ -669,25 +684,26 @@ def small_and_models():
 def test_overfit_exercise_accepts_a_memorising_model(small_and_models, capfd):
     small, fit = small_and_models
     model, hist = fit(200)
-    checks.check_overfit_small_subset(model, hist, small)
-    checks.check_overfit_small_subset(model, hist, small, strict=True)
+    checks.check_overfit_small_subset(model, hist, data=small)
+    checks.check_overfit_small_subset(model, hist, data=small, hidden=True)
     assert capfd.readouterr().err == ""
 
 
 def test_overfit_exercise_rejects(small_and_models):
     small, fit = small_and_models
     model, hist = fit(3)                              # not trained long enough
-    assert_rejects(checks.check_overfit_small_subset, model, hist, small, match="100%")
+    assert_rejects(checks.check_overfit_small_subset, model, hist, data=small, match="100%")
     model, hist = fit(200, reg=0.5)                   # regularization left on
-    assert_rejects(checks.check_overfit_small_subset, model, hist, small, match="reg")
+    assert_rejects(checks.check_overfit_small_subset, model, hist, data=small, match="reg")
     model, hist = fit(200)
-    assert_rejects(checks.check_overfit_small_subset, "a model", hist, small, match="utils.training.MLP")
-    assert_rejects(checks.check_overfit_small_subset, model, [0.1], small, match="History")
+    assert_rejects(checks.check_overfit_small_subset, "a model", hist, data=small, match="utils.training.MLP")
+    assert_rejects(checks.check_overfit_small_subset, model, [0.1], data=small, match="History")
     big_init, big_hist = fit(200, weight_scale=1.0)   # memorises too, from a first loss of ~49: hidden part only
-    checks.check_overfit_small_subset(big_init, big_hist, small)
-    assert_rejects(checks.check_overfit_small_subset, big_init, big_hist, small, strict=True, match="initial_loss_ok")
+    checks.check_overfit_small_subset(big_init, big_hist, data=small)
+    assert_rejects(checks.check_overfit_small_subset, big_init, big_hist, data=small, hidden=True,
+                   match="initial_loss_ok")
     with pytest.raises(NotImplementedError):
-        checks.check_overfit_small_subset(None, None, small)
+        checks.check_overfit_small_subset(None, None, data=small)
 
 
 # ---------------------------------------------------------------- the plotting helpers of the notebook

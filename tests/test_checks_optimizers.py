@@ -10,6 +10,7 @@ import copy
 import numpy as np
 import pytest
 
+from classroom import hidden as hidden_cases
 from graders import optimizers as checks
 from graders import reference
 from wrong import assert_rejects, bank_params, reference_and_bank_tests
@@ -623,13 +624,26 @@ def test_fixture_trajectories_are_consecutive():
 
 
 def test_questions():
-    from graders.checking import check_number_value
-    check_number_value(REF.momentum_speedup, 10.0, "momentum_speedup", tol=1e-3)
-    check_number_value(REF.adam_uncorrected_first_step, 0.1 / np.sqrt(0.001), "adam_uncorrected_first_step", tol=0.01)
-    check_number_value(REF.adagrad_loglog_slope, -0.5, "adagrad_loglog_slope", tol=0.02)
+    from graders.checking import check_choice, check_number
+    check_number(REF.momentum_speedup, name="momentum_speedup", expected=10.0, tol=1e-3, hidden=True)
+    check_number(REF.adam_uncorrected_first_step, name="adam_uncorrected_first_step", expected=0.1 / np.sqrt(0.001),
+                 tol=0.01, hidden=True)
+    check_number(REF.adagrad_loglog_slope, name="adagrad_loglog_slope", expected=-0.5, tol=0.02, hidden=True)
+    check_choice(REF.saddle_escape, name="saddle_escape", expected="B", hidden=True)
     assert REF.saddle_escape == "B"
     with pytest.raises(AssertionError):
-        check_number_value(3.0, 0.1 / np.sqrt(0.001), "adam_uncorrected_first_step", tol=0.01)
+        check_number(3.0, name="adam_uncorrected_first_step", expected=0.1 / np.sqrt(0.001), tol=0.01, hidden=True)
+    with pytest.raises(AssertionError):
+        check_choice("A", name="saddle_escape", expected="B", hidden=True)
+
+
+def test_hidden_module_has_cases_for_every_exercise():
+    """classroom/hidden/optimizers.py draws hidden cases for every exercise with visible cases, and more of them."""
+    module = hidden_cases.module("optimizers")
+    assert set(module.CASES) == set(checks.CASES)
+    for exercise, draw in module.CASES.items():
+        visible = checks.CASES[exercise](np.random.default_rng(0))
+        assert len(draw(np.random.default_rng(0))) > len(visible), exercise
 
 
 def test_surface_helpers():

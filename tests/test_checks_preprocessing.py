@@ -10,7 +10,7 @@ import pytest
 
 from graders import preprocessing as checks
 from graders import reference
-from wrong import assert_rejects, bank_params, reference_and_bank_tests
+from wrong import MODE_IDS, MODES, assert_rejects, bank_params, reference_and_bank_tests, run_check
 
 REF = reference.load("preprocessing")
 
@@ -420,9 +420,9 @@ def _flipped_pca(X, k):                                 # every other component'
 
 
 @pytest.mark.parametrize("impl", [_svd_pca, _flipped_pca], ids=["svd", "signs flipped"])
-@pytest.mark.parametrize("mode", [{}, {"seed": 2026, "strict": True}], ids=["visible", "hidden"])
+@pytest.mark.parametrize("mode", MODES, ids=MODE_IDS)
 def test_pca_fit_accepts_svd_and_any_signs(impl, mode):
-    checks.check_pca_fit(impl, **mode)
+    run_check(checks.check_pca_fit, impl, mode=mode)
 
 
 def test_standardize_accepts_float32_free_variants():
@@ -498,3 +498,15 @@ def test_array_subclass_cannot_fake_a_comparison():
         return np.zeros((len(X), components.shape[1])).view(Liar)
 
     assert_rejects(checks.check_pca_transform, fake_pca_transform)
+
+
+def test_hidden_module_has_cases_for_every_exercise():
+    """Every exercise with visible cases has hidden ones (more of them), drawn from the hidden module only."""
+    from classroom.hidden import module
+    from graders.fixtures import cases
+
+    hidden = module("preprocessing")
+    assert set(hidden.CASES) == set(checks.CASES) == set(EXERCISES)
+    for exercise in EXERCISES:
+        visible, drawn = cases("preprocessing", exercise), cases("preprocessing", exercise, hidden=True)
+        assert len(drawn) > len(visible), exercise

@@ -1,12 +1,22 @@
 """The 07_regularization checks accept the reference and reject every wrong implementation in the bank."""
+import contextlib
+import functools
+import types
+
 import numpy as np
 import pytest
 
 from graders import reference
 from graders import regularization as checks
-from wrong import assert_rejects, bank_params, reference_and_bank_tests
+from graders.fixtures import HIDDEN_SEED, cases, hidden_seed
+from wrong import MODE_IDS, MODES, assert_rejects, reference_and_bank_tests, run_check
 
 REF = reference.load("regularization")
+
+# The checks as the bank tests call them: check_dropout_backward is given the reference's dropout_forward,
+# whose cache (keep_prob, mode, mask) the wrong backward passes of the bank unpack.
+CHECKS = types.SimpleNamespace(**{name: getattr(checks, name) for name in dir(checks) if name.startswith("check_")})
+CHECKS.check_dropout_backward = functools.partial(checks.check_dropout_backward, forward=REF.dropout_forward)
 
 
 # ---------------------------------------------------------------- weight penalties
@@ -126,13 +136,6 @@ def dropout_greater_equal(x, keep_prob, mode, rng):       # keeps where u >= 1 -
     if mode == "train":
         mask = rng.random(x.shape) >= 1 - keep_prob
         return x * mask / keep_prob, (keep_prob, mode, mask)
-    return x, (keep_prob, mode, None)
-
-
-def dropout_scaled_mask_in_cache(x, keep_prob, mode, rng):   # cs231n's cache: the mask already divided by p
-    if mode == "train":
-        mask = (rng.random(x.shape) < keep_prob) / keep_prob
-        return x * mask, (keep_prob, mode, mask)
     return x, (keep_prob, mode, None)
 
 
@@ -486,7 +489,6 @@ BANK = {
         "test mode scaled by keep_prob": dropout_test_mode_scaled,
         "draws from rng in test mode": dropout_draws_in_test_mode,
         "mask u >= 1 - p (right rate, other units)": dropout_greater_equal,
-        "scaled mask in the cache": dropout_scaled_mask_in_cache,
         "x changed in place": dropout_mutates_x,
     },
     "check_dropout_backward": {
@@ -557,7 +559,7 @@ EXERCISES = ["l2_penalty", "l1_penalty", "dropout_forward", "dropout_backward", 
 
 
 # The reference passes visible and hidden checks; every wrong implementation in BANK is rejected.
-test_reference_passes, test_wrong_implementation_rejected = reference_and_bank_tests(checks, REF, EXERCISES, BANK)
+test_reference_passes, test_wrong_implementation_rejected = reference_and_bank_tests(CHECKS, REF, EXERCISES, BANK)
 
 
 def test_every_exercise_has_a_bank_and_a_hint():
@@ -578,9 +580,10 @@ def test_every_exercise_has_a_bank_and_a_hint():
     (checks.check_dropout_forward, dropout_keep_drop_confused_scale, "rng.random(x.shape) < keep_prob"),
     (checks.check_dropout_forward, dropout_mask_in_test_mode, "test mode"),
     (checks.check_dropout_forward, dropout_draws_in_test_mode, "untouched"),
-    (checks.check_dropout_forward, dropout_scaled_mask_in_cache, "boolean array"),
-    (checks.check_dropout_backward, dropout_backward_no_scale, "missing the 1 / keep_prob"),
-    (checks.check_dropout_backward, dropout_backward_no_mask, "dropped units"),
+    (CHECKS.check_dropout_backward, dropout_backward_no_scale, "missing the 1 / keep_prob"),
+    (CHECKS.check_dropout_backward, dropout_backward_no_mask, "dropped units"),
+    (functools.partial(checks.check_dropout_backward, forward=dropout_not_inverted), REF.dropout_backward,
+     "fix it first"),
     (checks.check_random_crop, crop_lefts_first, "tops = rng.integers"),
     (checks.check_random_flip, flip_vertical, "upside down"),
     (checks.check_random_flip, flip_last_axis, "colour channels"),
@@ -613,15 +616,17 @@ def test_dropout_statistics_alone_catch_the_classic_mistakes():
     """The statistical part of the dropout check fails on its own (not only the reference comparison)."""
     for impl, hint in [(dropout_not_inverted, "not inverted"), (dropout_keep_drop_confused, "KEEPING")]:
         with pytest.raises(AssertionError, match=hint):
-            checks._check_dropout_statistics(impl, None)
-    for seed in (None, 0, 2026, 12345):
+            checks._check_dropout_statistics(impl)
+    for seed in (11, 0, 2037, 12356):
         checks._check_dropout_statistics(REF.dropout_forward, seed)
 
 
 def test_flip_cases_flip_some_images_and_keep_others():
     """Every flip case has flipped and unflipped images (else a wrong coin could pass)."""
-    for seed, strict in [(None, False), (2026, True), (5, True)]:
-        for case in checks.cases("regularization", "random_flip", seed, strict):
+    for seed, hidden in [(contextlib.nullcontext(), False), (contextlib.nullcontext(), True), (hidden_seed(5), True)]:
+        with seed:
+            drawn = cases("regularization", "random_flip", hidden)
+        for case in drawn:
             X, out = case.args["X"], np.asarray(case.expected)
             flipped = [not np.array_equal(out[i], X[i]) for i in range(len(X))]
             if len(X) > 1:
@@ -633,7 +638,9 @@ def test_unstarted_exercise_raises_not_implemented():
         raise NotImplementedError()
     for exercise in EXERCISES:
         with pytest.raises(NotImplementedError):
-            getattr(checks, f"check_{exercise}")(stub)
+            getattr(CHECKS, f"check_{exercise}")(stub)
+    with pytest.raises(NotImplementedError):   # backward done, forward not yet
+        checks.check_dropout_backward(REF.dropout_backward, forward=stub)
 
 
 def test_reference_plugs_into_the_training_helper():
@@ -657,15 +664,20 @@ def test_reference_plugs_into_the_training_helper():
 
 
 def test_questions():
-    from graders.checking import check_choice, check_number_value
-    check_number_value(REF.weight_decay_factor, 0.999, "weight_decay_factor", tol=1e-9)
-    check_number_value(REF.test_time_scale, 0.8, "test_time_scale", tol=1e-9)
-    check_choice(REF.flip_digits, ["A", "B", "C", "D"], "flip_digits")
+    from graders.checking import check_choice, check_number
+    check_number(REF.weight_decay_factor, name="weight_decay_factor")
+    check_number(REF.weight_decay_factor, name="weight_decay_factor", expected=0.999, tol=1e-9, hidden=True)
+    check_number(REF.test_time_scale, name="test_time_scale")
+    check_number(REF.test_time_scale, name="test_time_scale", expected=0.8, tol=1e-9, hidden=True)
+    check_choice(REF.flip_digits, name="flip_digits")
+    check_choice(REF.flip_digits, name="flip_digits", expected="B", hidden=True)
     assert REF.flip_digits == "B"
+    with pytest.raises(AssertionError):   # 1 / p: the inverted factor
+        check_number(1.25, name="test_time_scale", expected=0.8, tol=1e-9, hidden=True)
     with pytest.raises(AssertionError):
-        check_number_value(1.25, 0.8, "test_time_scale", tol=1e-9)   # 1 / p: the inverted factor
+        check_number(0.99, name="weight_decay_factor", expected=0.999, tol=1e-9, hidden=True)
     with pytest.raises(AssertionError):
-        check_number_value(0.99, 0.999, "weight_decay_factor", tol=1e-9)
+        check_choice("D", name="flip_digits", expected="B", hidden=True)
 
 
 def test_array_subclass_cannot_fake_a_comparison():
@@ -680,3 +692,74 @@ def test_array_subclass_cannot_fake_a_comparison():
         return np.zeros_like(X).view(Liar)
 
     assert_rejects(checks.check_random_flip, fake_flip)
+
+
+# ---------------------------------------------------------------- the dropout cache is the student's design
+def dropout_forward_dict_cache(x, keep_prob, mode, rng):
+    if mode == "train":
+        mask = rng.random(x.shape) < keep_prob
+        return x * mask / keep_prob, {"scale": mask / keep_prob}
+    return x.copy(), {"scale": None}
+
+
+def dropout_backward_dict_cache(dout, cache):
+    return dout if cache["scale"] is None else dout * cache["scale"]
+
+
+def dropout_forward_scaled_mask(x, keep_prob, mode, rng):   # caches only the scaled mask (None in test mode)
+    if mode == "train":
+        scaled = (rng.random(x.shape) < keep_prob) / keep_prob
+        return x * scaled, scaled
+    return x, None
+
+
+def dropout_backward_scaled_mask(dout, cache):
+    return dout if cache is None else dout * cache
+
+
+def dropout_backward_dict_cache_no_scale(dout, cache):       # its own cache, the 1 / keep_prob forgotten
+    return dout if cache["scale"] is None else dout * (cache["scale"] != 0)
+
+
+def _layers_pair():
+    from utils import layers
+    return layers.dropout_forward, layers.dropout_backward
+
+
+@pytest.mark.parametrize("mode", MODES, ids=MODE_IDS)
+@pytest.mark.parametrize("pair", ["dict", "scaled mask", "utils.layers"])
+def test_dropout_with_another_cache_design_passes(pair, mode, capfd):
+    """The cache is whatever the student's backward needs: a dict, or only the scaled mask, passes too."""
+    forward, backward = {"dict": (dropout_forward_dict_cache, dropout_backward_dict_cache),
+                         "scaled mask": (dropout_forward_scaled_mask, dropout_backward_scaled_mask),
+                         "utils.layers": _layers_pair()}[pair]
+    if pair != "utils.layers":   # (utils.layers skips the draw at keep_prob = 1, which its forward check does not see)
+        run_check(checks.check_dropout_forward, forward, mode=mode)
+    run_check(checks.check_dropout_backward, backward, forward=forward, mode=mode)
+    out, err = capfd.readouterr()
+    assert "[ok] check_dropout_backward" in out and err == "", err
+
+
+def test_dropout_backward_with_its_own_cache_still_rejects_a_wrong_gradient():
+    assert_rejects(checks.check_dropout_backward, dropout_backward_dict_cache_no_scale,
+                   forward=dropout_forward_dict_cache, match="1 / keep_prob")
+    assert_rejects(checks.check_dropout_backward, dropout_backward_dict_cache, forward=dropout_forward_scaled_mask)
+
+
+# ---------------------------------------------------------------- the hidden cases
+def test_hidden_module_has_cases_for_every_exercise():
+    """classroom/hidden/regularization.py draws hidden cases for every exercise with visible CASES: the
+    visible kinds first, then more; and nothing hidden is left in the student-facing module."""
+    import inspect
+
+    from classroom.hidden import regularization as hidden
+
+    assert set(hidden.CASES) == set(checks.CASES)
+    for exercise in checks.CASES:
+        visible = checks.CASES[exercise](np.random.default_rng(HIDDEN_SEED))
+        drawn = hidden.CASES[exercise](np.random.default_rng(HIDDEN_SEED))
+        assert len(drawn) > len(visible) > 0, exercise
+        assert [c.label for c in drawn[:len(visible)]] == [c.label for c in visible], exercise
+        assert len(cases("regularization", exercise, hidden=True)) == len(drawn), exercise
+    source = inspect.getsource(checks)
+    assert "strict" not in source.replace("strictly", "") and "HIDDEN CASES" not in source

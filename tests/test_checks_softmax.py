@@ -4,7 +4,8 @@ import pytest
 
 from graders import reference
 from graders import softmax as checks
-from wrong import assert_rejects, bank_params, reference_and_bank_tests
+from graders import fixtures
+from wrong import MODE_IDS, MODES, assert_rejects, bank_params, reference_and_bank_tests, run_check
 
 REF = reference.load("softmax")
 
@@ -256,12 +257,49 @@ def test_unstarted_exercise_raises_not_implemented():
             getattr(checks, f"check_{exercise}")(stub)
 
 
-def test_gradient_check_exercise():
-    checks.check_gradient_check(1e-10, REF.softmax_cross_entropy)
-    assert_rejects(checks.check_gradient_check, 0.3, REF.softmax_cross_entropy)
-    assert_rejects(checks.check_gradient_check, 1e-10, sce_not_divided_by_n)
+@pytest.mark.parametrize("mode", MODES, ids=MODE_IDS)
+def test_gradient_check_exercise(mode):
+    run_check(checks.check_gradient_check, 1e-10, loss=REF.softmax_cross_entropy, mode=mode)
+    assert_rejects(run_check, checks.check_gradient_check, 0.3, loss=REF.softmax_cross_entropy, mode=mode)
+    assert_rejects(run_check, checks.check_gradient_check, 1e-10, loss=sce_not_divided_by_n, mode=mode)
+    assert_rejects(run_check, checks.check_gradient_check, 1e-10, loss=sce_returns_single, mode=mode,
+                   match="should return a tuple (loss, dscores)")
     with pytest.raises(NotImplementedError):
-        checks.check_gradient_check(None, REF.softmax_cross_entropy)
+        run_check(checks.check_gradient_check, None, loss=REF.softmax_cross_entropy, mode=mode)
+
+
+def sce_returns_single(scores, y):
+    return REF.softmax_cross_entropy(scores, y)[0]
+
+
+def test_returning_a_list_is_named():
+    assert_rejects(checks.check_softmax_cross_entropy, sce_returns_list, match="returned a list")
+
+
+@pytest.mark.parametrize("mode", MODES[1:], ids=MODE_IDS[1:])
+@pytest.mark.parametrize("impl", [sce_returns_list, sce_log_of_softmax, sce_not_divided_by_n])
+def test_hidden_check_rejects_too(impl, mode):
+    assert_rejects(run_check, checks.check_softmax_cross_entropy, impl, mode=mode)
+
+
+def test_hidden_cases_cover_the_visible_exercises():
+    """The hidden module has cases for every exercise with visible cases (and no others); each starts with
+    the visible kinds of input and adds more; its criteria are the ones the checks ask for."""
+    hidden = fixtures.hidden_module("softmax")
+    assert set(hidden.CASES) == set(checks.CASES)
+    for exercise, draw in checks.CASES.items():
+        visible, more = draw(np.random.default_rng(0)), hidden.CASES[exercise](np.random.default_rng(0))
+        assert len(more) > len(visible), exercise
+        assert [c.label for c in more[:len(visible) - 1]] == [c.label for c in visible[:-1]], exercise
+    assert set(hidden.CRITERIA) == {"numerical_gradient_inputs", "gradient_check_batch"}
+    assert len(hidden.CRITERIA["numerical_gradient_inputs"]()) > 2
+
+
+def test_no_hidden_material_in_the_visible_module():
+    import inspect
+    source = inspect.getsource(checks)
+    for word in ("strict", "HIDDEN CASES", "200x50", "C=30", "both all zeros"):
+        assert word not in source, word
 
 
 def test_array_subclass_cannot_fake_a_comparison():

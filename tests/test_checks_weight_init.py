@@ -4,6 +4,8 @@ import pytest
 
 from graders import reference
 from graders import weight_init as checks
+from graders import fixtures
+from graders.fixtures import hidden_seed
 from wrong import assert_rejects, bank_params, reference_and_bank_tests
 
 REF = reference.load("weight_init")
@@ -360,8 +362,9 @@ EXERCISES = ["init_small_random", "init_xavier", "init_he", "layer_activation_st
 @pytest.mark.parametrize("seed", [0, 1, 17, 123456, 2 ** 31 - 1])
 def test_statistical_checks_do_not_flake(seed):
     """The reference passes the statistical checks for several seeds (tolerances >= 8 standard errors)."""
-    for exercise in ["init_small_random", "init_xavier", "init_he"]:
-        getattr(checks, f"check_{exercise}")(getattr(REF, exercise), seed=seed, strict=True)
+    with hidden_seed(seed):
+        for exercise in ["init_small_random", "init_xavier", "init_he"]:
+            getattr(checks, f"check_{exercise}")(getattr(REF, exercise), hidden=True)
 
 
 # The reference passes visible and hidden checks; every wrong implementation in BANK is rejected.
@@ -445,8 +448,38 @@ def test_cases_list_arguments_in_parameter_order():
     from graders.fixtures import cases
     for exercise in EXERCISES:
         params = list(inspect.signature(getattr(REF, exercise)).parameters)
-        for case in cases("weight_init", exercise) + cases("weight_init", exercise, 3, True):
+        with hidden_seed(3):
+            hidden = cases("weight_init", exercise, hidden=True)
+        for case in cases("weight_init", exercise) + hidden:
             assert list(case.args) == params[:len(case.args)], (exercise, list(case.args))
+
+
+def test_hidden_cases_cover_the_visible_exercises():
+    """The hidden module has cases for every exercise with visible cases (and no others); each starts with
+    the visible kinds of input and adds more; its criteria are the ones the checks ask for."""
+    hidden = fixtures.hidden_module("weight_init")
+    assert set(hidden.CASES) == set(checks.CASES)
+    for exercise, draw in checks.CASES.items():
+        visible, more = draw(np.random.default_rng(0)), hidden.CASES[exercise](np.random.default_rng(0))
+        assert len(more) > len(visible), exercise
+    assert set(hidden.CRITERIA) == {"large_draws", "abs_network"}
+    base, shapes = hidden.CRITERIA["large_draws"]()
+    assert base == fixtures.HIDDEN_SEED and len(shapes) > 1
+    with hidden_seed(5):
+        assert hidden.CRITERIA["large_draws"]()[0] == 5
+
+
+def test_no_hidden_material_in_the_visible_module():
+    import inspect
+    source = inspect.getsource(checks)
+    for word in ("strict", "HIDDEN CASES", "(64, 10)", "bottleneck", "0.1, 7.0", "(600, 600)"):
+        assert word not in source, word
+
+
+def test_hidden_checks_reject_too():
+    with hidden_seed(5):
+        assert_rejects(checks.check_init_he, he_missing_factor_2, hidden=True)
+        assert_rejects(checks.check_layer_activation_stats, stats_before_activation, hidden=True)
 
 
 def test_plot_helpers_draw(tmp_path):

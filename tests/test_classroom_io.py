@@ -2,7 +2,6 @@
 and the HTML class report, on a fake course built in a temporary folder (no notebook is executed)."""
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import json
@@ -12,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from graders import classroom_cli
-from graders.export import export_csv, load_results
-from graders.importer import import_submissions, infer_assignment, sanitize_student
-from graders.report import class_report
+from classroom import cli as classroom_cli
+from classroom.export import export_csv
+from classroom.importer import import_submissions, infer_assignment, sanitize_student
+from classroom.report import class_report
+from classroom.results import load_results
 
 ASSIGNMENTS = ["01_softmax", "02_activations"]
 TOP_MESSAGE = "AssertionError: softmax of equal scores should be uniform, got [1. 0. 0.]"
@@ -260,7 +260,7 @@ def test_class_report(course, tmp_path):
 
 def test_top_failure_counts(course):
     """Messages are counted on their first line, per exercise, most common first."""
-    from graders.report import top_failures
+    from classroom.report import top_failures
 
     write_results(course)
     rows = [r for r in load_results(course) if r.assignment == "01_softmax"]
@@ -272,15 +272,10 @@ def test_top_failure_counts(course):
 # --- command line ---------------------------------------------------------------------------------
 
 def test_cli(course, tmp_path, monkeypatch, capsys):
-    parser = argparse.ArgumentParser()
-    sub = parser.add_subparsers(dest="command", required=True)
-    classroom_cli.add_commands(sub)
     monkeypatch.chdir(course)
 
     def run(*argv):
-        args = parser.parse_args(list(argv))
-        assert args.command in classroom_cli.COMMANDS
-        return classroom_cli.run(args)
+        return classroom_cli.main(list(argv))
 
     assert run("import", str(lms_zip(tmp_path / "lms.zip"))) == 0
     assert "imported 4 notebook(s)" in capsys.readouterr().out

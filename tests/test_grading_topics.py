@@ -3,21 +3,22 @@ earns full marks with every test cell passing in the student's kernel *and* in t
 blank one earns nothing without being flagged. (tests/test_grading_corpus.py covers the bad and
 adversarial submissions on one notebook.)"""
 import json
+from dataclasses import asdict
 import os
 import shutil
 
 import pytest
 
 from coursework import ROOT, make_course, perfect_submission, submit
-from graders.cli import topics
+from graders.layout import Course
 
-ASSIGNMENTS = [a for a in topics() if not os.environ.get("TNN_TOPICS") or a in os.environ["TNN_TOPICS"].split(",")]
+ASSIGNMENTS = [a for a in Course.checkout().assignments() if not os.environ.get("TNN_TOPICS") or a in os.environ["TNN_TOPICS"].split(",")]
 
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
-    from graders import grading
-    from graders.sandbox import detect
+    from classroom import grading
+    from classroom.sandbox import detect
 
     ok, sentence = detect()
     if not ok:
@@ -29,7 +30,7 @@ def results(tmp_path_factory):
         submit(course, "perfect", a, perfect_submission(a, release))
         submit(course, "blank", a, json.loads(release.read_text()))
     graded = grading.grade(course, ASSIGNMENTS, jobs=2, progress=None)
-    return {(r["assignment"], r["student"]): r for r in graded}
+    return {(r.assignment, r.student): asdict(r) for r in graded}
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)

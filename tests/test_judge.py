@@ -1,5 +1,5 @@
-"""The trusted re-check's channel: plain-data values (graders.wire) and the judge talking to a worker
-(graders.worker) that holds a student's functions. The worker here is a plain Python process serving
+"""The trusted re-check's channel: plain-data values (classroom.wire) and the judge talking to a worker
+(classroom.worker) that holds a student's functions. The worker here is a plain Python process serving
 a namespace, as the student's kernel does after nbgrader has run the notebook."""
 import socket
 import subprocess
@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from coursework import ROOT
-from graders import wire
+from classroom import wire
 from graders.checking import CheckFailure, call, prefetch, repeat
-from graders.judge import Limits, RemoteFunction, Worker, WorkerGone, judge_notebook
+from classroom.judge import Limits, RemoteFunction, Worker, WorkerGone, judge_notebook
 from utils.gradcheck import numerical_gradient_array
 
 
@@ -137,7 +137,7 @@ def _listen(tmp_path):
 def worker(tmp_path):
     path, listener = _listen(tmp_path)
     code = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); ns = {{}}; exec({STUDENT!r}, ns); "
-            f"from graders.worker import serve; serve({str(path)!r}, ns)")
+            f"from classroom.worker import serve; serve({str(path)!r}, ns)")
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     w = Worker.accept(listener, Limits(cell_timeout=2, notebook_timeout=60), kill=proc.kill, timeout=30)
     yield w

@@ -6,12 +6,12 @@ import os
 
 import pytest
 
-from coursework import (ROOT, error_names, fake_packages, graders_cli, make_course, perfect_submission,
+from coursework import (ROOT, error_names, fake_packages, course_cli, make_course, perfect_submission,
                         scores, stderr_outputs, submit, unactivated_env)
-from graders.cli import topics
+from graders.layout import Course
 
 # TNN_TOPICS=02_activations,03_preprocessing limits the run while a notebook is being written.
-ASSIGNMENTS = [a for a in topics() if not os.environ.get("TNN_TOPICS") or a in os.environ["TNN_TOPICS"].split(",")]
+ASSIGNMENTS = [a for a in Course.checkout().assignments() if not os.environ.get("TNN_TOPICS") or a in os.environ["TNN_TOPICS"].split(",")]
 
 
 @pytest.fixture(scope="module")
@@ -20,11 +20,11 @@ def graded(tmp_path_factory):
     fakes = fake_packages(tmp_path_factory.mktemp("impostors"))
     env = unactivated_env(PYTHONPATH=str(fakes))
     for a in ASSIGNMENTS:
-        graders_cli(["nbgrader", "generate_assignment", a, "--force"], cwd=course, env=env)
+        course_cli(["nbgrader", "generate_assignment", a, "--force"], cwd=course, env=env)
         release = course / "notebooks" / a / f"{a}.ipynb"
         submit(course, "perfect", a, perfect_submission(a, release))
         submit(course, "blank", a, json.loads(release.read_text()))
-        graders_cli(["nbgrader", "autograde", a, "--force"], cwd=course, env=env)
+        course_cli(["nbgrader", "autograde", a, "--force"], cwd=course, env=env)
     return course
 
 

@@ -19,7 +19,7 @@ def test_instructor_quickstart_works_as_written(tmp_path):
     assert [c.split()[3] for c in commands] == ["release", "import", "grade", "feedback", "export", "report"]
     env = unactivated_env()
     for command in commands:
-        assert command.startswith("python -m graders ")
+        assert command.startswith("python -m classroom ")
         if " import " in command:  # the "collect" step: one student hands in a complete notebook
             release = course / "notebooks" / "01_softmax" / "01_softmax.ipynb"
             incoming = course / "incoming" / "alice" / "01_softmax" / "01_softmax.ipynb"

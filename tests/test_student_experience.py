@@ -9,7 +9,8 @@ import pytest
 
 from coursework import ROOT, error_names, fake_packages, perfect_submission, unactivated_env
 from graders import reveal as rv
-from graders.cli import make_bundle, topics
+from authoring.bundle import make_bundle
+from graders.layout import Course
 from graders.progress import assess, from_json, plot, table
 
 ALL_EXERCISES = [(a, e) for a, names in rv.exercises().items() for e in names]
@@ -61,7 +62,7 @@ LIBRARY_VERSIONS = {"utils/layers.py", "utils/optim.py", "utils/gradcheck.py"}
 
 
 def test_bundle_holds_no_solution_code_and_no_hidden_cases(bundle):
-    assert not (bundle / "solutions").exists() and not (bundle / "graders" / "authoring.py").exists()
+    assert not (bundle / "solutions").exists() and not (bundle / "authoring").exists() and not (bundle / "classroom").exists()
     secret = _secret_lines()
     assert len(secret) > 20  # the search has something to find
     for path in bundle.rglob("*"):
