@@ -81,7 +81,10 @@ def _squash(text: str) -> str:
 
 def known_assignments(course: Path) -> list[str]:
     """Assignment names: the folders under ``<course>/notebooks/``, sorted."""
-    return [a for a in Course(course).assignments(RELEASE) if ASSIGNMENT_NAME.match(a)]
+    folder = Course(course).step_dir(RELEASE)
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if p.is_dir() and ASSIGNMENT_NAME.match(p.name))
 
 
 def infer_assignment(filename: str, assignments: list[str]) -> str | None:
