@@ -4,7 +4,8 @@ statistics, backward through the computation graph and in closed form) and layer
 Each ``check_<exercise>(student_function, ...)`` returns quietly (after printing one ``[ok]`` line) on
 a correct implementation and raises ``AssertionError`` with an explanation on a wrong one. Called with
 no options it uses the visible cases (fixed inputs, reference outputs from ``fixtures/batchnorm.json``);
-hidden tests call it with another ``seed`` and ``strict=True`` for edge cases and larger inputs.
+hidden tests pass ``hidden=True``, which draws the hidden cases (edge cases and larger inputs, kept with
+the instructor, not in this package) and, for the experiment, applies its hidden criteria.
 
 Two things are special about this topic:
 
@@ -12,10 +13,11 @@ Two things are special about this topic:
   checks hand the student's function a copy of it, inspect that copy afterwards, and check only ``x``,
   ``gamma`` and ``beta`` for mutation.
 - The layout of ``cache`` is the student's choice. The backward checks therefore run the student's own
-  forward pass (train mode) to get a cache, then the student's backward pass on it. Their inputs
-  ``x, gamma, beta, dout`` are drawn by ``_backward_inputs`` with the same seed as the fixture's cases
-  (which hold ``dout`` and the reference's cache, and the reference's gradients as expected output), so
-  the two lists line up one to one; ``_paired`` verifies that they do.
+  forward pass (train mode) to get a cache, then the student's backward pass on it. The fixture's cases
+  hold ``dout`` and the reference's cache (and the reference's gradients as expected output), not
+  ``x, gamma, beta``: those are redrawn by ``_backward_inputs`` with the fixture's seed, so the two lists
+  line up one to one; ``_paired`` verifies that they do. Cases drawn fresh (the hidden ones) carry their
+  inputs along (``case.inputs``, set by ``backward_cases``).
 """
 from __future__ import annotations
 
@@ -24,12 +26,12 @@ import copy
 import numpy as np
 
 from utils.gradcheck import numerical_gradient_array
-from .checking import (Case, call, expect_array, expect_close, expect_gradient, fail, prefetch, reporting,
-                       require_answer)
-from .fixtures import VISIBLE_SEED, cases
+from .checking import (Case, call, describe_kind, expect_array, expect_close, expect_gradient, expect_tuple, fail,
+                       prefetch, reporting, require_answer)
+from .fixtures import VISIBLE_SEED, cases, hidden_criterion
 
 TOPIC = "batchnorm"
-NUMERIC_MAX_SIZE = 100   # numeric gradients on inputs up to this size (the larger hidden case: reference only)
+NUMERIC_MAX_SIZE = 100   # numeric gradients on inputs up to this size (larger ones: reference only)
 RTOL = 1e-6   # float64 results agree with the reference to ~1e-14; 1e-6 leaves room for any sound formula
               # and is still 4x tighter than the effect of moving eps outside the square root (var ~ 4)
 # Numeric gradients (centred differences, float64, h = 1e-5) are accurate to ~1e-10 absolute on these inputs.
@@ -41,8 +43,8 @@ GRAD_TOL = 1e-6
 DX_GRAD_TOL = 1e-4
 
 
-# ---------------------------------------------------------------- case generators (visible and hidden)
-def _bn_forward_cases(rng: np.random.Generator, strict: bool) -> list[Case]:
+# ---------------------------------------------------------------- case generators (the visible cases)
+def _bn_forward_cases(rng: np.random.Generator) -> list[Case]:
     tiny = rng.standard_normal((6, 3)) * np.array([1.0, 0.01, 2.0]) + np.array([0.0, 1.0, -1.0])
     cases_ = [
         Case("train mode: N=4, D=3, features with non-zero means, random gamma and beta, given running statistics",
@@ -72,29 +74,10 @@ def _bn_forward_cases(rng: np.random.Generator, strict: bool) -> list[Case]:
              {"x": rng.standard_normal((3, 2)), "gamma": np.array([2.0, 0.5]), "beta": np.array([0.1, -0.1]),
               "bn_param": {"mode": "test"}}),
     ]
-    # BEGIN HIDDEN CASES (stripped from the student bundle)
-    if strict:
-        cases_ += [
-            Case("train mode with a batch of one example (every output equals beta)",
-                 {"x": rng.standard_normal((1, 4)), "gamma": rng.uniform(0.5, 2.0, 4), "beta": rng.standard_normal(4),
-                  "bn_param": {"mode": "train", "running_mean": np.zeros(4), "running_var": np.ones(4)}}),
-            Case("train mode, a square batch N=D=6 (the wrong axis cannot hide behind the shape)",
-                 {"x": rng.standard_normal((6, 6)) * rng.uniform(0.5, 3.0, 6), "gamma": rng.uniform(0.5, 2.0, 6),
-                  "beta": rng.standard_normal(6), "bn_param": {"mode": "train", "momentum": 0.8}}),
-            Case("train mode, N=200, D=30, features around 1000",
-                 {"x": 1000.0 + rng.standard_normal((200, 30)), "gamma": np.ones(30), "beta": np.zeros(30),
-                  "bn_param": {"mode": "train", "running_mean": 1000.0 * np.ones(30), "running_var": np.ones(30)}}),
-            Case("test mode, N=50, D=10, running statistics far from the batch's",
-                 {"x": rng.standard_normal((50, 10)) * 5.0 - 4.0, "gamma": rng.uniform(0.5, 2.0, 10),
-                  "beta": rng.standard_normal(10),
-                  "bn_param": {"mode": "test", "eps": 1e-3, "running_mean": rng.standard_normal(10),
-                               "running_var": rng.uniform(0.1, 3.0, 10)}}),
-        ]
-    # END HIDDEN CASES
     return cases_
 
 
-def _ln_forward_cases(rng: np.random.Generator, strict: bool) -> list[Case]:
+def _ln_forward_cases(rng: np.random.Generator) -> list[Case]:
     cases_ = [
         Case("N=4 examples, D=6 features, each row on its own scale and offset, random gamma and beta",
              {"x": rng.standard_normal((4, 6)) * np.array([[0.5], [1.0], [5.0], [20.0]])
@@ -113,52 +96,48 @@ def _ln_forward_cases(rng: np.random.Generator, strict: bool) -> list[Case]:
              {"x": rng.standard_normal((3, 4)) + 2.0, "gamma": rng.uniform(0.5, 2.0, 4),
               "beta": rng.standard_normal(4), "ln_param": {"mode": "test"}}),
     ]
-    # BEGIN HIDDEN CASES (stripped from the student bundle)
-    if strict:
-        cases_ += [
-            Case("N=50, D=30, rows around 1000", {"x": 1000.0 + rng.standard_normal((50, 30)),
-                                                 "gamma": np.ones(30), "beta": np.zeros(30), "ln_param": {}}),
-            Case("N=7, D=2", {"x": 3.0 * rng.standard_normal((7, 2)), "gamma": rng.uniform(0.5, 2.0, 2),
-                              "beta": rng.standard_normal(2), "ln_param": {"eps": 1e-3}}),
-        ]
-    # END HIDDEN CASES
     return cases_
 
 
-def _backward_inputs(rng: np.random.Generator, strict: bool) -> list[tuple[str, np.ndarray, np.ndarray,
-                                                                            np.ndarray, np.ndarray]]:
-    """``(label, x, gamma, beta, dout)`` for the backward checks (batch norm and layer norm alike).
+def _draw_backward(rng: np.random.Generator, N: int, D: int, scale: float = 1.0, offset: float = 0.0):
+    """``(x, gamma, beta, dout)`` of shapes (N, D), (D,), (D,), (N, D); gamma has random signs.
     ``dout`` is random, never all ones: with dout = 1 the gradient of a normalisation is ~0 and hides bugs."""
-    def draw(N, D, scale=1.0, offset=0.0):
-        x = offset + scale * rng.standard_normal((N, D))
-        return x, rng.uniform(0.5, 2.0, D) * rng.choice([-1.0, 1.0], D), rng.standard_normal(D), rng.standard_normal((N, D))
+    x = offset + scale * rng.standard_normal((N, D))
+    return x, rng.uniform(0.5, 2.0, D) * rng.choice([-1.0, 1.0], D), rng.standard_normal(D), rng.standard_normal((N, D))
 
-    out = [("N=4, D=3 with non-zero means, random gamma (some negative) and random dout", *draw(4, 3, 2.0, 3.0)),
-           ("a square batch N=D=5 (a sum over the wrong axis keeps the shape)", *draw(5, 5)),
-           ("N=3, D=4: a small batch", *draw(3, 4, 1.5)),
-           ("N=6, D=7 with small variances (0.1^2, so eps = 1e-5 matters)", *draw(6, 7, 0.1, 1.0))]
-    # BEGIN HIDDEN CASES (stripped from the student bundle)
-    if strict:
-        out += [("N=1, D=3: a batch of one", *draw(1, 3)),
-                ("N=2, D=3: the smallest batch with a spread (x_hat is +-1, so dx is ~0)", *draw(2, 3)),
-                ("N=30, D=20 around 10", *draw(30, 20, 1.0, 10.0))]
-    # END HIDDEN CASES
+
+def _backward_inputs(rng: np.random.Generator) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """``(label, x, gamma, beta, dout)`` for the backward checks (batch norm and layer norm alike)."""
+    def draw(N, D, scale=1.0, offset=0.0):
+        return _draw_backward(rng, N, D, scale, offset)
+
+    return [("N=4, D=3 with non-zero means, random gamma (some negative) and random dout", *draw(4, 3, 2.0, 3.0)),
+            ("a square batch N=D=5 (a sum over the wrong axis keeps the shape)", *draw(5, 5)),
+            ("N=3, D=4: a small batch", *draw(3, 4, 1.5)),
+            ("N=6, D=7 with small variances (0.1^2, so eps = 1e-5 matters)", *draw(6, 7, 0.1, 1.0))]
+
+
+def backward_cases(inputs, forward_name: str) -> list[Case]:
+    """The cases of a backward exercise for ``inputs`` (``(label, x, gamma, beta, dout)`` each): ``dout`` and
+    the reference's cache of each input (the reference's gradients become the expected output; generated
+    where the reference exists). Each case keeps its input tuple as ``case.inputs`` for ``_paired``."""
+    from . import reference
+    forward = getattr(reference.load(TOPIC), forward_name)
+    out = []
+    for item in inputs:
+        label, x, gamma, beta, dout = item
+        param = {"mode": "train"} if forward_name == "batchnorm_forward" else {}
+        _, cache = forward(x.copy(), gamma.copy(), beta.copy(), param)
+        case = Case(label, {"dout": dout, "cache": cache})
+        case.inputs = item
+        out.append(case)
     return out
 
 
 def _backward_cases(forward_name: str):
-    """CASES entry for a backward exercise: the reference's cache of each input, and the reference's
-    gradients as the expected output (generated where the reference exists: at build and hidden time)."""
-    def generate(rng: np.random.Generator, strict: bool) -> list[Case]:
-        from . import reference
-        ref = reference.load(TOPIC)
-        forward = getattr(ref, forward_name)
-        out = []
-        for label, x, gamma, beta, dout in _backward_inputs(rng, strict):
-            param = {"mode": "train"} if forward_name == "batchnorm_forward" else {}
-            _, cache = forward(x.copy(), gamma.copy(), beta.copy(), param)
-            out.append(Case(label, {"dout": dout, "cache": cache}))
-        return out
+    """CASES entry for a backward exercise (the visible inputs of ``_backward_inputs``)."""
+    def generate(rng: np.random.Generator) -> list[Case]:
+        return backward_cases(_backward_inputs(rng), forward_name)
     return generate
 
 
@@ -204,11 +183,7 @@ def _run_forward(forward, name: str, case: Case, param_key: str, param: dict):
     def run(x, gamma, beta, **_ignored):   # the shown dict stays untouched; the function gets `param`
         return forward(x, gamma, beta, param)
 
-    out = call(run, name, shown)
-    if not (isinstance(out, tuple) and len(out) == 2):
-        fail(f"{name} should return a tuple (out, cache), but it returned "
-             f"{type(out).__name__}{f' of length {len(out)}' if isinstance(out, (tuple, list)) else ''}.", shown)
-    return out, shown
+    return _expect_tuple(call(run, name, shown), ("out", "cache"), name, shown), shown
 
 
 def _expect_float64(value, what: str, case: Case, shape) -> np.ndarray:
@@ -218,12 +193,12 @@ def _expect_float64(value, what: str, case: Case, shape) -> np.ndarray:
     return arr
 
 
-def _unpack3(result, name: str, case: Case):
-    if not (isinstance(result, tuple) and len(result) == 3):
-        fail(f"{name} should return a tuple (dx, dgamma, dbeta), but it returned "
-             f"{type(result).__name__}{f' of length {len(result)}' if isinstance(result, (tuple, list)) else ''}.",
-             case)
-    return result
+def _expect_tuple(value, names: tuple[str, ...], what: str, case: Case) -> tuple:
+    """``expect_tuple``, and a list is not taken for the tuple the docstring promises."""
+    if isinstance(value, list):
+        fail(f"{what} should return a tuple ({', '.join(names)}), but it returned {describe_kind(value)}.", case,
+             f"end with `return {', '.join(names)}` (a tuple), not a list.")
+    return expect_tuple(value, names, what, case)
 
 
 def _statistics(x: np.ndarray, axis: int, eps: float):
@@ -331,10 +306,10 @@ def _check_running(param: dict, case: Case, name: str) -> None:
 @reporting("train mode: per-feature mean = beta and std = |gamma|, output within 1e-6 of the reference, running "
            "statistics updated with the momentum and converging to the data's mean and biased variance; test mode: "
            "running statistics only, also for N=1; x, gamma, beta untouched")
-def check_batchnorm_forward(batchnorm_forward, *, seed=None, strict=False):
+def check_batchnorm_forward(batchnorm_forward, *, hidden=False):
     """Check ``batchnorm_forward(x, gamma, beta, bn_param) -> (out, cache)`` in train and test mode."""
     name = "batchnorm_forward"
-    for case in cases(TOPIC, name, seed, strict):
+    for case in cases(TOPIC, name, hidden):
         param = copy.deepcopy(case.args["bn_param"])
         (out, _cache), shown = _run_forward(batchnorm_forward, name, case, "bn_param", param)
         x, gamma, beta = case.args["x"], case.args["gamma"], case.args["beta"]
@@ -354,14 +329,18 @@ def check_batchnorm_forward(batchnorm_forward, *, seed=None, strict=False):
         expect_close(out, exp_out, "out returned by batchnorm_forward", shown, RTOL,
                      1e-9 * max(1.0, float(np.abs(exp_out).max())), hint)
         _check_running(param, case, name)
-    _check_convergence(batchnorm_forward, seed)
+    _check_convergence(batchnorm_forward, hidden_criterion(TOPIC, "convergence_batch")() if hidden
+                       else convergence_batch(np.random.default_rng(11)))
 
 
-def _check_convergence(batchnorm_forward, seed) -> None:
+def convergence_batch(rng: np.random.Generator) -> np.ndarray:
+    """The batch of shape (10, 3) that ``_check_convergence`` feeds to the forward pass 200 times."""
+    return rng.normal(loc=[2.0, -1.0, 0.5], scale=[1.0, 3.0, 0.2], size=(10, 3))
+
+
+def _check_convergence(batchnorm_forward, x: np.ndarray) -> None:
     """Many train-mode calls on the same data: the running statistics approach its mean and biased variance.
     0.9**200 ~ 7e-10, so after 200 steps the running values are within ~1e-8 of the limit: atol 1e-6 cannot flake."""
-    rng = np.random.default_rng(11 if seed is None else seed + 11)
-    x = rng.normal(loc=[2.0, -1.0, 0.5], scale=[1.0, 3.0, 0.2], size=(10, 3))
     gamma, beta = np.ones(3), np.zeros(3)
     param = {"mode": "train"}
     case = Case("200 train-mode calls, always on the same batch x of shape (10, 3), starting from bn_param = "
@@ -383,10 +362,10 @@ def _check_convergence(batchnorm_forward, seed) -> None:
 # ---------------------------------------------------------------- layer normalization, forward
 @reporting("each example (row) normalised over its features: x_hat rows with mean 0 and std ~1, output within 1e-6 "
            "of the reference, eps from ln_param, same result in any mode, also for N=1; x, gamma, beta untouched")
-def check_layernorm_forward(layernorm_forward, *, seed=None, strict=False):
+def check_layernorm_forward(layernorm_forward, *, hidden=False):
     """Check ``layernorm_forward(x, gamma, beta, ln_param) -> (out, cache)``."""
     name = "layernorm_forward"
-    for case in cases(TOPIC, name, seed, strict):
+    for case in cases(TOPIC, name, hidden):
         param = copy.deepcopy(case.args["ln_param"])
         (out, _cache), shown = _run_forward(layernorm_forward, name, case, "ln_param", param)
         x, gamma, beta = case.args["x"], case.args["gamma"], case.args["beta"]
@@ -415,20 +394,23 @@ def check_layernorm_forward(layernorm_forward, *, seed=None, strict=False):
 
 
 # ---------------------------------------------------------------- backward passes (both normalisations)
-def _paired(exercise: str, seed, strict):
-    """The fixture's (or fresh hidden) cases, each with the inputs it was generated from."""
-    inputs = _backward_inputs(np.random.default_rng(VISIBLE_SEED if seed is None else seed), strict)
-    cases_ = cases(TOPIC, exercise, seed, strict)
+def _paired(exercise: str, hidden: bool):
+    """The fixture's (or fresh hidden) cases, each with the inputs ``(label, x, gamma, beta, dout)`` it was
+    generated from: cases drawn just now carry them, the fixture's are paired with a redraw."""
+    cases_ = cases(TOPIC, exercise, hidden)
+    if all(hasattr(c, "inputs") for c in cases_):
+        return [(c.inputs, c) for c in cases_]
+    inputs = _backward_inputs(np.random.default_rng(VISIBLE_SEED))
     if len(inputs) != len(cases_) or not all(np.array_equal(i[4], c.args["dout"]) for i, c in zip(inputs, cases_)):
-        raise RuntimeError(f"graders/fixtures/{TOPIC}.json is out of date: run `python -m graders build 05_batchnorm`.")
-    return zip(inputs, cases_)
+        raise RuntimeError(f"graders/fixtures/{TOPIC}.json is out of date: run `python -m authoring build {TOPIC}`.")
+    return list(zip(inputs, cases_))
 
 
-def _check_backward(backward, forward, name: str, forward_name: str, exercise: str, seed, strict) -> None:
+def _check_backward(backward, forward, name: str, forward_name: str, exercise: str, hidden: bool) -> None:
     batch = forward_name == "batchnorm_forward"
     axis = 0 if batch else 1          # the axis the statistics are taken over
     key = "bn_param" if batch else "ln_param"
-    for (label, x, gamma, beta, dout), ref_case in _paired(exercise, seed, strict):
+    for (label, x, gamma, beta, dout), ref_case in _paired(exercise, hidden):
         N, D = x.shape
         fresh = lambda: {"mode": "train"} if batch else {}   # noqa: E731
         case = Case(label, {"x": x, "gamma": gamma, "beta": beta, key: fresh()})
@@ -441,7 +423,7 @@ def _check_backward(backward, forward, name: str, forward_name: str, exercise: s
             fail(f"your {forward_name} does not normalise this input correctly (train mode), so its cache cannot be "
                  f"trusted. Make check_{forward_name} pass first.", shown)
         bcase = Case(label, {"dout": dout, "cache": cache})
-        dx, dgamma, dbeta = _unpack3(call(backward, name, bcase), name, bcase)
+        dx, dgamma, dbeta = _expect_tuple(call(backward, name, bcase), ("dx", "dgamma", "dbeta"), name, bcase)
         exp_dx, exp_dgamma, exp_dbeta = ref_case.expected
         shown = Case(label, {"x": x, "gamma": gamma, "beta": beta, "dout": dout})
         # shapes, with the usual reasons they go wrong
@@ -509,33 +491,37 @@ def _check_backward(backward, forward, name: str, forward_name: str, exercise: s
 
 @reporting("run on the cache of your batchnorm_forward (train mode): dx, dgamma, dbeta within 1e-6 of the reference "
            "and of a numeric gradient (random dout); dout and cache untouched")
-def check_batchnorm_backward(batchnorm_backward, batchnorm_forward, *, seed=None, strict=False):
-    """Check ``batchnorm_backward(dout, cache) -> (dx, dgamma, dbeta)`` with the cache of ``batchnorm_forward``."""
-    _check_backward(batchnorm_backward, batchnorm_forward, "batchnorm_backward", "batchnorm_forward",
-                    "batchnorm_backward", seed, strict)
+def check_batchnorm_backward(batchnorm_backward, *, forward, hidden=False):
+    """Check ``batchnorm_backward(dout, cache) -> (dx, dgamma, dbeta)`` with the cache of ``forward`` (your
+    ``batchnorm_forward``)."""
+    _check_backward(batchnorm_backward, forward, "batchnorm_backward", "batchnorm_forward",
+                    "batchnorm_backward", hidden)
 
 
 @reporting("run on the cache of your batchnorm_forward (train mode): dx, dgamma, dbeta within 1e-6 of the reference "
            "and of a numeric gradient (random dout); dout and cache untouched")
-def check_batchnorm_backward_alt(batchnorm_backward_alt, batchnorm_forward, *, seed=None, strict=False):
-    """Check ``batchnorm_backward_alt(dout, cache) -> (dx, dgamma, dbeta)``: the same gradients as
-    ``batchnorm_backward`` (so the same expected values), from the closed form."""
-    _check_backward(batchnorm_backward_alt, batchnorm_forward, "batchnorm_backward_alt", "batchnorm_forward",
-                    "batchnorm_backward", seed, strict)
+def check_batchnorm_backward_alt(batchnorm_backward_alt, *, forward, hidden=False):
+    """Check ``batchnorm_backward_alt(dout, cache) -> (dx, dgamma, dbeta)`` with the cache of ``forward`` (your
+    ``batchnorm_forward``): the same gradients as ``batchnorm_backward`` (so the same expected values),
+    from the closed form."""
+    _check_backward(batchnorm_backward_alt, forward, "batchnorm_backward_alt", "batchnorm_forward",
+                    "batchnorm_backward", hidden)
 
 
 @reporting("run on the cache of your layernorm_forward: dx, dgamma, dbeta within 1e-6 of the reference and of a "
            "numeric gradient (random dout); dout and cache untouched")
-def check_layernorm_backward(layernorm_backward, layernorm_forward, *, seed=None, strict=False):
-    """Check ``layernorm_backward(dout, cache) -> (dx, dgamma, dbeta)`` with the cache of ``layernorm_forward``."""
-    _check_backward(layernorm_backward, layernorm_forward, "layernorm_backward", "layernorm_forward",
-                    "layernorm_backward", seed, strict)
+def check_layernorm_backward(layernorm_backward, *, forward, hidden=False):
+    """Check ``layernorm_backward(dout, cache) -> (dx, dgamma, dbeta)`` with the cache of ``forward`` (your
+    ``layernorm_forward``)."""
+    _check_backward(layernorm_backward, forward, "layernorm_backward", "layernorm_forward",
+                    "layernorm_backward", hidden)
 
 
 # ---------------------------------------------------------------- the experiment
 @reporting("with batch norm the network trained at every weight scale; without it, not at the smallest ones")
-def check_weight_scale_sweep(scales, acc_bn, acc_plain):
-    """Check the weight-scale experiment's results: lists of validation accuracies, one per scale."""
+def check_weight_scale_sweep(scales, acc_bn, acc_plain, *, hidden=False):
+    """Check the weight-scale experiment's results: lists of validation accuracies, one per scale.
+    ``hidden=True`` adds the hidden criteria of the experiment."""
     require_answer(acc_bn, "acc_bn")
     require_answer(acc_plain, "acc_plain")
     scales = np.asarray(scales, dtype=float)
@@ -551,3 +537,5 @@ def check_weight_scale_sweep(scales, acc_bn, acc_plain):
     if not np.all(plain[small] <= 0.2):
         fail(f"without batch normalization the accuracies at the scales <= 0.01 were {np.round(plain[small], 3).tolist()}; "
              "such tiny weights should leave a 6-layer network stuck near chance (0.1). Was the experiment run as given?")
+    if hidden:
+        hidden_criterion(TOPIC, "weight_scale_sweep")(scales, bn, plain)

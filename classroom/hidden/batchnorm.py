@@ -1,0 +1,82 @@
+"""Hidden cases and criteria of notebook 05_batchnorm (``graders.batchnorm``), for ``hidden=True``.
+
+``CASES`` draws, for each exercise, the visible kinds of case (with the grader's helpers, so the random
+stream is consumed as by the visible draw) followed by the hidden ones: a batch of one, a square batch,
+large batches with large offsets, other ``eps`` and ``momentum`` values. The backward exercises get, on
+top of the visible inputs, a batch of one, a batch of two (x_hat is +-1) and a large batch.
+
+``CRITERIA``:
+
+- ``convergence_batch()``: the batch the hidden run of ``check_batchnorm_forward`` feeds 200 times to the
+  forward pass (the visible run uses another one);
+- ``weight_scale_sweep(scales, acc_bn, acc_plain)``: the experiment covered the 8 weight scales and batch
+  norm reached 0.75 validation accuracy at its best scale.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from graders.batchnorm import (_backward_inputs, _bn_forward_cases, _draw_backward, _ln_forward_cases,
+                               backward_cases, convergence_batch)
+from graders.checking import Case, fail
+from graders.fixtures import HIDDEN_SEED
+
+
+def _bn_forward(rng: np.random.Generator) -> list[Case]:
+    return _bn_forward_cases(rng) + [
+        Case("train mode with a batch of one example (every output equals beta)",
+             {"x": rng.standard_normal((1, 4)), "gamma": rng.uniform(0.5, 2.0, 4), "beta": rng.standard_normal(4),
+              "bn_param": {"mode": "train", "running_mean": np.zeros(4), "running_var": np.ones(4)}}),
+        Case("train mode, a square batch N=D=6 (the wrong axis cannot hide behind the shape)",
+             {"x": rng.standard_normal((6, 6)) * rng.uniform(0.5, 3.0, 6), "gamma": rng.uniform(0.5, 2.0, 6),
+              "beta": rng.standard_normal(6), "bn_param": {"mode": "train", "momentum": 0.8}}),
+        Case("train mode, N=200, D=30, features around 1000",
+             {"x": 1000.0 + rng.standard_normal((200, 30)), "gamma": np.ones(30), "beta": np.zeros(30),
+              "bn_param": {"mode": "train", "running_mean": 1000.0 * np.ones(30), "running_var": np.ones(30)}}),
+        Case("test mode, N=50, D=10, running statistics far from the batch's",
+             {"x": rng.standard_normal((50, 10)) * 5.0 - 4.0, "gamma": rng.uniform(0.5, 2.0, 10),
+              "beta": rng.standard_normal(10),
+              "bn_param": {"mode": "test", "eps": 1e-3, "running_mean": rng.standard_normal(10),
+                           "running_var": rng.uniform(0.1, 3.0, 10)}}),
+    ]
+
+
+def _ln_forward(rng: np.random.Generator) -> list[Case]:
+    return _ln_forward_cases(rng) + [
+        Case("N=50, D=30, rows around 1000", {"x": 1000.0 + rng.standard_normal((50, 30)),
+                                             "gamma": np.ones(30), "beta": np.zeros(30), "ln_param": {}}),
+        Case("N=7, D=2", {"x": 3.0 * rng.standard_normal((7, 2)), "gamma": rng.uniform(0.5, 2.0, 2),
+                          "beta": rng.standard_normal(2), "ln_param": {"eps": 1e-3}}),
+    ]
+
+
+def _backward_inputs_hidden(rng: np.random.Generator):
+    return _backward_inputs(rng) + [
+        ("N=1, D=3: a batch of one", *_draw_backward(rng, 1, 3)),
+        ("N=2, D=3: the smallest batch with a spread (x_hat is +-1, so dx is ~0)", *_draw_backward(rng, 2, 3)),
+        ("N=30, D=20 around 10", *_draw_backward(rng, 30, 20, 1.0, 10.0)),
+    ]
+
+
+CASES = {
+    "batchnorm_forward": _bn_forward,
+    "batchnorm_backward": lambda rng: backward_cases(_backward_inputs_hidden(rng), "batchnorm_forward"),
+    "layernorm_forward": _ln_forward,
+    "layernorm_backward": lambda rng: backward_cases(_backward_inputs_hidden(rng), "layernorm_forward"),
+}
+
+
+def _weight_scale_sweep(scales, acc_bn, acc_plain) -> None:
+    """The hidden criteria of ``check_weight_scale_sweep`` (after its visible ones passed)."""
+    if not len(acc_bn) == len(acc_plain) == len(scales) == 8:
+        fail(f"the experiment should cover the 8 weight scales, but it covered {len(scales)}. Was it run as given?")
+    if not max(acc_bn) >= 0.75:
+        fail(f"with batch norm the best accuracy was only {max(acc_bn):.3f} (at least 0.75 expected). Do your "
+             "batchnorm_forward and batchnorm_backward pass their checks?")
+
+
+CRITERIA = {
+    # the batch of the 200-call convergence test; HIDDEN_SEED + 11 is what the hidden run used before
+    "convergence_batch": lambda: convergence_batch(np.random.default_rng(HIDDEN_SEED + 11)),
+    "weight_scale_sweep": _weight_scale_sweep,
+}
