@@ -26,7 +26,7 @@ import copy
 import numpy as np
 
 from utils.gradcheck import numerical_gradient_array
-from .checking import (Case, call, describe_kind, expect_array, expect_close, expect_gradient, expect_tuple, fail,
+from .checking import (Case, call, expect_array, expect_close, expect_gradient, expect_tuple, fail,
                        prefetch, reporting, require_answer)
 from .fixtures import VISIBLE_SEED, cases, hidden_criterion
 
@@ -194,11 +194,7 @@ def _expect_float64(value, what: str, case: Case, shape) -> np.ndarray:
 
 
 def _expect_tuple(value, names: tuple[str, ...], what: str, case: Case) -> tuple:
-    """``expect_tuple``, and a list is not taken for the tuple the docstring promises."""
-    if isinstance(value, list):
-        fail(f"{what} should return a tuple ({', '.join(names)}), but it returned {describe_kind(value)}.", case,
-             f"end with `return {', '.join(names)}` (a tuple), not a list.")
-    return expect_tuple(value, names, what, case)
+    return expect_tuple(value, names, what, case, f"end with `return {', '.join(names)}` (a tuple).")
 
 
 def _statistics(x: np.ndarray, axis: int, eps: float):

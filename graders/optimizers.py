@@ -28,7 +28,7 @@ import warnings
 
 import numpy as np
 
-from .checking import (CheckFailure, Case, call, describe_kind, expect_array, expect_close, expect_scalar,
+from .checking import (CheckFailure, Case, call, expect_array, expect_close, expect_scalar,
                        expect_tuple, fail, ratio, reporting)
 from .fixtures import cases
 
@@ -200,8 +200,6 @@ def _group(all_cases: list[Case]) -> list[list[Case]]:
 
 def _unpack(out, name: str, w_shape, case: Case):
     hint = "end with `return next_w, config`."
-    if isinstance(out, list):   # expect_tuple takes a list; the interface promises a tuple
-        fail(f"{name} should return a tuple (next_w, config), but it returned {describe_kind(out)}.", case, hint)
     next_w, config = expect_tuple(out, ("next_w", "config"), name, case, hint)
     next_w = expect_array(next_w, f"next_w returned by {name}", case, shape=w_shape)
     if not isinstance(config, dict):

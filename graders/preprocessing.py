@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checking import Case, call, describe_kind, expect_array, expect_close, expect_tuple, fail, plain, reporting
+from .checking import Case, call, expect_array, expect_close, expect_tuple, fail, plain, reporting
 from .fixtures import cases
 
 TOPIC = "preprocessing"
@@ -183,12 +183,7 @@ CASES = {
 
 # ---------------------------------------------------------------- helpers
 def _tuple(out, names: tuple[str, ...], name: str, case: Case) -> tuple:
-    """:func:`expect_tuple`, rejecting a list as well (expect_tuple accepts one): the docstrings promise a
-    tuple, and tests/test_checks_preprocessing.py keeps list returns in its bank of wrong implementations."""
-    if isinstance(out, list):
-        fail(f"{name} should return a tuple ({', '.join(names)}), but it returned {describe_kind(out)}.", case,
-             f"return them as a tuple: `return {', '.join(names)}`.")
-    return expect_tuple(out, names, name, case)
+    return expect_tuple(out, names, name, case, f"return them as a tuple: `return {', '.join(names)}`.")
 
 
 def _close(a, b, rtol: float = RTOL, atol: float = 1e-9) -> bool:

@@ -167,10 +167,7 @@ def check_softmax_cross_entropy(softmax_cross_entropy, *, hidden=False):
         scores, y = case.args["scores"], case.args["y"]
         N, C = scores.shape
         out = call(softmax_cross_entropy, "softmax_cross_entropy", case)
-        if isinstance(out, list):
-            fail("softmax_cross_entropy should return a tuple (loss, dscores), but it returned a list.", case,
-                 "write `return loss, dscores`.")
-        out = expect_tuple(out, ("loss", "dscores"), "softmax_cross_entropy", case)
+        out = expect_tuple(out, ("loss", "dscores"), "softmax_cross_entropy", case, "write `return loss, dscores`.")
         loss = expect_scalar(out[0], "the loss returned by softmax_cross_entropy", case)
         dscores = expect_array(out[1], "dscores returned by softmax_cross_entropy", case, shape=(N, C))
         exp_loss, exp_dscores = case.expected
