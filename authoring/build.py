@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 from graders import fixtures
-from graders.layout import Course, topic_name
+from graders.layout import RELEASE, SOURCE, Course, topic_name
 
 from .nbgrader import generate_notebooks
 
@@ -67,15 +67,16 @@ def build(check: bool = False, only: list[str] | None = None, committed: Path | 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         shutil.copy(course.config, tmp)
-        shutil.copytree(course.root / "solutions", tmp / "solutions",
+        shutil.copytree(course.step_dir(SOURCE), tmp / SOURCE,
                         ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
         generate_notebooks(tmp, assignments)
         write_fixtures(tmp / "fixtures", assignments)
         problems = []
         for a in assignments:
-            problems += _compare_tree(tmp / "notebooks" / a, committed / "notebooks" / a, f"notebooks/{a}")
+            problems += _compare_tree(Course(tmp).release(a).parent, Course(committed).release(a).parent,
+                                      f"{RELEASE}/{a}")
         if not only:
-            problems += _compare_tree(tmp / "notebooks", committed / "notebooks", "notebooks")
+            problems += _compare_tree(tmp / RELEASE, committed / RELEASE, RELEASE)
             problems += _compare_tree(tmp / "fixtures", committed / "graders" / "fixtures", "graders/fixtures")
         else:
             for a in assignments:

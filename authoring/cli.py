@@ -1,4 +1,4 @@
-"""The maintainer's commands: ``python -m authoring <command>``.
+"""The maintainer's commands: python -m authoring <command>.
 
   build [--check] [TOPIC ...]   regenerate notebooks/ (student versions) and graders/fixtures/ from
                                 solutions/; with --check, only report any difference

@@ -46,7 +46,7 @@ def make_class(course: Path, assignments: list[str], students: int) -> int:
     for name in ("tnn_course.py", "utils", "graders", "datasets", "solutions", "authoring", "classroom"):
         (course / name).symlink_to(ROOT / name)
     (course / "nbgrader_config.py").write_text((ROOT / "nbgrader_config.py").read_text())
-    shutil.copytree(ROOT / "notebooks", course / "notebooks")
+    shutil.copytree(CHECKOUT.step_dir("notebooks"), Course(course).step_dir("notebooks"))
     count = 0
     for a in assignments:
         answers = _answers(a)

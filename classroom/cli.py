@@ -1,5 +1,5 @@
-"""The instructor's commands: ``python -m classroom <command>``, run in the course folder (the current
-folder if it holds ``nbgrader_config.py``, else this checkout).
+"""The instructor's commands: python -m classroom <command>, run in the course folder (the current
+folder if it holds nbgrader_config.py, else this checkout).
 
   release [A ...]                  write the student versions into notebooks/ and register the
                                    assignments in nbgrader's gradebook (gradebook.db)

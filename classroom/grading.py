@@ -278,7 +278,7 @@ def _in_kernel(job: Path, assignment: str, student: str, limits: Limits, sandbox
 
     runtime = job / "rt"
     runtime.mkdir()
-    workdir = job / "autograded" / student / assignment
+    workdir = Course(job).autograded(student, assignment).parent
     workdir.mkdir(parents=True)
     executor_cls = _judged_execute()
     c = Config()
@@ -329,7 +329,7 @@ def _in_kernel(job: Path, assignment: str, student: str, limits: Limits, sandbox
             else:
                 os.environ[k] = v
     verdict = verdicts[-1] if verdicts else None
-    executed = workdir / f"{assignment}.ipynb"
+    executed = Course(job).autograded(student, assignment)
     if os.environ.get("TNN_GRADING_DEBUG"):
         print(outcome.get("log"), outcome.get("error"))
     if not executed.exists():
@@ -412,15 +412,15 @@ def grade_one(course: Path, assignment: str, student: str, limits: Limits, use_s
         # nbgrader's source for this job: the solution notebook *without* its hidden tests, so that
         # neither hidden test code nor the data it needs ever reaches the student's kernel (the
         # trusted re-check runs them)
-        (job / "solutions" / assignment).mkdir(parents=True)
-        (job / "solutions" / assignment / f"{assignment}.ipynb").write_text(
+        job_source = Course(job).source(assignment)
+        job_source.parent.mkdir(parents=True)
+        job_source.write_text(
             json.dumps(without_hidden_tests(source), indent=1), encoding="utf-8")
-        (job / "notebooks").mkdir()
-        shutil.copytree(release_path.parent, job / "notebooks" / assignment)
+        shutil.copytree(release_path.parent, Course(job).release(assignment).parent)
         target = Course(job).submitted(student, assignment)
         target.parent.mkdir(parents=True)
         target.write_text(json.dumps(nb), encoding="utf-8")
-        (job / "gradebook.db").write_bytes(template or gradebook_template(course, [assignment]))
+        Course(job).gradebook.write_bytes(template or gradebook_template(course, [assignment]))
         verdict = None
         try:
             for attempt in range(3):  # a kernel that fails to *start* is the machine's fault: retry it
