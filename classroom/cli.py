@@ -95,9 +95,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(results)} result(s): " + ", ".join(f"{n} {k}" for k, n in counts.items()))
         return 0
     if args.command == "feedback":
-        from . import grading
+        from .feedback import feedback
 
-        written = grading.feedback(course.root, args.assignment)
+        written = feedback(course.root, args.assignment)
         print(f"wrote feedback for {len(written)} student(s) under {course.step_dir('feedback')}")
         return 0
     if args.command == "export":

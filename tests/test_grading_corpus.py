@@ -101,6 +101,7 @@ def test_rerun_is_idempotent_and_resumes(graded):
 
 def test_feedback_and_gradebook(graded):
     from classroom import grading
+    from classroom.feedback import feedback
 
     course, results, _ = graded
     from authoring.nbgrader import generate_notebooks
@@ -110,7 +111,7 @@ def test_feedback_and_gradebook(graded):
     from coursework import scores
     got = scores(course, A)
     assert got["correct"] == (17.0, 17.0) and got["monkeypatch_comparisons"][0] == 15.0
-    written = grading.feedback(course, A)
+    written = feedback(course, A)
     assert len(written) == len(results)
     source = json.loads((ROOT / "solutions" / A / f"{A}.ipynb").read_text())
     hidden = ["check_softmax(softmax, hidden=True)", "HIDDEN TESTS", 'expected="C"']
