@@ -44,7 +44,19 @@ def register_hidden(provider: Callable[[str], ModuleType] | None) -> None:
     _hidden_provider = provider
 
 
+# Where the course is graded, the instructor's package provides the hidden cases. It registers itself on
+# import (the trusted re-check imports it); a plain `nbgrader autograde` of a solution-holding course
+# finds it here by name. A student release has no such package, and the grading sandbox shows only the
+# re-check worker's files of it, so there the lookup fails and hidden=True says so.
+HIDDEN_PROVIDER = "classroom.hidden"
+
+
 def hidden_module(topic: str) -> ModuleType:
+    if _hidden_provider is None:
+        try:
+            importlib.import_module(HIDDEN_PROVIDER)    # registers itself
+        except ImportError:
+            pass
     if _hidden_provider is None:
         raise HiddenUnavailable("Hidden tests run only when the notebook is graded; they are not part of this "
                                 "copy of the course. Use the visible check (without hidden=True).")
