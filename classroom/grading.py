@@ -34,7 +34,6 @@ import shutil
 import signal
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 from authoring.nbgrader import generate_notebooks, scripts_on_path
@@ -42,13 +41,20 @@ from graders.layout import Course
 from graders.reference import strip_hidden_tests
 
 from .files import write_atomic
-from .judge import Limits, Worker, WorkerGone, judge_notebook
+from .judge import Limits, RecheckTimeout, Worker, WorkerGone, judge_notebook
 from .results import Cell, Result, load_results, write_result
 from .sandbox import WORKER_FILES
 
 CLASSROOM = Path(__file__).resolve().parent
 MAX_OUTPUT_CHARS = 10_000      # per output, and per line: huge outputs are cut everywhere
 MAX_LINE_CHARS = 2_000
+MAX_CELL_OUTPUT = 2_000_000    # characters of output one cell may produce while it runs (the rest dropped)
+
+
+def nbformat_output(text: str):
+    import nbformat
+
+    return nbformat.v4.new_output("stream", name="stdout", text=text)
 
 
 # ------------------------------------------------------------------------------------------ helpers
@@ -205,10 +211,29 @@ def _judged_execute():
         class JudgedExecute(Execute):
             after_last_cell = None   # set per job (one job at a time per process)
 
+            def output(self, outs, msg, display_id, cell_index):
+                """Keep at most MAX_CELL_OUTPUT characters of output per cell while it runs (nbclient
+                would keep everything a cell prints, in the grader's memory); errors are always kept."""
+                sizes = self.__dict__.setdefault("_tnn_sizes", {})
+                content = msg.get("content") or {}
+                size = len(str(content.get("text", ""))) + sum(len(str(v)) for v in (content.get("data") or {}).values())
+                used = sizes.get(cell_index, 0)
+                if msg.get("msg_type") != "error" and used + size > MAX_CELL_OUTPUT:
+                    if used <= MAX_CELL_OUTPUT:   # say it once
+                        sizes[cell_index] = MAX_CELL_OUTPUT + 1
+                        outs.append(nbformat_output(f"[output cut: this cell printed more than "
+                                                    f"{MAX_CELL_OUTPUT:,} characters]\n"))
+                    return None
+                sizes[cell_index] = used + size
+                return super().output(outs, msg, display_id, cell_index)
+
             def preprocess_cell(self, cell, resources, index):
                 out = super().preprocess_cell(cell, resources, index)
                 if index == len(self.nb.cells) - 1 and JudgedExecute.after_last_cell is not None:
-                    JudgedExecute.after_last_cell(self)
+                    try:
+                        JudgedExecute.after_last_cell(self)
+                    except BaseException:  # noqa: BLE001 - no verdict: grade_one reports "not re-checked"
+                        pass
                 return out
 
         _JUDGED_EXECUTE = JudgedExecute
@@ -219,16 +244,22 @@ def _recheck_in_kernel(executor, tests, limits: Limits, runtime: Path, course_ro
     """The trusted re-check, run while nbgrader's kernel is still alive: the kernel is asked to serve
     the judge over a Unix socket in the job's runtime folder, and the judge runs the tests here.
 
-    The notebook's time-limit alarm (:func:`_with_deadline`) is held off meanwhile: the judge keeps
-    the same deadline itself (every wait on the kernel is bounded by it), so the alarm can never
-    interrupt the judge in the middle of a request. Any failure here becomes the verdict's error."""
+    The judge keeps the notebook's deadline on every wait for the kernel, and its own work (the
+    checks' computations) runs under the same deadline: the notebook's alarm raises
+    :class:`RecheckTimeout` here (not the TimeoutError of :func:`_with_deadline`), which ends the
+    re-check with that reason. Any failure here becomes the verdict's error."""
     import secrets
     import socket
 
     left = signal.getitimer(signal.ITIMER_REAL)[0]     # seconds left of the notebook's limit (0: none)
-    signal.setitimer(signal.ITIMER_REAL, 0)
     started = time.monotonic()
     deadline = started + (left if left > 0 else limits.notebook_timeout)
+
+    def on_alarm(signum, frame):
+        raise RecheckTimeout()
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, max(deadline - time.monotonic(), 0.001) + 5.0)  # 5 s of grace
 
     def kill():
         km = executor.km
@@ -254,10 +285,15 @@ def _recheck_in_kernel(executor, tests, limits: Limits, runtime: Path, course_ro
         return judge_notebook(worker, tests)
     except WorkerGone as err:
         return judge_notebook(None, tests, error=str(err))
+    except RecheckTimeout:
+        kill()
+        return judge_notebook(None, tests, error="the re-check ran past the notebook's time limit")
     except Exception as err:  # noqa: BLE001 - the grader's own trouble: this notebook is not re-checked
         kill()
         return judge_notebook(None, tests, error=f"the re-check failed: {type(err).__name__}: {str(err)[:200]}")
     finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
         if listener is not None:
             listener.close()
         with contextlib.suppress(OSError):
@@ -300,8 +336,10 @@ def _in_kernel(job: Path, assignment: str, student: str, limits: Limits, sandbox
     import sys
     kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
     limit = [shutil.which("prlimit"), f"--as={int(limits.memory_bytes)}", "--"] if shutil.which("prlimit") else []
+    from .sandbox import process_cap
+    group, cap, _ = process_cap(f"tnn-{job.name}") if sandbox is not None else (None, [], "")
     if sandbox is not None:
-        argv = limit + sandbox.wrap(kernel, workdir=workdir, rw=[str(runtime)])
+        argv = cap + limit + sandbox.wrap(kernel, workdir=workdir, rw=[str(runtime)])
     elif limit:
         argv = limit + kernel
     course_root = sandbox.course_root if sandbox else job
@@ -323,6 +361,8 @@ def _in_kernel(job: Path, assignment: str, student: str, limits: Limits, sandbox
         outcome = api.autograde(assignment, student, force=True, create=True)
     finally:
         executor_cls.after_last_cell = None
+        from .sandbox import remove_cgroup
+        remove_cgroup(group)
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
@@ -401,8 +441,13 @@ def grade_one(course: Path, assignment: str, student: str, limits: Limits, use_s
         sandbox_obj = sb.make(layout.root, CLASSROOM, mpl_cache) if ok else None
         if sandbox_obj is None:
             result.flags.append(sentence)
+        elif "no process cap" in sb.process_cap_sentence():
+            result.flags.append(sb.process_cap_sentence())
     job = Path(tempfile.mkdtemp(prefix=f"tnn-grade-{student[:20]}-"))
     try:
+        if sandbox_obj is not None:   # the library without working answers to this notebook's exercises
+            from .library import sandbox_utils
+            sandbox_obj.utils_dir = sandbox_utils(assignment, job / "library")
         for name in ("tnn_course.py", "utils", "datasets", "graders"):
             (job / name).symlink_to((layout.root / name).resolve())
         (job / "classroom").mkdir()   # the worker's half of the re-check only: never classroom/hidden
@@ -579,6 +624,62 @@ def _job(args) -> Result:
         return Result(student, assignment, "failed", f"grading error: {type(err).__name__}: {str(err)[:300]}")
 
 
+def _child(conn, arg) -> None:
+    """One job in a process of its own: the result goes back as JSON through ``conn``."""
+    os.setpgrp()   # its kernels and their sandboxes form one group the parent can end
+    try:
+        conn.send(_job(arg).to_json())
+    finally:
+        conn.close()
+        _kill_children()
+
+
+def run_isolated(args: list[tuple], jobs: int, job_limit: float):
+    """Run ``_job(arg)`` for every arg, at most ``jobs`` at a time, each in a fresh process (forked from
+    this one, never reused), and yield the results as they finish. A process that dies without a result
+    (a crash in nbgrader, the judge or a library, the OOM killer), or that runs past ``job_limit``
+    seconds, gives that submission a "failed" result saying so; every other job goes on."""
+    import multiprocessing
+    from multiprocessing.connection import wait
+
+    from .results import read_result_text
+
+    ctx = multiprocessing.get_context("fork")
+    queue, running = list(args), {}
+    while queue or running:
+        while queue and len(running) < max(1, jobs):
+            arg = queue.pop(0)
+            receive, send = ctx.Pipe(duplex=False)
+            proc = ctx.Process(target=_child, args=(send, arg), daemon=False)
+            proc.start()
+            send.close()
+            running[receive] = (proc, arg, time.monotonic())
+        ready = wait(list(running), timeout=1.0)
+        now = time.monotonic()
+        for conn in list(running):
+            proc, arg, started = running[conn]
+            assignment, student = arg[1], arg[2]
+            result = None
+            if conn in ready:
+                try:
+                    result = read_result_text(conn.recv(), student, assignment)
+                except (EOFError, OSError):
+                    proc.join(5)
+                    result = Result(student, assignment, "failed", "the grading process died while grading this "
+                                    f"submission (exit code {proc.exitcode}); nothing else was affected")
+            elif now - started > job_limit:
+                result = Result(student, assignment, "failed",
+                                f"grading this submission took longer than {job_limit:.0f} s and was stopped")
+            if result is None:
+                continue
+            with contextlib.suppress(OSError, ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.join(5)
+            conn.close()
+            del running[conn]
+            yield result
+
+
 def grade(course: Path, assignments: list[str], jobs: int = 1, force: bool = False,
           limits: Limits | None = None, use_sandbox: bool = True, progress=print) -> list[Result]:
     """Grade every submission of ``assignments``; write results; return them (sorted)."""
@@ -592,14 +693,8 @@ def grade(course: Path, assignments: list[str], jobs: int = 1, force: bool = Fal
         template = gradebook_template(course, sorted({a for a, _ in tasks})) if tasks else None
         mpl_cache = sb.font_cache(scratch / "mpl") if use_sandbox and tasks else None
         args = [(course, a, s, limits, use_sandbox, template, mpl_cache) for a, s in tasks]
-        if jobs <= 1:
-            for arg in args:
-                _finish(course, _job(arg), progress)
-        else:
-            with ProcessPoolExecutor(max_workers=jobs) as pool:
-                futures = [pool.submit(_job, arg) for arg in args]
-                for fut in as_completed(futures):
-                    _finish(course, fut.result(), progress)
+        for result in run_isolated(args, jobs, job_limit=3 * limits.notebook_timeout + 120):
+            _finish(course, result, progress)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return load_results(course, assignments, with_missing=False)

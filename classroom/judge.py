@@ -33,6 +33,11 @@ class WorkerGone(RuntimeError):
     """The worker died, hung past its time limit, or broke the protocol."""
 
 
+class RecheckTimeout(BaseException):
+    """The notebook's time limit ran out while the judge was working (raised by the grader's alarm; a
+    BaseException, so that no check's ``except Exception`` swallows it)."""
+
+
 @dataclass
 class Limits:
     cell_timeout: float = 30.0        # one cell of student code, or one call of a student function
@@ -323,10 +328,27 @@ def _first_line(text: str) -> str:
     return lines[0][:300] if lines else ""
 
 
+def hidden_summary(source: str) -> str:
+    """What a cell's hidden part tests, in the judge's own words (the checks it calls), for feedback: a
+    failing hidden part never shows text that the student's code produced (it could echo a hidden input)."""
+    names = []
+    try:
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id.startswith("check_") \
+                    and node.func.id not in names:
+                names.append(node.func.id)
+    except SyntaxError:
+        pass
+    what = ", ".join(names) if names else "further assertions"
+    return (f"the hidden tests of this cell failed ({what} on inputs that are not shown: edge cases, other "
+            "shapes and seeds). Make sure your code follows the docstring for every input it allows.")
+
+
 def judge_notebook(worker: Worker | None, test_cells: list[tuple[str, float, str]],
                    error: str = "") -> NotebookVerdict:
     """Run each trusted ``(grade_id, points, source)`` test cell here, fetching the names it needs from
-    ``worker`` (the student's kernel). Without a worker, every cell fails with ``error``."""
+    ``worker`` (the student's kernel). Without a worker, every cell fails with ``error``. A
+    :class:`RecheckTimeout` ends the re-check: the cells not yet judged fail with that reason."""
     verdict = NotebookVerdict(error=error if worker is None else "")
     if worker is None and not verdict.error:
         verdict.error = "the student's kernel was not available for the re-check"
@@ -337,6 +359,7 @@ def judge_notebook(worker: Worker | None, test_cells: list[tuple[str, float, str
                 continue
             visible, _, hidden = source.partition("### BEGIN HIDDEN TESTS")
             cell = CellVerdict(grade_id, points, False)
+            part = "visible"
             try:
                 namespace = {"__builtins__": builtins, "__name__": "__judge__", "np": np}
                 for name in free_names(source):
@@ -355,11 +378,17 @@ def judge_notebook(worker: Worker | None, test_cells: list[tuple[str, float, str
                     if part == "visible":
                         cell.visible_passed = True
                 cell.passed = True
+            except RecheckTimeout:
+                verdict.error = "the re-check ran past the notebook's time limit"
+                cell.message = verdict.error
+                if worker is not None:
+                    worker.kill()
             except WorkerGone as err:
                 verdict.error = str(err)
                 cell.message = verdict.error
             except BaseException as err:  # noqa: BLE001
-                cell.message = f"{type(err).__name__}: {_first_line(err)}"
+                cell.message = (hidden_summary(hidden) if part == "hidden"
+                                else f"{type(err).__name__}: {_first_line(err)}")
             verdict.cells.append(cell)
     finally:
         if worker is not None:

@@ -74,11 +74,20 @@ def read_result(path: Path, student: str, assignment: str) -> Result:
     """Parse one result file; anything malformed gives a ``failed`` result saying what is wrong.
     A cell with an unknown status counts as ``needs review``."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        return Result(student, assignment, "failed", f"result file unreadable: {e}", None, None)
+    return read_result_text(text, student, assignment)
+
+
+def read_result_text(text: str, student: str, assignment: str) -> Result:
+    """:func:`read_result` of a result's JSON text."""
+    try:
+        data = json.loads(text)
         if not isinstance(data, dict):
             raise ValueError("not a JSON object")
-    except (OSError, UnicodeDecodeError, ValueError) as e:
-        return Result(student, assignment, "failed", f"result file unreadable: {e}", None, None)
+    except (ValueError, RecursionError) as e:
+        return Result(student, assignment, "failed", f"result file unreadable: {str(e)[:200]}", None, None)
     status = data.get("status")
     reason = str(data.get("reason") or "")
     if status not in STATUSES:

@@ -1,24 +1,36 @@
 """Run student code where it cannot read solutions, hidden checks or the gradebook, cannot write
-outside its own working folder, and has no network: bubblewrap (``bwrap``, Debian's ``bubblewrap``).
+outside its own (throw-away) working folder, and has no network: bubblewrap (``bwrap``, Debian's
+``bubblewrap``), plus the kernel's limits.
 
-The sandbox's filesystem is built from scratch: the system's and Python's folders read-only, the
-course's ``utils/``, ``datasets/``, ``graders/`` (the student-facing check library, which holds no
-hidden case) and ``tnn_course.py`` read-only, of ``classroom/`` only the re-check worker's files
-(:data:`WORKER_FILES`), a private ``/tmp``, and one writable working folder. Nothing else of the course
-exists inside: no ``solutions/``, no ``classroom/hidden/``, no ``gradebook.db``, no other student's files.
-Network, IPC, UTS, PID (so no process outlives the sandbox) and, where allowed, user namespaces are
-unshared.
+What holds, and by which mechanism (:class:`Sandbox`):
+
+- filesystem (bubblewrap): built from scratch; the system's and Python's folders read-only; the course
+  folder covered by an empty tmpfs wherever it lives (also inside a bound system or Python folder),
+  with only ``utils/`` (the library without the graded notebook's answers), ``datasets/``,
+  ``graders/`` (the student-facing checks, no hidden case) and ``tnn_course.py`` bound on it, and of
+  ``classroom/`` only the re-check worker's files (:data:`WORKER_FILES`). No ``solutions/``, no
+  ``classroom/hidden/``, no ``gradebook.db``, no other student's files;
+- storage (bubblewrap ``--size``): ``/tmp`` and the working folder are tmpfs of :data:`TMP_BYTES` and
+  :data:`WORK_BYTES`; the grader never reads the working folder, so a link made there leads nowhere;
+- environment: cleared; only :data:`ENV_KEEP` (and BLAS settings) reach the kernel;
+- namespaces: network, IPC, UTS, PID (no process outlives the sandbox) and, where allowed, user;
+- processes (:func:`process_cap`): a pids cgroup of :data:`MAX_PROCESSES` tasks where this machine
+  lets the grader create one (cgroup v1 ``pids`` or a delegated v2 tree), else ``prlimit --nproc`` for
+  an unprivileged grader, else none, and the result's flags say so;
+- memory: ``prlimit --as`` (address space) on the kernel, set by ``classroom.grading``.
 
 Where ``bwrap`` is missing or cannot create namespaces, :func:`detect` says so plainly and grading
 goes on unconfined, with that fact recorded in every result it produces.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import site
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,35 +45,72 @@ def _python_dirs() -> list[str]:
     user = site.getusersitepackages()
     if isinstance(user, str) and os.path.isdir(user):
         dirs.add(user)
-    # never bind the course itself through a Python path (a venv inside the course is fine)
-    return sorted(d for d in dirs if not (Path(d) / "solutions").exists())
+    return sorted(os.path.realpath(d) for d in dirs if os.path.isdir(d))
+
+
+def _inside(path: str, folder: str) -> bool:
+    return os.path.commonpath([os.path.realpath(path), os.path.realpath(folder)]) == os.path.realpath(folder)
+
+
+# Environment variables the kernel keeps (the rest of the grader's environment, tokens included, never
+# reaches student code): what nbgrader and the course need to run a notebook, and BLAS settings.
+ENV_KEEP = ("NBGRADER_EXECUTION", "NBGRADER_VALIDATING", "TNN_FAST", "LANG", "LC_ALL")
+ENV_KEEP_PREFIXES = ("OPENBLAS_", "OMP_", "MKL_")
+TMP_BYTES = 256 * 1024 ** 2        # the sandbox's /tmp (a tmpfs, so in memory: capped)
+WORK_BYTES = 256 * 1024 ** 2       # its working folder (a tmpfs too, never read by the grader)
+MAX_PROCESSES = 96                 # tasks (processes and threads) of one kernel, through a pids cgroup
 
 
 @dataclass
 class Sandbox:
-    """A bubblewrap command line for one kind of job; ``wrap`` adds the per-job working folder."""
+    """A bubblewrap command line for one kind of job; ``wrap`` adds the per-job folders.
+
+    Inside: the system's and Python's folders read-only; over the course folder (wherever it lives,
+    also inside a bound folder) an empty tmpfs, on which only the student's code is bound read-only
+    (``utils/`` as ``utils_dir``: the library without the graded notebook's answers, see
+    ``classroom.library``); of ``classroom/`` only :data:`WORKER_FILES`; a private, capped ``/tmp``;
+    the working folder as a capped tmpfs of its own (what the kernel writes there never reaches the
+    grader's disk, so nothing outside can follow a link the student made); and one runtime folder
+    (the kernel's sockets) read-write. A clean environment (:data:`ENV_KEEP`)."""
     course_root: Path
     classroom_dir: Path                    # the classroom package (only WORKER_FILES are bound)
     extra_ro: list[tuple[str, str]] = field(default_factory=list)
-    extra_rw: list[str] = field(default_factory=list)
     bwrap: str = "bwrap"
     mpl_cache: Path | None = None           # matplotlib's font cache, built once (see font_cache)
+    utils_dir: Path | None = None           # the library to show (default: the course's utils/)
+
+    def environment(self) -> list[str]:
+        python_bin = os.path.dirname(sys.executable)
+        env = {"PATH": f"{python_bin}:/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "MPLBACKEND": "Agg",
+               "MPLCONFIGDIR": "/tmp" if self.mpl_cache is None else "/tmp/mpl",
+               "TNN_COURSE_ROOT": str(self.course_root), "PYTHONDONTWRITEBYTECODE": "1"}
+        for key, value in os.environ.items():
+            if key in ENV_KEEP or key.startswith(ENV_KEEP_PREFIXES):
+                env.setdefault(key, value)
+        args = ["--clearenv"]
+        for key, value in sorted(env.items()):
+            args += ["--setenv", key, value]
+        return args
 
     def wrap(self, cmd: list[str], workdir: Path, rw: list[str] | None = None) -> list[str]:
+        root = str(self.course_root)
         args = [self.bwrap, "--die-with-parent", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-pid",
                 "--unshare-cgroup-try", "--unshare-user-try", "--dev", "/dev", "--proc", "/proc",
-                "--tmpfs", "/tmp", "--setenv", "HOME", "/tmp",
-                # a kernel watches its parent's pid, which does not exist in the new PID namespace:
-                # --die-with-parent ties it to its parent instead
-                "--unsetenv", "JPY_PARENT_PID",
-                # matplotlib's config folder: a writable /tmp/mpl holding the read-only font cache if any
-                "--setenv", "MPLCONFIGDIR", "/tmp" if self.mpl_cache is None else "/tmp/mpl"]
-        for d in SYSTEM_DIRS + _python_dirs():
+                "--size", str(TMP_BYTES), "--tmpfs", "/tmp", *self.environment()]
+        # (a kernel watches its parent's pid, which does not exist in the new PID namespace: the clean
+        # environment has no JPY_PARENT_PID, and --die-with-parent ties it to its parent instead)
+        python_dirs = _python_dirs()
+        for d in SYSTEM_DIRS + python_dirs:
             if os.path.exists(d):
                 args += ["--ro-bind", d, d]
-        root = str(self.course_root)
+        # the course folder may sit inside a bound folder: cover it, then show only the student's code
+        args += ["--tmpfs", root]
+        for d in python_dirs:   # a virtual environment inside the course stays usable
+            if _inside(d, root) and not _inside(root, d):
+                args += ["--ro-bind", d, d]
         for name in STUDENT_CODE:
-            args += ["--ro-bind", str((self.course_root / name).resolve()), f"{root}/{name}"]
+            src = self.utils_dir if name == "utils" and self.utils_dir is not None else self.course_root / name
+            args += ["--ro-bind", str(Path(src).resolve()), f"{root}/{name}"]
         for name in WORKER_FILES:
             args += ["--ro-bind", str((self.classroom_dir / name).resolve()), f"{root}/classroom/{name}"]
         for src, dst in self.extra_ro:
@@ -69,10 +118,73 @@ class Sandbox:
         if self.mpl_cache is not None:
             for f in sorted(self.mpl_cache.glob("*.json")):
                 args += ["--ro-bind", str(f), f"/tmp/mpl/{f.name}"]
-        for d in [str(workdir), *self.extra_rw, *(rw or [])]:
+        args += ["--size", str(WORK_BYTES), "--tmpfs", str(workdir)]
+        for d in rw or []:
             args += ["--bind", d, d]
         args += ["--remount-ro", "/", "--chdir", str(workdir), "--"]  # the scratch root itself: read-only
         return args + cmd
+
+
+# ------------------------------------------------------------------------------------------ process cap
+def cgroup_root() -> Path | None:
+    """A pids cgroup hierarchy this process may create groups in (cgroup v1 ``pids`` or the v2 unified
+    one with the pids controller), or None."""
+    candidates = [Path("/sys/fs/cgroup/pids")]
+    unified = Path("/sys/fs/cgroup")
+    if (unified / "cgroup.controllers").is_file() and "pids" in (unified / "cgroup.controllers").read_text():
+        own = Path("/proc/self/cgroup").read_text().splitlines()
+        path = next((l.split(":", 2)[2] for l in own if l.startswith("0::")), "/")
+        candidates.insert(0, unified / path.lstrip("/"))
+    for c in candidates:
+        if (c / "cgroup.procs").is_file() and os.access(c, os.W_OK):
+            return c
+    return None
+
+
+def process_cap(name: str, limit: int = MAX_PROCESSES) -> tuple[Path | None, list[str], str]:
+    """A fresh pids cgroup ``name`` capped at ``limit`` tasks, the command prefix that moves a process
+    into it, and a sentence saying what holds. Without cgroups, the prefix is empty and the sentence
+    says so (``prlimit --nproc`` binds only unprivileged users)."""
+    root = cgroup_root()
+    if root is not None:
+        group = root / name
+        try:
+            group.mkdir()
+            (group / "pids.max").write_text(str(limit))
+            # sh moves itself into the group, then becomes the kernel's command (exec keeps the pid)
+            return group, ["/bin/sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', str(group)], \
+                f"at most {limit} processes and threads (pids cgroup)"
+        except OSError:
+            with contextlib.suppress(OSError):
+                group.rmdir()
+    if os.geteuid() != 0:
+        return None, ["prlimit", f"--nproc={limit}", "--"], f"at most {limit} processes of this user (RLIMIT_NPROC)"
+    return None, [], "no process cap: no writable pids cgroup here (and RLIMIT_NPROC does not bind root)"
+
+
+def process_cap_sentence() -> str:
+    """What :func:`process_cap` can do on this machine, in a sentence (without creating anything)."""
+    if cgroup_root() is not None:
+        return f"at most {MAX_PROCESSES} processes and threads per kernel (pids cgroup)"
+    if os.geteuid() != 0:
+        return f"at most {MAX_PROCESSES} processes of this user (RLIMIT_NPROC)"
+    return "no process cap: no writable pids cgroup here (and RLIMIT_NPROC does not bind root)"
+
+
+def remove_cgroup(group: Path | None) -> None:
+    """Remove a job's cgroup once its processes are gone (killing any left)."""
+    if group is None:
+        return
+    for _ in range(50):
+        with contextlib.suppress(OSError):
+            for pid in (group / "cgroup.procs").read_text().split():
+                with contextlib.suppress(OSError):
+                    os.kill(int(pid), 9)
+        try:
+            group.rmdir()
+            return
+        except OSError:
+            time.sleep(0.05)
 
 
 def detect() -> tuple[bool, str]:

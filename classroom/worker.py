@@ -79,12 +79,12 @@ def _loop(chan: int, namespace: dict) -> None:
 
     def callback_factory(handle: str):
         def callback(*args, **kwargs):
-            send({"op": "callback", "id": handle, "args": wire.encode(list(args)),
-                  "kwargs": wire.encode(kwargs)})
+            send({"op": "callback", "id": handle, "args": wire.encode(list(args), remotes=remotes),
+                  "kwargs": wire.encode(kwargs, remotes=remotes)})
             reply = wire.receive(chan)
             if not reply.get("ok"):
                 raise RuntimeError(reply.get("evalue", "callback failed"))
-            return wire.decode(reply["result"])
+            return wire.decode(reply["result"], from_worker=False)
         return callback
 
     def on_alarm(signum, frame):
@@ -94,8 +94,8 @@ def _loop(chan: int, namespace: dict) -> None:
         """Call ``f`` once (or ``repeat`` times, returning the list of results) on the decoded arguments.
         ``keep``: of a tuple result, send only the first ``keep`` items (the rest as None)."""
         try:
-            args = wire.decode(encoded_args, callback_factory)
-            kwargs = wire.decode(encoded_kwargs, callback_factory)
+            args = wire.decode(encoded_args, callback_factory, from_worker=False)
+            kwargs = wire.decode(encoded_kwargs, callback_factory, from_worker=False)
             results = []
             for _ in range(1 if repeat is None else repeat):
                 if alarms:
@@ -112,10 +112,10 @@ def _loop(chan: int, namespace: dict) -> None:
                 if repeat is not None:
                     progress()
             # the arguments the call changed in place (most calls change none)
-            changed = {str(i): after for i, (before, after) in enumerate(zip(
-                encoded_args["__list__"], wire.encode(args)["__list__"])) if before != after}
-            changed.update({k: after for k, after in zip(kwargs, wire.encode(list(kwargs.values()))["__list__"])
-                            if after != _kwarg(encoded_kwargs, k)})
+            changed = {str(i): wire.encode(arg, remotes=remotes) for i, (before, arg) in enumerate(zip(
+                encoded_args["__list__"], args)) if before != wire.encode(arg)}
+            changed.update({k: wire.encode(v, remotes=remotes) for k, v in kwargs.items()
+                            if wire.encode(v) != _kwarg(encoded_kwargs, k)})
             result = results[0] if repeat is None else results
             if keep is not None and type(result) is tuple:
                 result = result[:int(keep)] + (None,) * max(0, len(result) - int(keep))

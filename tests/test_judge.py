@@ -1,6 +1,7 @@
 """The trusted re-check's channel: plain-data values (classroom.wire) and the judge talking to a worker
 (classroom.worker) that holds a student's functions. The worker here is a plain Python process serving
 a namespace, as the student's kernel does after nbgrader has run the notebook."""
+import json
 import socket
 import subprocess
 import sys
@@ -68,6 +69,87 @@ def test_refused_values_arrive_as_unsupported():
 def test_malformed_values_are_refused(bad):
     with pytest.raises(wire.WireError):
         wire.decode(bad)
+
+
+# ------------------------------------------------------------------------------------------ the trust boundary
+@pytest.mark.parametrize("frame", [
+    {"__func__": ["graders.__main__", "main"]},                   # an import by name
+    {"__func__": ["utils.layers", "relu_forward"]},
+    {"__obj__": ["utils.training", "MLP"], "attrs": {"__dict__": []}},  # an object built attribute by attribute
+    {"__callback__": "0"},
+    {"__pickle__": "gASVAAAAAAAAAACMCGJ1aWx0aW5zlIwEZXZhbJSTlC4="},
+])
+def test_the_judge_never_imports_builds_or_calls_what_the_worker_names(frame):
+    """Whatever a (forged) reply says, the judge's decode imports nothing and builds no object by name."""
+    import sys
+    before = set(sys.modules)
+    with pytest.raises(wire.WireError):
+        wire.decode(frame)            # the judge's side: from_worker=True
+    assert set(sys.modules) == before
+
+
+def test_a_spoofed_module_name_crosses_as_unsupported():
+    """A student's class or function that claims to live in the course's packages is not trusted."""
+    class Spoof:
+        pass
+    Spoof.__module__, Spoof.__qualname__ = "graders.checking", "Case"
+
+    def f():
+        pass
+    f.__module__ = "graders.__main__"
+    assert isinstance(wire.decode(wire.encode(Spoof(), remotes={})), wire.Unsupported)
+    remotes = {}
+    assert wire.encode(f, remotes=remotes) == {"__remote__": "#0"} and remotes["#0"] is f   # a handle, not a name
+
+
+def test_course_types_are_rebuilt_by_the_receivers_own_class():
+    from utils.training import MLP
+
+    model = MLP(4, [3], 2, np.random.default_rng(0), batchnorm=True)
+    back = wire.decode(wire.encode(model, remotes={}))
+    assert type(back) is MLP and back.layers.affine_forward.__module__ == "utils.layers"
+    X = np.random.default_rng(1).standard_normal((5, 4))
+    np.testing.assert_array_equal(back.predict(X), model.predict(X))
+    fields = model.to_plain()
+    for broken in [{**fields, "params": {**fields["params"], "W9": np.ones(2)}},       # an extra parameter
+                   {**fields, "num_layers": 5},                                          # wrong architecture
+                   {**fields, "params": {**fields["params"], "W1": np.ones((4, 7))}},   # shapes do not chain
+                   {**fields, "extra": 1}, {**fields, "bn_params": [{"mode": "predict"}]}]:
+        got = wire.decode({"__course__": ["MLP", wire.encode(broken)]})
+        assert isinstance(got, wire.Unsupported), broken
+    assert isinstance(wire.decode({"__course__": ["Layers", wire.encode({})]}), wire.Unsupported)
+
+
+@pytest.mark.parametrize("payload", [
+    "[" * 100_000 + "]" * 100_000,                                    # 100,000 nested arrays
+    json.dumps({"__list__": [{"__list__": []}] * 1_100_000}),          # a million empty lists (~20 MB)
+], ids=["deep", "many"])
+def test_oversized_or_overdeep_replies_are_refused_before_they_cost_memory(payload):
+    import struct
+    import threading
+    import time
+
+    a, b = socket.socketpair()
+    data = payload.encode()
+    threading.Thread(target=lambda: (a.sendall(struct.pack(">Q", len(data)) + data), a.close()), daemon=True).start()
+    try:
+        with pytest.raises(wire.WireError):
+            wire.receive(b.fileno(), deadline=time.monotonic() + 30)
+    finally:
+        b.close()
+
+
+def test_nesting_and_generators_are_bounded():
+    deep = {"__list__": []}
+    for _ in range(wire.MAX_DEPTH + 5):
+        deep = {"__list__": [deep]}
+    with pytest.raises(wire.WireError):
+        wire.decode(deep)
+    mt = np.random.Generator(np.random.MT19937(1)).bit_generator.state
+    with pytest.raises(wire.WireError):
+        wire.decode({"__rng__": mt})
+    with pytest.raises(wire.WireError):
+        wire.decode({"__nd__": ["<f8", [2 ** 40], ""]})
 
 
 # ------------------------------------------------------------------------------------------ a worker

@@ -119,6 +119,83 @@ class MLP:
                 grads[f"W{i}"] = grads[f"W{i}"] + self.reg * W
         return loss, grads
 
+    # -- plain data: how a model crosses from a student's kernel to the grader (classroom.wire) --------
+    PLAIN_FIELDS = ("params", "num_layers", "batchnorm", "keep_prob", "reg", "frozen", "bn_params", "rng")
+
+    def to_plain(self) -> dict:
+        """The model as plain data: parameter arrays, the architecture's flags, the frozen names, the
+        batch-norm statistics and the generator. The layer functions are not data: a model rebuilt by
+        :meth:`from_plain` uses the library's layers."""
+        return {"params": dict(self.params), "num_layers": self.num_layers, "batchnorm": self.batchnorm,
+                "keep_prob": self.keep_prob, "reg": self.reg, "frozen": sorted(self.frozen),
+                "bn_params": [dict(p) for p in self.bn_params], "rng": self.rng}
+
+    @classmethod
+    def from_plain(cls, fields: dict) -> "MLP":
+        """Rebuild a model from :meth:`to_plain`'s fields with this class's own code, checking every field
+        (names, shapes and dtypes of the parameters, the batch-norm entries); raises ValueError or
+        TypeError on anything else. The rebuilt model uses the library's layers."""
+        if not isinstance(fields, dict) or set(fields) != set(cls.PLAIN_FIELDS):
+            raise ValueError(f"fields must be exactly {cls.PLAIN_FIELDS}")
+        L_ = fields["num_layers"]
+        if type(L_) is not int or not 1 <= L_ <= 64:
+            raise ValueError("num_layers must be an int from 1 to 64")
+        bn, keep, reg = fields["batchnorm"], fields["keep_prob"], fields["reg"]
+        if type(bn) is not bool or not isinstance(keep, (int, float)) or not isinstance(reg, (int, float)) \
+                or isinstance(keep, bool) or isinstance(reg, bool) or not 0 < keep <= 1 or not reg >= 0:
+            raise ValueError("batchnorm must be a bool, 0 < keep_prob <= 1, reg >= 0")
+        params = fields["params"]
+        names = [f"{k}{i}" for i in range(1, L_ + 1) for k in ("W", "b")]
+        if bn:
+            names += [f"{k}{i}" for i in range(1, L_) for k in ("gamma", "beta")]
+        if not isinstance(params, dict) or set(params) != set(names):
+            raise ValueError(f"params must hold exactly {sorted(names)}")
+        dims = []
+        for i in range(1, L_ + 1):
+            W, b = params[f"W{i}"], params[f"b{i}"]
+            if not (isinstance(W, np.ndarray) and W.ndim == 2 and isinstance(b, np.ndarray) and b.shape == W.shape[1:]):
+                raise ValueError(f"W{i} must be a 2-D array and b{i} of shape (W{i}.shape[1],)")
+            if dims and W.shape[0] != dims[-1]:
+                raise ValueError(f"W{i} has {W.shape[0]} rows, but layer {i - 1} has {dims[-1]} outputs")
+            dims += [W.shape[0], W.shape[1]] if not dims else [W.shape[1]]
+        for name, value in params.items():
+            if not (isinstance(value, np.ndarray) and value.dtype.kind in "fiu"):
+                raise ValueError(f"{name} must be a numeric array")
+        for i in range(1, L_ if bn else 1):
+            for k in ("gamma", "beta"):
+                if params[f"{k}{i}"].shape != (dims[i],):
+                    raise ValueError(f"{k}{i} must have shape ({dims[i]},)")
+        frozen = fields["frozen"]
+        if not isinstance(frozen, (list, tuple, set, frozenset)) or not all(isinstance(n, str) for n in frozen):
+            raise ValueError("frozen must be a collection of parameter names")
+        bn_params = fields["bn_params"]
+        if not isinstance(bn_params, list) or len(bn_params) != (L_ - 1 if bn else 0):
+            raise ValueError("bn_params must hold one dict per hidden layer with batch norm")
+        clean = []
+        for i, p in enumerate(bn_params, start=1):
+            if not isinstance(p, dict) or not set(p) <= {"mode", "eps", "momentum", "running_mean", "running_var"}:
+                raise ValueError("a bn_param holds mode, eps, momentum, running_mean, running_var only")
+            for k in ("running_mean", "running_var"):
+                if k in p and not (isinstance(p[k], np.ndarray) and p[k].shape == (dims[i],) and p[k].dtype.kind == "f"):
+                    raise ValueError(f"bn_params[{i - 1}][{k!r}] must be a float array of shape ({dims[i]},)")
+            for k in ("eps", "momentum"):
+                if k in p and (not isinstance(p[k], (int, float)) or isinstance(p[k], bool)):
+                    raise ValueError(f"bn_params[{i - 1}][{k!r}] must be a number")
+            if "mode" in p and p["mode"] not in ("train", "test"):
+                raise ValueError("a bn_param's mode is 'train' or 'test'")
+            clean.append(dict(p))
+        rng = fields["rng"]
+        if rng is not None and not isinstance(rng, np.random.Generator):
+            raise ValueError("rng must be a numpy Generator or None")
+        model = cls.__new__(cls)
+        model.layers = Layers()
+        model.batchnorm, model.keep_prob, model.reg = bn, float(keep), float(reg)
+        model.rng, model.num_layers = rng, L_
+        model.frozen = set(frozen)
+        model.params = {k: np.array(v, dtype=np.float64) if v.dtype.kind != "f" else v for k, v in params.items()}
+        model.bn_params = clean
+        return model
+
     def predict(self, X: np.ndarray, batch_size: int = 1000) -> np.ndarray:
         return np.concatenate([np.argmax(self.scores(X[i:i + batch_size])[0], axis=1)
                                for i in range(0, len(X), batch_size)])
