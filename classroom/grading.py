@@ -49,6 +49,7 @@ CLASSROOM = Path(__file__).resolve().parent
 MAX_OUTPUT_CHARS = 10_000      # per output, and per line: huge outputs are cut everywhere
 MAX_LINE_CHARS = 2_000
 MAX_CELL_OUTPUT = 2_000_000    # characters of output one cell may produce while it runs (the rest dropped)
+JOB_MEMORY_BYTES = 6 * 1024 ** 3   # address space of one job's grading process (nbgrader, the judge)
 
 
 def nbformat_output(text: str):
@@ -626,7 +627,12 @@ def _job(args) -> Result:
 
 def _child(conn, arg) -> None:
     """One job in a process of its own: the result goes back as JSON through ``conn``."""
+    import resource
+
     os.setpgrp()   # its kernels and their sandboxes form one group the parent can end
+    # a memory blow-up (a kernel's giant output message, say) fails this job alone, as a MemoryError
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_AS, (JOB_MEMORY_BYTES, JOB_MEMORY_BYTES))
     try:
         conn.send(_job(arg).to_json())
     finally:
