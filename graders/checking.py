@@ -265,12 +265,24 @@ def ratio(got, expected) -> float | None:
     return r if np.allclose(g, r * e, rtol=1e-6, atol=1e-12) else None
 
 
+def withheld(function) -> bool:
+    """Whether ``function`` (of the course library) is held back here: while a notebook is graded, the
+    sandbox's library has no working version of that notebook's exercises (``classroom.library``), and
+    a visible check that would need one leaves that part to the trusted re-check."""
+    return bool(getattr(function, "__withheld__", False))
+
+
 def expect_gradient(analytic, numeric, what: str, case: Case | None = None, tol: float = 1e-6,
-                    hint: str | None = None) -> float:
-    """Compare an analytic gradient with a float64 centred-difference one by relative error."""
+                    hint: str | None = None) -> float | None:
+    """Compare an analytic gradient with a float64 centred-difference one by relative error. ``numeric``
+    None (the library that computes it is withheld here): only the shape is checked, the rest is left
+    to the trusted re-check."""
     __tracebackhide__ = True
     from utils.gradcheck import relative_error
 
+    if numeric is None or withheld(relative_error):
+        expect_array(analytic, what, case, shape=None if numeric is None else plain(numeric).shape)
+        return None
     a = expect_array(analytic, what, case, shape=plain(numeric).shape)
     err = relative_error(a, numeric)
     if not err <= tol:
