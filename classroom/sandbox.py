@@ -83,7 +83,9 @@ class Sandbox:
         python_bin = os.path.dirname(sys.executable)
         env = {"PATH": f"{python_bin}:/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "MPLBACKEND": "Agg",
                "MPLCONFIGDIR": "/tmp" if self.mpl_cache is None else "/tmp/mpl",
-               "TNN_COURSE_ROOT": str(self.course_root), "PYTHONDONTWRITEBYTECODE": "1"}
+               "TNN_COURSE_ROOT": str(self.course_root), "PYTHONDONTWRITEBYTECODE": "1",
+               # the kernel command is fixed before nbgrader sets this for its run: the sandbox is for autograde
+               "NBGRADER_EXECUTION": os.environ.get("NBGRADER_EXECUTION", "autograde")}
         for key, value in os.environ.items():
             if key in ENV_KEEP or key.startswith(ENV_KEEP_PREFIXES):
                 env.setdefault(key, value)
