@@ -30,6 +30,7 @@ from utils.gradcheck import numerical_gradient_array
 from .checking import (Case, CheckFailure, call, expect_array, expect_close, expect_gradient, expect_scalar,
                        expect_tuple, fail, prefetch, ratio, reporting, require_answer)
 from .fixtures import cases, hidden_criterion
+from .rerun import one_blas_thread
 
 TOPIC = "activations"
 RTOL = 1e-6        # float64 elementwise formulas agree with the reference to ~1e-15; 1e-6 leaves room
@@ -493,12 +494,130 @@ def check_prelu_backward(prelu_backward, *, forward, hidden=False):
 GRAD_FLOW_KEYS = {"sigmoid": "sigmoid (Xavier init)", "tanh": "tanh (Xavier init)", "relu": "ReLU (He init)"}
 
 
+# ---------------------------------------------------------------- the experiments, as the notebook runs them
+# The hidden checks run each experiment again with the student's functions (same seeds, same steps) and
+# compare its results with the values the notebook computed: a number typed in earns nothing.
+GRAD_FLOW_INITS = {"sigmoid": "init_xavier", "tanh": "init_xavier", "relu": "init_he"}
+
+
+def _layer_call(f, name: str, label: str, args: dict):
+    return call(f, name, Case(label, args))
+
+
+def deep_stack_grad_norms(forward, backward, init, *, name: str, depth: int = 20, width: int = 64, batch: int = 64,
+                          seed: int = 0) -> np.ndarray:
+    """Section 8's ``weight_grad_norms``: ``|dL/dW|`` of every layer (index 0 = first) of a stack of ``depth``
+    affine layers of ``width`` units, each followed by the activation ``forward``/``backward`` (named ``name``),
+    weights from ``init`` (a ``utils.layers`` initializer), inputs and upstream gradient from ``make_rng(seed)``."""
+    from utils import make_rng
+    from utils.layers import affine_backward, affine_forward
+
+    rng = make_rng(seed)
+    h = rng.standard_normal((batch, width))
+    caches = []
+    for layer in range(depth):
+        a, cache_affine = affine_forward(h, init(width, width, rng), np.zeros(width))
+        out = expect_tuple(_layer_call(forward, f"{name}_forward", f"layer {layer} of the deep stack", {"x": a}),
+                           ("out", "cache"), f"{name}_forward", None)
+        h = expect_array(out[0], f"{name}_forward(x) in layer {layer} of the deep stack", None, shape=a.shape)
+        caches.append((cache_affine, out[1]))
+    dh = rng.standard_normal(h.shape)
+    norms = []
+    for layer, (cache_affine, cache_act) in zip(range(depth - 1, -1, -1), reversed(caches)):
+        da = _layer_call(backward, f"{name}_backward", f"layer {layer} of the deep stack",
+                         {"dout": dh, "cache": cache_act})
+        da = expect_array(da, f"{name}_backward(dout, cache) in layer {layer} of the deep stack", None, shape=dh.shape)
+        dh, dW, _ = affine_backward(da, cache_affine)
+        norms.append(np.linalg.norm(dW))
+    return np.array(norms[::-1])
+
+
+def gradient_flow_experiment(layers: dict) -> dict:
+    """Section 8's ``grad_norms`` with the given ``{"sigmoid": (forward, backward), "tanh": ..., "relu": ...}``."""
+    from utils import layers as library
+
+    with one_blas_thread():
+        return {GRAD_FLOW_KEYS[short]: deep_stack_grad_norms(*layers[short], getattr(library, GRAD_FLOW_INITS[short]),
+                                                             name=short)
+                for short in GRAD_FLOW_KEYS}
+
+
+def dead_relu_experiment(relu_forward, relu_backward) -> tuple[float, float, float]:
+    """Section 9's ``(dead_fraction_before, dead_fraction_after, dead_unit_max_grad)``: the spiral network with
+    the given ReLU trained for 3 epochs, then one step with lr = 100, and the gradient its dead first-layer
+    units receive afterwards."""
+    from datasets import make_spirals
+    from utils import make_rng
+    from utils.optim import sgd_momentum
+    from utils.training import MLP, Layers, train
+
+    X, y = make_spirals(100, 3, make_rng(0))
+
+    def relu(a):
+        out = expect_tuple(_layer_call(relu_forward, "relu_forward", "a hidden layer of the spiral network", {"x": a}),
+                           ("out", "cache"), "relu_forward", None)
+        return expect_array(out[0], "relu_forward(x) in the spiral network", None, shape=a.shape)
+
+    def activity(params):
+        h, fractions = X, []
+        for layer in (1, 2):
+            a = h @ params[f"W{layer}"] + params[f"b{layer}"]
+            fractions.append(np.mean(a > 0, axis=0))
+            h = relu(a)
+        return fractions
+
+    def dead_fraction(params):
+        return float(np.mean(np.concatenate(activity(params)) == 0))
+
+    relu_layers = Layers(activation_forward=relu_forward, activation_backward=relu_backward)
+    net = MLP(2, [100, 100], 3, make_rng(1), layers=relu_layers)
+    with one_blas_thread():
+        train(net, {"X_train": X, "y_train": y}, rng=make_rng(2), epochs=3, batch_size=50, update=sgd_momentum,
+              optim_config={"lr": 0.1}, progress_bar=False)
+    _, grads = net.loss(X, y)
+    before = dead_fraction(net.params)
+    broken = {k: net.params[k] - 100.0 * grads[k] for k in net.params}
+    after = dead_fraction(broken)
+    dead_first = activity(broken)[0] == 0
+    broken_net = MLP(2, [100, 100], 3, make_rng(1), layers=relu_layers)
+    broken_net.params = broken
+    _, broken_grads = broken_net.loss(X, y)
+    per_unit = np.abs(broken_grads["W1"]).sum(axis=0) + np.abs(broken_grads["b1"])
+    return before, after, float(per_unit[dead_first].max()) if dead_first.any() else 0.0
+
+
+def zigzag_experiment(sigmoid_forward, tanh_forward) -> tuple[np.ndarray, np.ndarray]:
+    """Section 10's ``(dw_positive, dw_centred)``: one-example SGD towards w* = (1, -1) on sigmoid(2a) and on
+    tanh(a) of the same pre-activations a (``make_rng(3)``), 60 steps from ``make_rng(4)``."""
+    from utils import make_rng
+
+    w_target = np.array([1.0, -1.0])
+    pre = make_rng(3).standard_normal((500, 2))
+    inputs = []
+    for f, name, x in [(sigmoid_forward, "sigmoid_forward", 2.0 * pre), (tanh_forward, "tanh_forward", pre)]:
+        out = expect_tuple(_layer_call(f, name, "the zig-zag experiment's pre-activations", {"x": x}),
+                           ("out", "cache"), name, None)
+        inputs.append(expect_array(out[0], f"{name}(x) of the zig-zag experiment", None, shape=x.shape))
+    gradients = []
+    for X in inputs:
+        rng = make_rng(4)
+        w, dws = np.zeros(2), []
+        for n in rng.integers(len(X), size=60):
+            dw = ((w - w_target) @ X[n]) * X[n]
+            w = w - 1.0 * dw
+            dws.append(dw)
+        gradients.append(np.array(dws))
+    return gradients[0], gradients[1]
+
+
 @reporting("the sigmoid stack's first layer gets < 1e-6 of the last layer's gradient; tanh and ReLU keep it within 10x")
-def check_gradient_flow(grad_norms, *, hidden=False):
+def check_gradient_flow(grad_norms, *, sigmoid_forward, sigmoid_backward, tanh_forward, tanh_backward, relu_forward,
+                        relu_backward, hidden=False):
     """Check the deep-stack experiment's ``grad_norms``: name -> (depth,) norms of dL/dW per layer.
 
     The experiment is deterministic (fixed seeds); with correct activations the first-to-last ratios are
-    about 2e-12 (sigmoid), 1.0 (tanh) and 2.0 (ReLU), far inside the bounds used here.
+    about 2e-12 (sigmoid), 1.0 (tanh) and 2.0 (ReLU), far inside the bounds used here. ``hidden=True`` runs
+    the experiment again with the six functions given and compares (``gradient_flow_experiment``).
     """
     require_answer(grad_norms, "grad_norms")
     if not isinstance(grad_norms, dict) or set(grad_norms) != set(GRAD_FLOW_KEYS.values()):
@@ -518,13 +637,17 @@ def check_gradient_flow(grad_norms, *, hidden=False):
             fail(f"in the {short} stack the first layer's gradient is {ratios[short]:.3g} times the last layer's; "
                  f"expected a steady gradient (between 0.1 and 10). Check {short}_forward and {short}_backward.")
     if hidden:
-        hidden_criterion(TOPIC, "gradient_flow")(grad_norms)
+        hidden_criterion(TOPIC, "gradient_flow")(grad_norms, layers={
+            "sigmoid": (sigmoid_forward, sigmoid_backward), "tanh": (tanh_forward, tanh_backward),
+            "relu": (relu_forward, relu_backward)})
 
 
 @reporting("the large step killed hidden units, and dead units receive a gradient of exactly 0")
-def check_dead_relus(dead_fraction_before, dead_fraction_after, dead_unit_max_grad, *, hidden=False):
+def check_dead_relus(dead_fraction_before, dead_fraction_after, dead_unit_max_grad, *, relu_forward, relu_backward,
+                     hidden=False):
     """Check the dead-ReLU experiment. Deterministic (fixed seeds): with a correct ReLU about 8% of the
-    units are dead before the step and about a third after the lr = 100 step."""
+    units are dead before the step and about a third after the lr = 100 step. ``hidden=True`` runs the
+    experiment again with ``relu_forward``/``relu_backward`` and compares (``dead_relu_experiment``)."""
     for name, value in [("dead_fraction_before", dead_fraction_before), ("dead_fraction_after", dead_fraction_after),
                         ("dead_unit_max_grad", dead_unit_max_grad)]:
         require_answer(value, name)
@@ -540,7 +663,8 @@ def check_dead_relus(dead_fraction_before, dead_fraction_after, dead_unit_max_gr
         fail(f"a dead unit received a gradient of {max_grad:g}; it should be exactly 0, because relu_backward "
              "passes no gradient where x <= 0. Check relu_backward.")
     if hidden:
-        hidden_criterion(TOPIC, "dead_relus")(before, after, max_grad)
+        hidden_criterion(TOPIC, "dead_relus")(before, after, max_grad, relu_forward=relu_forward,
+                                              relu_backward=relu_backward)
 
 
 def _same_sign_fraction(dw) -> float:
@@ -549,8 +673,11 @@ def _same_sign_fraction(dw) -> float:
 
 
 @reporting("both fractions match the gradients recorded in dw_positive and dw_centred")
-def check_same_sign_fractions(same_sign_positive, same_sign_centred, dw_positive, dw_centred, *, hidden=False):
-    """Check the fractions of steps whose 2-D weight gradient has both components of one sign."""
+def check_same_sign_fractions(same_sign_positive, same_sign_centred, dw_positive, dw_centred, *, sigmoid_forward,
+                              tanh_forward, hidden=False):
+    """Check the fractions of steps whose 2-D weight gradient has both components of one sign. ``hidden=True``
+    runs the zig-zag experiment again with ``sigmoid_forward``/``tanh_forward`` (``zigzag_experiment``): the
+    recorded gradients must be its gradients."""
     require_answer(same_sign_positive, "same_sign_positive")
     require_answer(same_sign_centred, "same_sign_centred")
     for name, value, dw in [("same_sign_positive", same_sign_positive, dw_positive),
@@ -566,4 +693,5 @@ def check_same_sign_fractions(same_sign_positive, same_sign_centred, dw_positive
             fail(f"{name} is {got:.6g}, but the fraction of rows of the recorded gradients whose two entries are "
                  f"both > 0 or both < 0 is {expected:.6g}.{hint}")
     if hidden:
-        hidden_criterion(TOPIC, "same_sign_fractions")(dw_positive, dw_centred)
+        hidden_criterion(TOPIC, "same_sign_fractions")(dw_positive, dw_centred, sigmoid_forward=sigmoid_forward,
+                                                       tanh_forward=tanh_forward)

@@ -29,6 +29,7 @@ from utils.gradcheck import numerical_gradient_array
 from .checking import (Case, call, expect_array, expect_close, expect_gradient, expect_tuple, fail,
                        prefetch, reporting, require_answer)
 from .fixtures import VISIBLE_SEED, cases, hidden_criterion
+from .rerun import Lockstep, one_blas_thread
 
 TOPIC = "batchnorm"
 NUMERIC_MAX_SIZE = 100   # numeric gradients on inputs up to this size (larger ones: reference only)
@@ -514,10 +515,66 @@ def check_layernorm_backward(layernorm_backward, *, forward, hidden=False):
 
 
 # ---------------------------------------------------------------- the experiment
+SWEEP_SIZE = {"fast": (400, 4), "full": (500, 5)}   # the notebook's (n_train, epochs) while nbgrader grades / otherwise
+SWEEP_SCALES = np.logspace(-3, 0.5, 8)
+
+
+def sweep_size(fast: bool | None = None) -> tuple[int, int]:
+    """``(n_train, epochs)`` of the weight-scale experiment while graded (``fast``) or not; by default in this
+    process's mode (``utils.fast_mode``)."""
+    from utils import fast_mode
+
+    return SWEEP_SIZE["fast" if (fast_mode() if fast is None else fast) else "full"]
+
+
+def weight_scale_run(batchnorm_forward, batchnorm_backward, scale: float, use_bn: bool,
+                     fast: bool | None = None) -> float:
+    """One run of section 7's experiment, as the notebook's cell makes it: the 6-layer network with weights
+    ``scale * standard normal`` (``make_rng(0)``), with (``use_bn``) or without the given batch norm, trained
+    with SGD + momentum (``make_rng(1)``) on the first digits; returns its validation accuracy."""
+    from datasets import load_digits
+    from utils import make_rng
+    from utils.optim import sgd_momentum
+    from utils.training import MLP, Layers, accuracy, train
+
+    digits = load_digits()
+    n_train, epochs = sweep_size(fast)
+    small = {"X_train": digits["X_train"][:n_train], "y_train": digits["y_train"][:n_train]}
+    layers = Layers(batchnorm_forward=batchnorm_forward, batchnorm_backward=batchnorm_backward) if use_bn else Layers()
+    model = MLP(64, [50] * 5, 10, make_rng(0), weight_scale=float(scale), batchnorm=use_bn, layers=layers)
+    with np.errstate(over="ignore", invalid="ignore"):   # diverging runs without batch norm overflow
+        train(model, small, rng=make_rng(1), epochs=epochs, batch_size=50, update=sgd_momentum,
+              optim_config={"lr": 0.05}, eval_subset=50, progress_bar=False)
+        return accuracy(model, digits["X_val"], digits["y_val"])
+
+
+def weight_scale_sweep_bn(batchnorm_forward, batchnorm_backward, fast: bool | None = None) -> list[float]:
+    """Section 7's ``acc_bn`` with the given batch norm, at the size of ``fast`` (see ``sweep_size``): the eight
+    runs go side by side, their calls of the student's functions batched."""
+    lockstep = Lockstep()
+    forward, backward = lockstep.wrap(batchnorm_forward), lockstep.wrap(batchnorm_backward)
+    with one_blas_thread():
+        return lockstep.run([lambda s=s: weight_scale_run(forward, backward, s, True, fast) for s in SWEEP_SCALES])
+
+
+def weight_scale_sweep_plain(fast: bool | None = None) -> list[float]:
+    """Section 7's ``acc_plain`` (no batch norm: the course's code only), at the size of ``fast``."""
+    with one_blas_thread():
+        return [weight_scale_run(None, None, s, False, fast) for s in SWEEP_SCALES]
+
+
+def weight_scale_sweep(batchnorm_forward, batchnorm_backward,
+                       fast: bool | None = None) -> tuple[np.ndarray, list[float], list[float]]:
+    """Section 7's ``(scales, acc_bn, acc_plain)`` with the given batch norm, at the size of ``fast``."""
+    return (SWEEP_SCALES.copy(), weight_scale_sweep_bn(batchnorm_forward, batchnorm_backward, fast),
+            weight_scale_sweep_plain(fast))
+
+
 @reporting("with batch norm the network trained at every weight scale; without it, not at the smallest ones")
-def check_weight_scale_sweep(scales, acc_bn, acc_plain, *, hidden=False):
+def check_weight_scale_sweep(scales, acc_bn, acc_plain, *, batchnorm_forward, batchnorm_backward, hidden=False):
     """Check the weight-scale experiment's results: lists of validation accuracies, one per scale.
-    ``hidden=True`` adds the hidden criteria of the experiment."""
+    ``hidden=True`` runs the experiment again with the given batch norm (``weight_scale_sweep``): the scales
+    and accuracies must be its results; then the hidden criteria of the experiment apply."""
     require_answer(acc_bn, "acc_bn")
     require_answer(acc_plain, "acc_plain")
     scales = np.asarray(scales, dtype=float)
@@ -534,4 +591,5 @@ def check_weight_scale_sweep(scales, acc_bn, acc_plain, *, hidden=False):
         fail(f"without batch normalization the accuracies at the scales <= 0.01 were {np.round(plain[small], 3).tolist()}; "
              "such tiny weights should leave a 6-layer network stuck near chance (0.1). Was the experiment run as given?")
     if hidden:
-        hidden_criterion(TOPIC, "weight_scale_sweep")(scales, bn, plain)
+        hidden_criterion(TOPIC, "weight_scale_sweep")(scales, bn, plain, batchnorm_forward=batchnorm_forward,
+                                                      batchnorm_backward=batchnorm_backward)

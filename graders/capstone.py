@@ -26,6 +26,7 @@ import numpy as np
 from .checking import (Case, call, expect_array, expect_close, expect_scalar, fail, ratio, repeat, reporting,
                        require_answer)
 from .fixtures import cases, current_hidden_seed, hidden_criterion
+from .rerun import one_blas_thread
 
 TOPIC = "capstone"
 CONFIG_KEYS = ("lr", "reg", "keep_prob", "hidden")
@@ -278,9 +279,10 @@ SEARCH_HINT = ("train each model with Adam at config['lr'], the cosine schedule 
 
 @reporting("one (config, accuracy) pair per trial, valid and distinct configurations, accuracies in [0, 1], "
            "a good best trial")
-def check_search_results(search_results, *, n_trials, hidden=False):
+def check_search_results(search_results, *, n_trials, draw_config, make_schedule, hidden=False):
     """Check the random search: ``search_results`` is a list of ``(config, best validation accuracy)``, one
-    per trial of the ``n_trials``."""
+    per trial of the ``n_trials``. With ``hidden=True`` the search is run again with the given ``draw_config``
+    and ``make_schedule`` (the notebook's seeds and sizes): its configurations and accuracies must be these."""
     require_answer(search_results, "search_results")
     if not isinstance(search_results, list):
         fail(f"search_results should be a list, but it is a {type(search_results).__name__}.")
@@ -304,7 +306,8 @@ def check_search_results(search_results, *, n_trials, hidden=False):
         fail(f"the best trial reached only {max(accs):.3f} validation accuracy (at least {SEARCH_BEST_MIN} "
              "expected).", None, SEARCH_HINT)
     if hidden:
-        hidden_criterion(TOPIC, "search_results")(search_results)
+        hidden_criterion(TOPIC, "search_results")(search_results, n_trials=n_trials, draw_config=draw_config,
+                                                  make_schedule=make_schedule)
 
 
 def _load_digits():
@@ -312,9 +315,110 @@ def _load_digits():
     return load_digits()
 
 
+# ---------------------------------------------------------------- the notebook's runs, as its code cells make them
+SEARCH_SIZE = {"fast": (4, 6), "full": (6, 8)}   # (n_trials, search_epochs) while nbgrader grades / otherwise
+FINAL_EPOCHS = 30
+TRANSFER_CONFIG = {"hidden": 128, "keep_prob": 0.8, "reg": 1e-4, "lr": 3e-3}
+PRETRAIN_EPOCHS = 20
+TRANSFER_LR = {"head": 1e-2, "finetune": 1e-3, "scratch": 3e-3}
+TARGET_EPOCHS = 40
+
+
+def search_size(fast: bool | None = None) -> tuple[int, int]:
+    """``(n_trials, search_epochs)`` of the random search while graded (``fast``) or not; by default in this
+    process's mode (``utils.fast_mode``)."""
+    from utils import fast_mode
+
+    return SEARCH_SIZE["fast" if (fast_mode() if fast is None else fast) else "full"]
+
+
+def capstone_model(config: dict, rng: np.random.Generator, num_classes: int = 10):
+    """The notebook's ``build_model``: 64 -> hidden -> hidden -> num_classes, batch norm, dropout, He init, L2."""
+    from utils.layers import init_he
+    from utils.training import MLP
+
+    hidden = int(config["hidden"])
+    return MLP(64, [hidden, hidden], num_classes, rng, init=init_he, batchnorm=True,
+               keep_prob=config["keep_prob"], reg=config["reg"])
+
+
+def cosine_schedule(make_schedule, lr0: float, epochs: int):
+    """``make_schedule("cosine", lr0, epochs)``, the student's, called as a check calls it."""
+    case = Case(f"make_schedule('cosine', {lr0:.6g}, {epochs})", {"kind": "cosine", "lr0": lr0, "epochs": epochs})
+    schedule = call(make_schedule, "make_schedule", case)
+    if not callable(schedule):
+        fail(f"make_schedule should return a function of the epoch, but it returned {schedule!r:.80}.", case)
+    return schedule
+
+
+def final_training(best_config: dict, make_schedule):
+    """Section 5: the best configuration trained for 30 epochs (``make_rng(7)``, ``make_rng(8)``) with Adam, the
+    cosine schedule of ``make_schedule`` and early stopping (patience 8). Returns ``(model, history)``."""
+    from utils import make_rng
+    from utils.optim import adam
+    from utils.training import train
+
+    model = capstone_model(best_config, make_rng(7))
+    schedule = cosine_schedule(make_schedule, best_config["lr"], FINAL_EPOCHS)
+    with one_blas_thread():
+        history = train(model, _load_digits(), rng=make_rng(8), epochs=FINAL_EPOCHS, update=adam,
+                        optim_config={"lr": best_config["lr"]}, lr_schedule=schedule, patience=8, progress_bar=False)
+    return model, history
+
+
+def transfer_experiment(make_schedule, prepare_transfer) -> tuple:
+    """Section 8: the network pretrained on the digits 0-4 (``make_rng(20)``, ``make_rng(21)``, the cosine schedule
+    of ``make_schedule``), then the three models trained on 5 labelled images per class of 5-9 (``make_rng(5)``),
+    each from ``make_rng(22)`` (``prepare_transfer`` for "head" and "finetune") and ``make_rng(23)``.
+    Returns ``(pretrained, {"head": model, "finetune": model, "scratch": model})``."""
+    data = _load_digits()
+
+    def split(X, y, classes):
+        keep = np.isin(y, classes)
+        return X[keep], y[keep] - classes[0]
+
+    source = {}
+    source["X_train"], source["y_train"] = split(data["X_train"], data["y_train"], [0, 1, 2, 3, 4])
+    source["X_val"], source["y_val"] = split(data["X_val"], data["y_val"], [0, 1, 2, 3, 4])
+    X_pool, y_pool = split(data["X_train"], data["y_train"], [5, 6, 7, 8, 9])
+    with one_blas_thread():
+        return _transfer_runs(make_schedule, prepare_transfer, source, X_pool, y_pool)
+
+
+def _transfer_runs(make_schedule, prepare_transfer, source: dict, X_pool, y_pool) -> tuple:
+    from utils import make_rng
+    from utils.optim import adam
+    from utils.training import train
+
+    network = capstone_model(TRANSFER_CONFIG, make_rng(20), num_classes=5)
+    train(network, source, rng=make_rng(21), epochs=PRETRAIN_EPOCHS, update=adam,
+          optim_config={"lr": TRANSFER_CONFIG["lr"]},
+          lr_schedule=cosine_schedule(make_schedule, TRANSFER_CONFIG["lr"], PRETRAIN_EPOCHS), progress_bar=False)
+    rng = make_rng(5)
+    idx = np.concatenate([rng.choice(np.flatnonzero(y_pool == k), 5, replace=False) for k in range(5)])
+    X_few, y_few = X_pool[idx], y_pool[idx]
+    models = {}
+    for strategy in ("head", "finetune", "scratch"):
+        start = make_rng(22)
+        if strategy == "scratch":
+            model = capstone_model(TRANSFER_CONFIG, start, num_classes=5)
+        else:
+            case = _model_case(f"the pretrained network, strategy {strategy!r}", network, strategy=strategy,
+                               num_classes=5, rng=start)
+            model = call(lambda *args: prepare_transfer(network, strategy, 5, start), "prepare_transfer", case)
+            if not (hasattr(model, "params") and hasattr(model, "frozen")):
+                fail(f"prepare_transfer should return the prepared MLP, but it returned {model!r:.80}.", case)
+        train(model, {"X_train": X_few, "y_train": y_few}, rng=make_rng(23), epochs=TARGET_EPOCHS,
+              batch_size=len(y_few), update=adam, optim_config={"lr": TRANSFER_LR[strategy]}, progress_bar=False)
+        models[strategy] = model
+    return network, models
+
+
 @reporting("batch norm and dropout in use, best validation accuracy >= 0.96 (graded: test accuracy >= 0.97)")
-def check_final_model(final_model, final_history, *, hidden=False):
-    """Check the capstone's final model; with ``hidden=True``, also its accuracy on the test images."""
+def check_final_model(final_model, final_history, *, draw_config, make_schedule, hidden=False):
+    """Check the capstone's final model; with ``hidden=True`` the search and the final training are run again
+    with the given ``draw_config`` and ``make_schedule`` (``final_training``): the model and its history must
+    be theirs, and its accuracy on the test images reach the capstone's goal."""
     require_answer(final_model, "final_model")
     require_answer(final_history, "final_history")
     if not (hasattr(final_model, "params") and hasattr(final_model, "predict")):
@@ -327,7 +431,8 @@ def check_final_model(final_model, final_history, *, hidden=False):
         fail(f"the final model's best validation accuracy is {val:.3f}; at least {FINAL_VAL_MIN} is expected.", None,
              "train the best configuration for final_epochs with Adam, the cosine schedule and early stopping.")
     if hidden:
-        hidden_criterion(TOPIC, "final_model")(final_model, final_history)
+        hidden_criterion(TOPIC, "final_model")(final_model, final_history, draw_config=draw_config,
+                                               make_schedule=make_schedule)
 
 
 # ---------------------------------------------------------------- transfer-learning tools
@@ -589,9 +694,11 @@ def _target_split(data: dict, part: str):
 
 @reporting("head-only kept every pretrained layer, fine-tuning changed them, each strategy >= 0.6 on the target "
            "validation images (graded: target test accuracies)")
-def check_transfer_models(transfer_models, *, pretrained, hidden=False):
+def check_transfer_models(transfer_models, *, pretrained, make_schedule, prepare_transfer, hidden=False):
     """Check the three models trained on 5 labelled images per class of the digits 5-9, from ``pretrained``
-    (the network trained on the digits 0-4)."""
+    (the network trained on the digits 0-4). With ``hidden=True`` the pretraining and the three trainings are
+    run again with the given ``make_schedule`` and ``prepare_transfer`` (``transfer_experiment``): ``pretrained``
+    and the models must be theirs, and the target test accuracies reach their bars."""
     from utils.training import accuracy
 
     if not isinstance(transfer_models, dict) or set(transfer_models) != {"head", "finetune", "scratch"}:
@@ -619,4 +726,5 @@ def check_transfer_models(transfer_models, *, pretrained, hidden=False):
                 fail(f"the {s!r} model reaches only {acc:.3f} on the target validation images (at least "
                      f"{TRANSFER_VAL_MIN} expected with 5 labelled images per class).")
     if hidden:
-        hidden_criterion(TOPIC, "transfer_models")(transfer_models)
+        hidden_criterion(TOPIC, "transfer_models")(transfer_models, pretrained=pretrained, make_schedule=make_schedule,
+                                                   prepare_transfer=prepare_transfer)

@@ -29,8 +29,9 @@ import warnings
 import numpy as np
 
 from .checking import (CheckFailure, Case, call, expect_array, expect_close, expect_scalar,
-                       expect_tuple, fail, ratio, reporting)
-from .fixtures import cases
+                       expect_tuple, fail, ratio, reporting, require_answer)
+from .fixtures import cases, hidden_criterion
+from .rerun import one_blas_thread
 
 TOPIC = "optimizers"
 STEP_RTOL = 1e-6    # every sound float64 formula agrees with the reference to ~1e-13 (20 steps, no cancellation)
@@ -539,3 +540,75 @@ def check_linear_warmup(linear_warmup, *, hidden=False):
                     "rate must be lr0, so use (t + 1) / warmup_steps.")
         return "the first step (t = 0) uses lr0 / warmup_steps, never 0: lr0 * np.minimum(1, (t + 1) / warmup_steps)."
     _check_schedule(linear_warmup, "linear_warmup", hidden, hint)
+
+
+# ---------------------------------------------------------------- the digits experiment (section 9)
+DIGIT_RUNS = {   # the notebook's runs: name -> (update function's name, learning rate)
+    "SGD": ("sgd", 0.1),
+    "momentum": ("sgd_momentum", 0.02),
+    "Nesterov": ("nesterov_momentum", 0.02),
+    "AdaGrad": ("adagrad", 0.03),
+    "RMSProp": ("rmsprop", 2e-3),
+    "Adam": ("adam", 5e-3),
+}
+DIGITS_EPOCHS = {"fast": 4, "full": 6}   # the notebook's epochs while nbgrader grades / otherwise
+
+
+def digits_epochs(fast: bool | None = None) -> int:
+    """The number of epochs of the digits experiment while graded (``fast``) or not; by default in this
+    process's mode (``utils.fast_mode``)."""
+    from utils import fast_mode
+
+    return DIGITS_EPOCHS["fast" if (fast_mode() if fast is None else fast) else "full"]
+
+
+def digits_run(update, lr: float, epochs: int | None = None):
+    """One run of section 9, as the notebook's cell makes it: the MLP 64-64-10 (``make_rng(1)``) trained on the
+    digits with ``update`` at learning rate ``lr`` for ``epochs`` (by default ``digits_epochs()``; minibatches
+    from ``make_rng(2)``); returns its History."""
+    from datasets import load_digits
+    from utils import make_rng
+    from utils.training import MLP, train
+
+    model = MLP(64, [64], 10, make_rng(1))
+    return train(model, load_digits(), rng=make_rng(2), epochs=epochs or digits_epochs(), update=update,
+                 optim_config={"lr": lr}, progress_bar=False)
+
+
+def digits_experiment(updates: dict, epochs: int | None = None) -> dict:
+    """Section 9's ``histories`` with the given update functions (``{"sgd": sgd, ..., "adam": adam}``)."""
+    with one_blas_thread():
+        return {name: digits_run(updates[fname], lr, epochs) for name, (fname, lr) in DIGIT_RUNS.items()}
+
+
+def _history_list(hist, attr: str, name: str) -> np.ndarray:
+    values = getattr(hist, attr, None)
+    if not isinstance(values, (list, tuple, np.ndarray)) or len(values) == 0:
+        fail(f"histories[{name!r}] should be the History that train returned, with a non-empty `{attr}` list "
+             f"(it is {hist!r:.80}). Run the experiment cell as given.")
+    return np.asarray(values, dtype=np.float64)
+
+
+@reporting("every optimizer lowered the training loss on the digits, and Adam reached 85% validation accuracy")
+def check_digits_training(histories, *, sgd, sgd_momentum, nesterov_momentum, adagrad, rmsprop, adam, hidden=False):
+    """Check the digits experiment's ``histories`` (name -> the History of that optimizer's run). With
+    ``hidden=True`` every history must be what the run gives when it is made again with the given update
+    functions (``digits_experiment``), and the other adaptive runs must reach 80% validation accuracy."""
+    require_answer(histories, "histories")
+    if not isinstance(histories, dict) or set(histories) != set(DIGIT_RUNS):
+        fail(f"histories should be the dict built by the experiment cell, with the keys {sorted(DIGIT_RUNS)}; run "
+             "that cell again without changing it.")
+    for name, hist in histories.items():
+        loss = _history_list(hist, "loss", name)
+        first, last = np.mean(loss[:10]), np.mean(loss[-10:])
+        if not (np.isfinite(last) and last < 0.8 * first):
+            fail(f"with {name} the training loss went from {first:.3f} to {last:.3f}: it should fall clearly. "
+                 "Check that the update function passes its check above.")
+    adam_acc = _history_list(histories["Adam"], "val_acc", "Adam")[-1]
+    if not adam_acc >= 0.85:
+        fail(f"with your adam the MLP reached {adam_acc:.1%} validation accuracy; at least 85% is expected with "
+             "lr=5e-3. Check that adam passes its check above.")
+    if hidden:
+        hidden_criterion(TOPIC, "digits_training")(histories, updates={
+            "sgd": sgd, "sgd_momentum": sgd_momentum, "nesterov_momentum": nesterov_momentum, "adagrad": adagrad,
+            "rmsprop": rmsprop, "adam": adam})

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .checking import Case, call, expect_array, expect_close, expect_tuple, fail, plain, reporting
-from .fixtures import cases
+from .checking import (Case, call, expect_array, expect_close, expect_scalar, expect_tuple, fail, plain, reporting,
+                       require_answer)
+from .fixtures import cases, hidden_criterion
+from .rerun import one_blas_thread
 
 TOPIC = "preprocessing"
 # Every result here is a handful of float64 sums, products and one symmetric eigensolver; any sound
@@ -419,3 +421,96 @@ def check_subtract_mean_image(subtract_mean_image, *, hidden=False):
 def check_subtract_channel_mean(subtract_channel_mean, *, hidden=False):
     """Check ``subtract_channel_mean(X_train, X_other) -> (X_train - mu, X_other - mu)``, mu of shape (C,)."""
     _check_centring(subtract_channel_mean, "subtract_channel_mean", "channel", hidden)
+
+
+# ---------------------------------------------------------------- the breast-cancer experiment (section 2)
+BREAST_CANCER_STEPS = {"fast": 200, "full": 400}   # the notebook's num_steps while nbgrader grades / otherwise
+
+
+def breast_cancer_steps(fast: bool | None = None) -> int:
+    """The number of gradient steps the experiment cell makes while graded (``fast``) or not; by default in this
+    process's mode (``utils.fast_mode``)."""
+    from utils import fast_mode
+
+    return BREAST_CANCER_STEPS["fast" if (fast_mode() if fast is None else fast) else "full"]
+
+
+def breast_cancer_split() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The notebook's split of the breast-cancer data (``make_rng(0)``): X_train (400, 30), y_train, X_test, y_test."""
+    from sklearn.datasets import load_breast_cancer
+    from utils import make_rng
+
+    cancer = load_breast_cancer()
+    order = make_rng(0).permutation(len(cancer.target))
+    train, test = order[:400], order[400:]
+    return cancer.data[train], cancer.target[train], cancer.data[test], cancer.target[test]
+
+
+def breast_cancer_experiment(compute_mean_std, standardize, num_steps: int) -> tuple[dict, dict, np.ndarray]:
+    """Section 2 of the notebook, step for step, with the given ``compute_mean_std`` and ``standardize``: the
+    linear softmax classifier trained on raw and on standardised inputs with lr = 2 / lambda_max for
+    ``num_steps`` steps. Returns ``(bc_losses, bc_test_accuracy, bc_mean)`` as the notebook's cell computes them."""
+    X_train, y_train, X_test, y_test = breast_cancer_split()
+    case = Case("the training split of the breast-cancer data (400 x 30)", {"X": X_train})
+    mean, std = _tuple(call(compute_mean_std, "compute_mean_std", case), ("mean", "std"), "compute_mean_std", case)
+    standardised = []
+    for X, which in [(X_train, "training"), (X_test, "test")]:
+        case = Case(f"the {which} split of the breast-cancer data with the training statistics",
+                    {"X": X, "mean": mean, "std": std})
+        standardised.append(expect_array(call(standardize, "standardize", case), "standardize(X, mean, std)", case,
+                                         shape=X.shape))
+    inputs = {"raw": (X_train, X_test), "standardised": tuple(standardised)}
+    losses_by, accuracy_by = {}, {}
+    with one_blas_thread():
+        for name, (X_tr, X_te) in inputs.items():
+            losses_by[name], accuracy_by[name] = _linear_run(X_tr, y_train, X_te, y_test, num_steps)
+    return losses_by, accuracy_by, plain(mean)
+
+
+def _linear_run(X_tr, y_train, X_te, y_test, num_steps: int) -> tuple[list[float], float]:
+    """The linear softmax classifier of section 2 on one version of the inputs: its losses and test accuracy."""
+    from utils.layers import softmax_cross_entropy
+
+    X_tilde = np.hstack([X_tr, np.ones((len(X_tr), 1))])              # inputs and the bias column
+    lr = 2.0 / np.linalg.eigvalsh(X_tilde.T @ X_tilde / len(X_tr))[-1]
+    W, b = np.zeros((X_tr.shape[1], 2)), np.zeros(2)
+    losses = []
+    for _ in range(num_steps):
+        loss, dscores = softmax_cross_entropy(X_tr @ W + b, y_train)
+        W = W - lr * (X_tr.T @ dscores)
+        b = b - lr * dscores.sum(axis=0)
+        losses.append(loss)
+    return losses, float(np.mean(np.argmax(X_te @ W + b, axis=1) == y_test))
+
+
+def _experiment_dict(value, name: str) -> dict:
+    if not isinstance(value, dict) or set(value) != {"raw", "standardised"}:
+        fail(f"{name} should be the dict built by the experiment cell, with the keys 'raw' and 'standardised'; "
+             "run that cell again without changing it.")
+    return value
+
+
+@reporting("standardised inputs reached at least 90% test accuracy and a lower final training loss than raw inputs")
+def check_breast_cancer(bc_test_accuracy, bc_losses, bc_mean, *, compute_mean_std, standardize, hidden=False):
+    """Check the breast-cancer experiment's results: ``bc_test_accuracy`` and ``bc_losses`` (dicts with the keys
+    'raw' and 'standardised') and ``bc_mean`` (the training statistics' mean). With ``hidden=True`` they must be
+    what the experiment gives when it is run again with the given ``compute_mean_std`` and ``standardize``
+    (``breast_cancer_experiment``)."""
+    require_answer(bc_test_accuracy, "bc_test_accuracy")
+    require_answer(bc_losses, "bc_losses")
+    accuracy = _experiment_dict(bc_test_accuracy, "bc_test_accuracy")
+    losses = _experiment_dict(bc_losses, "bc_losses")
+    acc = expect_scalar(accuracy["standardised"], "bc_test_accuracy['standardised']")
+    if not acc >= 0.9:
+        fail(f"on standardised inputs the classifier reached only {acc:.1%} test accuracy (at least 90% expected); "
+             "check that compute_mean_std and standardize pass their checks.")
+    final = {}
+    for k, v in losses.items():
+        if not isinstance(v, (list, tuple, np.ndarray)) or len(v) == 0:
+            fail(f"bc_losses[{k!r}] should be the list of the training losses of every step, but it is {v!r:.80}.")
+        final[k] = expect_scalar(v[-1], f"the last entry of bc_losses[{k!r}]")
+    if not final["standardised"] < final["raw"]:
+        fail("the final training loss on standardised inputs should be below the one on raw inputs.")
+    if hidden:
+        hidden_criterion(TOPIC, "breast_cancer")(bc_test_accuracy, bc_losses, bc_mean,
+                                                  compute_mean_std=compute_mean_std, standardize=standardize)

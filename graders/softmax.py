@@ -17,6 +17,7 @@ from .checking import (Case, call, expect_array, expect_close, expect_gradient, 
 from .fixtures import cases, hidden_criterion
 
 TOPIC = "softmax"
+GRADIENT_CHECK_SEED = 0   # the notebook's make_rng(0) in section 6
 RTOL = 1e-6   # float64 softmax values agree with the reference to ~1e-15; 1e-6 leaves room for any sound formula
 ATOL = 1e-12
 
@@ -257,9 +258,11 @@ def _gradient_check_batch(rng: np.random.Generator) -> tuple[np.ndarray, np.ndar
 
 
 @reporting("a finite relative error below 1e-7, and your softmax_cross_entropy agrees with the course's numeric gradient")
-def check_gradient_check(rel_err, *, loss, hidden=False):
+def check_gradient_check(rel_err, *, loss, numerical_gradient, relative_error, hidden=False):
     """Check the gradient-check exercise: ``rel_err`` is small, and the analytic gradient of ``loss`` (the
-    student's ``softmax_cross_entropy``) really is right."""
+    student's ``softmax_cross_entropy``) really is right. With ``hidden=True``, ``rel_err`` must also be
+    what the gradient check gives when it is run again with the student's ``loss``, ``numerical_gradient``
+    and ``relative_error`` on the notebook's batch (``GRADIENT_CHECK_SEED``): a number typed in earns nothing."""
     require_answer(rel_err, "rel_err")
     value = expect_scalar(rel_err, "rel_err")
     if not value < 1e-7:
@@ -274,4 +277,69 @@ def check_gradient_check(rel_err, *, loss, hidden=False):
     dscores = out[1]
     numeric = _library_numerical_gradient(lambda s: float(loss(s.copy(), y)[0]), scores.copy())
     expect_gradient(dscores, numeric, "dscores from your softmax_cross_entropy", case, tol=1e-7)
+    if hidden:
+        hidden_criterion(TOPIC, "gradient_check")(value, loss=loss, numerical_gradient=numerical_gradient,
+                                                  relative_error=relative_error)
 
+
+def gradient_check_inputs() -> tuple[np.ndarray, np.ndarray]:
+    """The batch the notebook gradient-checks (section 6): ``make_rng(0)``, 6 rows of 4 standard-normal scores
+    and their labels."""
+    from utils import make_rng
+
+    rng = make_rng(GRADIENT_CHECK_SEED)
+    scores = rng.standard_normal((6, 4))
+    return scores, rng.integers(0, 4, size=6)
+
+
+# ---------------------------------------------------------------- the linear classifier of section 8
+TRAINING_STEPS = {"fast": 60, "full": 200}   # the notebook's num_steps while nbgrader grades / otherwise
+
+
+def training_steps(fast: bool | None = None) -> int:
+    """The number of gradient steps the training cell makes while graded (``fast``) or not; by default in this
+    process's mode (``utils.fast_mode``)."""
+    from utils import fast_mode
+
+    return TRAINING_STEPS["fast" if (fast_mode() if fast is None else fast) else "full"]
+
+
+def train_linear_classifier(loss, num_steps: int) -> tuple[list[float], float]:
+    """Section 8 of the notebook, step for step: the linear classifier on three blobs (``make_rng(1)``),
+    trained with ``loss`` (a ``softmax_cross_entropy``) by ``num_steps`` steps of gradient descent with
+    lr 0.5. Returns ``(losses, train_accuracy)``, as the notebook's cell computes them."""
+    from datasets import make_blobs
+    from utils import make_rng
+
+    rng = make_rng(1)
+    X, y = make_blobs(n_per_class=100, n_classes=3, rng=rng)
+    W = 0.001 * rng.standard_normal((2, 3))
+    b = np.zeros(3)
+    losses = []
+    for step in range(num_steps):
+        case = Case(f"step {step} of the linear classifier on the blobs", {"scores": X @ W + b, "y": y})
+        out = expect_tuple(call(loss, "softmax_cross_entropy", case), ("loss", "dscores"), "softmax_cross_entropy",
+                           case)
+        value = expect_scalar(out[0], "the loss returned by softmax_cross_entropy", case)
+        dscores = expect_array(out[1], "dscores returned by softmax_cross_entropy", case, shape=(len(y), 3))
+        W = W - 0.5 * (X.T @ dscores)
+        b = b - 0.5 * dscores.sum(axis=0)
+        losses.append(value)
+    return losses, float(np.mean(np.argmax(X @ W + b, axis=1) == y))
+
+
+@reporting("the linear classifier trained with your softmax_cross_entropy reached at least 90% training accuracy")
+def check_training(train_accuracy, losses, *, loss, hidden=False):
+    """Check the training of section 8: ``train_accuracy`` (a fraction) and ``losses`` (one loss per step).
+    With ``hidden=True`` both must be what the training cell gives when it is run again with the
+    student's ``loss`` (``softmax_cross_entropy``), and the first loss must be close to log 3."""
+    require_answer(train_accuracy, "train_accuracy")
+    acc = expect_scalar(train_accuracy, "train_accuracy")
+    if not acc >= 0.9:
+        fail(f"the classifier reached only {acc:.1%} training accuracy (at least 90% expected); "
+             "check that softmax_cross_entropy passes its checks above.")
+    if not isinstance(losses, (list, tuple, np.ndarray)) or len(losses) == 0:
+        fail(f"losses should be the list of the losses of every training step, but it is {losses!r:.80}. "
+             "Run the training cell as given.")
+    if hidden:
+        hidden_criterion(TOPIC, "training")(acc, losses, loss=loss)

@@ -476,6 +476,42 @@ def test_unstarted_exercise_raises_not_implemented():
 
 
 # ---------------------------------------------------------------- the experiments' checks
+# ---------------------------------------------------------------- the experiments
+def notebook_values(*markers: str, **functions) -> dict:
+    """Run the solution notebook's imports cell and its code cells that contain ``markers`` (the experiments'
+    own code, plots and all) with the reference functions, or ``functions`` in their place; return the namespace."""
+    import json
+    import matplotlib
+    matplotlib.use("Agg")
+    from graders.layout import Course
+    cells = [c for c in json.loads(Course.checkout().source("02_activations").read_text())["cells"]
+             if c["cell_type"] == "code"]
+    namespace = {name: getattr(REF, name) for name in dir(REF) if not name.startswith("_")}
+    namespace.update(functions)
+    sources = ["".join(cells[1]["source"])]                     # the imports
+    sources += ["".join(c["source"]) for c in cells if any(m in "".join(c["source"]) for m in markers)]
+    for source in sources:
+        exec(compile(source, "<notebook cell>", "exec"), namespace)
+    import matplotlib.pyplot as plt
+    plt.close("all")
+    return namespace
+
+
+STACK = {f"{n}_{k}": getattr(REF, f"{n}_{k}") for n in ("sigmoid", "tanh", "relu") for k in ("forward", "backward")}
+
+
+def _stub(*args, **kwargs):
+    raise NotImplementedError()
+
+
+STUBS = {name: _stub for name in STACK}
+
+
+@pytest.fixture(scope="module")
+def flow():
+    return notebook_values("def weight_grad_norms(")["grad_norms"]
+
+
 def _flow(sigmoid_decay=0.25, tanh_decay=1.0, relu_decay=1.0, depth=20):
     layers = np.arange(depth)[::-1]                # distance from the top
     return {"sigmoid (Xavier init)": 100.0 * sigmoid_decay ** layers,
@@ -483,41 +519,174 @@ def _flow(sigmoid_decay=0.25, tanh_decay=1.0, relu_decay=1.0, depth=20):
             "ReLU (He init)": 100.0 * relu_decay ** layers}
 
 
-def test_gradient_flow_check():
-    checks.check_gradient_flow(_flow())
-    checks.check_gradient_flow(_flow(), hidden=True)
-    assert_rejects(checks.check_gradient_flow, _flow(sigmoid_decay=1.0))       # sigmoid not vanishing
-    assert_rejects(checks.check_gradient_flow, _flow(relu_decay=0.25))         # ReLU vanishing
-    assert_rejects(checks.check_gradient_flow, _flow(tanh_decay=2.0))          # tanh exploding
-    assert_rejects(checks.check_gradient_flow, {"sigmoid": np.ones(3)})
+def test_gradient_flow_visible_bars():
+    checks.check_gradient_flow(_flow(), **STUBS)                                       # no function is called
+    assert_rejects(checks.check_gradient_flow, _flow(sigmoid_decay=1.0), **STUBS)       # sigmoid not vanishing
+    assert_rejects(checks.check_gradient_flow, _flow(relu_decay=0.25), **STUBS)         # ReLU vanishing
+    assert_rejects(checks.check_gradient_flow, _flow(tanh_decay=2.0), **STUBS)          # tanh exploding
+    assert_rejects(checks.check_gradient_flow, {"sigmoid": np.ones(3)}, **STUBS)
     with pytest.raises(NotImplementedError):
-        checks.check_gradient_flow(None)
+        checks.check_gradient_flow(None, **STACK)
 
 
-def test_dead_relus_check():
-    checks.check_dead_relus(0.085, 0.335, 0.0)
-    checks.check_dead_relus(0.085, 0.335, 0.0, hidden=True)
-    assert_rejects(checks.check_dead_relus, 0.085, 0.085, 0.0)           # the step killed nothing
-    assert_rejects(checks.check_dead_relus, 0.085, 0.335, 1e-3)          # a dead unit got a gradient
-    assert_rejects(checks.check_dead_relus, 0.085, 33.5, 0.0)            # a percentage, not a fraction
+def test_gradient_flow_reference_passes(flow, capfd):
+    checks.check_gradient_flow(flow, **STACK)
+    checks.check_gradient_flow(flow, **STACK, hidden=True)
+    out, err = capfd.readouterr()
+    assert out.count("[ok]") == 2 and err == ""
+
+
+def test_gradient_flow_typed_in_fails_the_hidden_part(flow):
+    # nothing run: the right norms typed in, the activations not written
     with pytest.raises(NotImplementedError):
-        checks.check_dead_relus(None, None, None)
+        checks.check_gradient_flow(flow, **STUBS, hidden=True)
+    # plausible norms typed in: the shape of the curves right, the numbers not the experiment's
+    typed = _flow()
+    checks.check_gradient_flow(typed, **STACK)
+    assert_rejects(checks.check_gradient_flow, typed, **STACK, hidden=True, match="rerun")
+    nudged = {k: v * (1.0 + 1e-3) for k, v in flow.items()}
+    assert_rejects(checks.check_gradient_flow, nudged, **STACK, hidden=True, match="rerun")
+    # the right norms with a wrong function
+    for name, wrong in [("tanh_backward", tanh_backward_no_square), ("relu_backward", relu_backward_passes_negative),
+                        ("sigmoid_backward", sigmoid_backward_ignores_dout)]:
+        checks.check_gradient_flow(flow, **{**STACK, name: wrong})
+        assert_rejects(checks.check_gradient_flow, flow, **{**STACK, name: wrong}, hidden=True)
 
 
-def test_same_sign_fractions_check():
-    rng = np.random.default_rng(0)
-    dw_pos = np.abs(rng.standard_normal((40, 2))) * rng.choice([-1.0, 1.0], size=(40, 1))
-    dw_cen = rng.standard_normal((40, 2))
-    pos, cen = checks._same_sign_fraction(dw_pos), checks._same_sign_fraction(dw_cen)
+def test_gradient_flow_keeps_its_hidden_criterion(flow):
+    """A sigmoid stack whose norms do not shrink at every layer fails the hidden part (run as given)."""
+    class BumpySigmoidBackward:                    # in every backward pass, layer 1 passes dout on unchanged
+        calls = 0
+
+        def __call__(self, dout, cache):
+            self.calls += 1
+            return dout if self.calls % 20 == 19 else REF.sigmoid_backward(dout, cache)
+
+    bumpy_sigmoid_backward = BumpySigmoidBackward()
+    layers = {**STACK, "sigmoid_backward": bumpy_sigmoid_backward}
+    bumpy = notebook_values("def weight_grad_norms(", **layers)["grad_norms"]
+    assert not np.all(np.diff(bumpy["sigmoid (Xavier init)"]) > 0)
+    checks.check_gradient_flow(bumpy, **layers)
+    assert_rejects(checks.check_gradient_flow, bumpy, **layers, hidden=True, match="shrink at every layer")
+
+
+@pytest.fixture(scope="module")
+def dead():
+    ns = notebook_values("def activity(")
+    return ns["dead_fraction_before"], ns["dead_fraction_after"], ns["dead_unit_max_grad"]
+
+
+RELU = {"relu_forward": REF.relu_forward, "relu_backward": REF.relu_backward}
+
+
+def test_dead_relus_visible_bars():
+    stubs = {"relu_forward": _stub, "relu_backward": _stub}
+    checks.check_dead_relus(0.085, 0.335, 0.0, **stubs)                       # no function is called
+    assert_rejects(checks.check_dead_relus, 0.085, 0.085, 0.0, **stubs)       # the step killed nothing
+    assert_rejects(checks.check_dead_relus, 0.085, 0.335, 1e-3, **stubs)      # a dead unit got a gradient
+    assert_rejects(checks.check_dead_relus, 0.085, 33.5, 0.0, **stubs)        # a percentage, not a fraction
+    with pytest.raises(NotImplementedError):
+        checks.check_dead_relus(None, None, None, **RELU)
+
+
+def test_dead_relus_reference_passes(dead, capfd):
+    assert dead == (0.085, 0.335, 0.0)
+    checks.check_dead_relus(*dead, **RELU)
+    checks.check_dead_relus(*dead, **RELU, hidden=True)
+    out, err = capfd.readouterr()
+    assert out.count("[ok]") == 2 and err == ""
+
+
+def test_dead_relus_typed_in_fails_the_hidden_part(dead):
+    with pytest.raises(NotImplementedError):
+        checks.check_dead_relus(*dead, relu_forward=_stub, relu_backward=_stub, hidden=True)
+    for typed in [(0.09, 0.34, 0.0), (0.085, 0.3, 0.0), (0.05, 0.335, 0.0)]:
+        checks.check_dead_relus(*typed, **RELU)
+        assert_rejects(checks.check_dead_relus, *typed, **RELU, hidden=True, match="rerun")
+    for wrong in [{"relu_backward": relu_backward_passes_negative}, {"relu_forward": relu_clipped_at_one},
+                  {"relu_backward": relu_backward_ignores_dout}]:
+        checks.check_dead_relus(*dead, **{**RELU, **wrong})
+        assert_rejects(checks.check_dead_relus, *dead, **{**RELU, **wrong}, hidden=True)
+
+
+def test_dead_relus_keeps_its_hidden_criterion(monkeypatch):
+    """Many units dead before the step fails the hidden part (an experiment whose rerun says so)."""
+    from classroom.hidden import activations as hidden
+    monkeypatch.setattr(hidden, "dead_relu_experiment", lambda forward, backward: (0.25, 0.5, 0.0))
+    checks.check_dead_relus(0.25, 0.5, 0.0, **RELU)
+    assert_rejects(checks.check_dead_relus, 0.25, 0.5, 0.0, **RELU, hidden=True, match="already dead")
+
+
+@pytest.fixture(scope="module")
+def zigzag():
+    ns = notebook_values("def sgd_path(")
+    dw_pos, dw_cen = ns["dw_positive"], ns["dw_centred"]
+    return checks._same_sign_fraction(dw_pos), checks._same_sign_fraction(dw_cen), dw_pos, dw_cen
+
+
+ZIGZAG = {"sigmoid_forward": REF.sigmoid_forward, "tanh_forward": REF.tanh_forward}
+
+
+def test_same_sign_fractions_check(zigzag, capfd):
+    pos, cen, dw_pos, dw_cen = zigzag
     assert pos == 1.0 and cen < 0.8
-    checks.check_same_sign_fractions(pos, cen, dw_pos, dw_cen)
-    checks.check_same_sign_fractions(pos, cen, dw_pos, dw_cen, hidden=True)
-    assert_rejects(checks.check_same_sign_fractions, pos, cen * 40, dw_pos, dw_cen, match="divide by the number")
+    checks.check_same_sign_fractions(pos, cen, dw_pos, dw_cen, **ZIGZAG)
+    checks.check_same_sign_fractions(pos, cen, dw_pos, dw_cen, **ZIGZAG, hidden=True)
+    out, err = capfd.readouterr()
+    assert out.count("[ok]") == 2 and err == ""
+    assert_rejects(checks.check_same_sign_fractions, pos, cen * 60, dw_pos, dw_cen, **ZIGZAG,
+                   match="divide by the number")
     only_positive = float(np.mean(np.all(dw_cen > 0, axis=1)))
-    assert_rejects(checks.check_same_sign_fractions, pos, only_positive, dw_pos, dw_cen, match="negative as well")
-    assert_rejects(checks.check_same_sign_fractions, 1.0, 1.0, dw_pos, dw_pos, hidden=True)  # centred not mixed
+    assert_rejects(checks.check_same_sign_fractions, pos, only_positive, dw_pos, dw_cen, **ZIGZAG,
+                   match="negative as well")
     with pytest.raises(NotImplementedError):
-        checks.check_same_sign_fractions(None, None, dw_pos, dw_cen)
+        checks.check_same_sign_fractions(None, None, dw_pos, dw_cen, **ZIGZAG)
+
+
+def test_same_sign_gradients_typed_in_fail_the_hidden_part(zigzag):
+    pos, cen, dw_pos, dw_cen = zigzag
+    with pytest.raises(NotImplementedError):
+        checks.check_same_sign_fractions(pos, cen, dw_pos, dw_cen, sigmoid_forward=_stub, tanh_forward=_stub,
+                                         hidden=True)
+    # made-up gradients whose fractions are consistent with them: the visible part cannot tell
+    rng = np.random.default_rng(0)
+    made_up_pos = np.abs(rng.standard_normal((60, 2))) * rng.choice([-1.0, 1.0], size=(60, 1))
+    made_up_cen = rng.standard_normal((60, 2))
+    fractions = checks._same_sign_fraction(made_up_pos), checks._same_sign_fraction(made_up_cen)
+    checks.check_same_sign_fractions(*fractions, made_up_pos, made_up_cen, **ZIGZAG)
+    assert_rejects(checks.check_same_sign_fractions, *fractions, made_up_pos, made_up_cen, **ZIGZAG, hidden=True,
+                   match="rerun")
+    # the centred run's gradients handed in twice (all one sign): the visible part cannot tell either
+    checks.check_same_sign_fractions(1.0, 1.0, dw_pos, dw_pos, **ZIGZAG)
+    assert_rejects(checks.check_same_sign_fractions, 1.0, 1.0, dw_pos, dw_pos, **ZIGZAG, hidden=True)
+    # the right values with a wrong function
+    for wrong in [{"sigmoid_forward": sigmoid_sign_flipped}, {"tanh_forward": tanh_is_sigmoid}]:
+        assert_rejects(checks.check_same_sign_fractions, pos, cen, dw_pos, dw_cen, **{**ZIGZAG, **wrong}, hidden=True)
+
+
+@pytest.mark.parametrize("kernel", ["Sandybridge", "Prescott"])
+def test_rerun_tolerances_cover_another_blas_kernel(kernel, tmp_path):
+    """The experiments' values computed where OpenBLAS picks another CPU kernel (other last bits) pass here."""
+    import pickle
+    import subprocess
+    import sys
+    from coursework import ROOT, unactivated_env
+    out = tmp_path / "values.pickle"
+    code = ("import pickle, sys; sys.path.insert(0, 'tests')\n"
+            "import test_checks_activations as t\n"
+            "ns = t.notebook_values('def weight_grad_norms(', 'def activity(', 'def sgd_path(')\n"
+            "keys = ['grad_norms', 'dead_fraction_before', 'dead_fraction_after', 'dead_unit_max_grad', 'dw_positive', "
+            "'dw_centred']\n"
+            f"pickle.dump({{k: ns[k] for k in keys}}, open({str(out)!r}, 'wb'))\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                          env=unactivated_env(PYTHONPATH=str(ROOT), OPENBLAS_CORETYPE=kernel))
+    assert done.returncode == 0, done.stderr[-2000:]
+    v = pickle.loads(out.read_bytes())
+    checks.check_gradient_flow(v["grad_norms"], **STACK, hidden=True)
+    checks.check_dead_relus(v["dead_fraction_before"], v["dead_fraction_after"], v["dead_unit_max_grad"], **RELU,
+                            hidden=True)
+    pos, cen = checks._same_sign_fraction(v["dw_positive"]), checks._same_sign_fraction(v["dw_centred"])
+    checks.check_same_sign_fractions(pos, cen, v["dw_positive"], v["dw_centred"], **ZIGZAG, hidden=True)
 
 
 @pytest.mark.parametrize("name, pair", [
@@ -530,17 +699,6 @@ def test_numeric_gradient_alone_rejects_a_wrong_backward(name, pair, monkeypatch
     monkeypatch.setattr(checks, "RTOL", 1e6)
     monkeypatch.setattr(checks, "ATOL", 1e6)
     rejects(name, B, pair, match="numeric gradient")
-
-
-def test_hidden_criteria_of_the_experiments():
-    """What only the hidden checks ask: a sigmoid stack shrinking at every layer, few dead units before the step."""
-    bumpy = _flow()
-    bumpy["sigmoid (Xavier init)"] = bumpy["sigmoid (Xavier init)"].copy()
-    bumpy["sigmoid (Xavier init)"][1] = bumpy["sigmoid (Xavier init)"][0] / 2   # norms grow from layer 1 to 0
-    checks.check_gradient_flow(bumpy)
-    assert_rejects(checks.check_gradient_flow, bumpy, hidden=True, match="shrink at every layer")
-    checks.check_dead_relus(0.25, 0.5, 0.0)
-    assert_rejects(checks.check_dead_relus, 0.25, 0.5, 0.0, hidden=True, match="already dead")
 
 
 def test_hidden_module_has_cases_for_every_exercise():

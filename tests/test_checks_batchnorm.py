@@ -331,24 +331,169 @@ def test_unstarted_exercise_raises_not_implemented():
             getattr(checks, f"check_{exercise}")(getattr(REF, exercise), forward=stub)
 
 
-def test_weight_scale_sweep_check():
+# ---------------------------------------------------------------- the weight-scale experiment (section 7)
+def notebook_values(marker: str = "scales = np.logspace(-3, 0.5, 8)", **functions) -> dict:
+    """Run the solution notebook's imports cell and its experiment cell (its own code, plots and all) with the
+    reference functions, or ``functions`` in their place; return the namespace."""
+    import json
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from graders.layout import Course
+    cells = [c for c in json.loads(Course.checkout().source("05_batchnorm").read_text())["cells"]
+             if c["cell_type"] == "code"]
+    namespace = {name: getattr(REF, name) for name in dir(REF) if not name.startswith("_")}
+    namespace.update(functions)
+    sources = ["".join(cells[1]["source"])] + ["".join(c["source"]) for c in cells if marker in "".join(c["source"])]
+    for source in sources:
+        exec(compile(source, "<notebook cell>", "exec"), namespace)
+    plt.close("all")
+    return namespace
+
+
+BN = {"batchnorm_forward": REF.batchnorm_forward, "batchnorm_backward": REF.batchnorm_backward}
+
+
+def _stub(*args, **kwargs):
+    raise NotImplementedError()
+
+
+def _sweep(namespace) -> tuple:
+    return namespace["scales"], namespace["acc_bn"], namespace["acc_plain"]
+
+
+@pytest.fixture(scope="module")
+def sweep():
+    with pytest.MonkeyPatch.context() as mp:   # the sizes nbgrader runs (utils.fast_mode)
+        mp.setenv("TNN_FAST", "1")
+        return _sweep(notebook_values())
+
+
+@pytest.fixture
+def fast(monkeypatch):
+    monkeypatch.setenv("TNN_FAST", "1")
+
+
+def test_weight_scale_sweep_visible_bars():
     scales = np.logspace(-3, 0.5, 8)
     good_bn = [0.72, 0.82, 0.84, 0.88, 0.94, 0.89, 0.83, 0.52]
     good_plain = [0.099, 0.099, 0.099, 0.099, 0.31, 0.74, 0.10, 0.099]
-    checks.check_weight_scale_sweep(scales, good_bn, good_plain)
-    checks.check_weight_scale_sweep(scales, good_bn, good_plain, hidden=True)
-    assert_rejects(checks.check_weight_scale_sweep, scales, [0.1] * 8, good_plain)          # BN did not train
-    assert_rejects(checks.check_weight_scale_sweep, scales, good_bn, [0.9] * 8)             # not the experiment
-    assert_rejects(checks.check_weight_scale_sweep, scales, good_bn[:5], good_plain)        # wrong length
+    stubs = {"batchnorm_forward": _stub, "batchnorm_backward": _stub}
+    checks.check_weight_scale_sweep(scales, good_bn, good_plain, **stubs)                    # no function is called
+    assert_rejects(checks.check_weight_scale_sweep, scales, [0.1] * 8, good_plain, **stubs)  # BN did not train
+    assert_rejects(checks.check_weight_scale_sweep, scales, good_bn, [0.9] * 8, **stubs)     # not the experiment
+    assert_rejects(checks.check_weight_scale_sweep, scales, good_bn[:5], good_plain, **stubs)  # wrong length
     with pytest.raises(NotImplementedError):
-        checks.check_weight_scale_sweep(scales, None, None)
-    # the hidden criteria: all 8 scales, and batch norm reaching 0.75 at its best
-    weak_bn = [0.5] * 8
-    checks.check_weight_scale_sweep(scales, weak_bn, good_plain)                            # visible: enough
-    assert_rejects(checks.check_weight_scale_sweep, scales, weak_bn, good_plain, hidden=True, match="0.75")
-    checks.check_weight_scale_sweep(scales[:7], good_bn[:7], good_plain[:7])
-    assert_rejects(checks.check_weight_scale_sweep, scales[:7], good_bn[:7], good_plain[:7], hidden=True,
+        checks.check_weight_scale_sweep(scales, None, None, **BN)
+    # the hidden part first asks for all 8 scales
+    checks.check_weight_scale_sweep(scales[:7], good_bn[:7], good_plain[:7], **stubs)
+    assert_rejects(checks.check_weight_scale_sweep, scales[:7], good_bn[:7], good_plain[:7], **stubs, hidden=True,
                    match="8 weight scales")
+
+
+@pytest.mark.parametrize("mode", ["nbgrader", "interactive"])
+def test_weight_scale_sweep_reference_passes(mode, monkeypatch, capfd):
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    monkeypatch.setenv("TNN_FAST", "1") if mode == "nbgrader" else monkeypatch.delenv("TNN_FAST", raising=False)
+    values = _sweep(notebook_values())
+    checks.check_weight_scale_sweep(*values, **BN)
+    checks.check_weight_scale_sweep(*values, **BN, hidden=True)
+    out, err = capfd.readouterr()
+    assert out.count("[ok]") == 2 and err == ""
+
+
+def test_weight_scale_sweep_rerun_follows_the_size_the_notebook_ran_at(sweep, monkeypatch):
+    """The student's kernel and the re-check need not agree on utils.fast_mode: the runs without batch norm
+    (the course's code only) are made at both sizes and say which one the notebook ran at; the batch-norm runs
+    are made at that size only. Values computed while graded pass a re-check that is not, nothing else does."""
+    from classroom.hidden import batchnorm as hidden
+    monkeypatch.delenv("TNN_FAST", raising=False)
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    sizes = []
+    real = hidden.weight_scale_sweep_bn
+    monkeypatch.setattr(hidden, "weight_scale_sweep_bn", lambda f, b, fast=None: sizes.append(fast) or real(f, b, fast))
+    checks.check_weight_scale_sweep(*sweep, **BN, hidden=True)
+    assert sizes == [True]                     # one batch-norm rerun, at the graded size
+    scales, acc_bn, acc_plain = sweep
+    assert_rejects(checks.check_weight_scale_sweep, scales, [round(a, 2) for a in acc_bn], acc_plain, **BN,
+                   hidden=True, match="rerun")
+    assert_rejects(checks.check_weight_scale_sweep, scales, acc_bn, [round(a, 2) for a in acc_plain], **BN,
+                   hidden=True, match="acc_plain")
+
+
+def test_weight_scale_sweep_typed_in_fails_the_hidden_part(sweep, fast):
+    scales, acc_bn, acc_plain = sweep
+    # nothing run: the right accuracies typed in, batch norm not written
+    with pytest.raises(NotImplementedError):
+        checks.check_weight_scale_sweep(scales, acc_bn, acc_plain, batchnorm_forward=_stub, batchnorm_backward=_stub,
+                                        hidden=True)
+    # plausible accuracies typed in: one of them a little better, or round numbers
+    better = list(acc_bn)
+    better[3] = min(1.0, better[3] + 0.02)
+    rounded = [round(a, 2) for a in acc_bn]
+    for typed_bn, typed_plain in [(better, acc_plain), (rounded, acc_plain), (acc_bn, [0.1] * 8)]:
+        checks.check_weight_scale_sweep(scales, typed_bn, typed_plain, **BN)
+        assert_rejects(checks.check_weight_scale_sweep, scales, typed_bn, typed_plain, **BN, hidden=True,
+                       match="rerun")
+    # the right accuracies with a wrong batch norm (each trains, differently)
+    def with_input_cache(**options):    # a forward variant whose cache the dict-cache backward can use
+        def forward(x, gamma, beta, bn_param):
+            out, _ = bn_variant(**options)(x, gamma, beta, bn_param)
+            return out, {"x": x.copy(), "gamma": gamma.copy(), "eps": bn_param.get("eps", 1e-5)}
+        return forward
+    for wrong in [{"batchnorm_forward": with_input_cache(ddof=1, running_ddof=1), "batchnorm_backward": bn_backward()},
+                  {"batchnorm_forward": with_input_cache(reverse=True), "batchnorm_backward": bn_backward()},
+                  {"batchnorm_forward": bn_forward_keep_inputs, "batchnorm_backward": bn_backward("no variance term")}]:
+        checks.check_weight_scale_sweep(scales, acc_bn, acc_plain, **{**BN, **wrong})
+        assert_rejects(checks.check_weight_scale_sweep, scales, acc_bn, acc_plain, **{**BN, **wrong}, hidden=True)
+
+
+def test_weight_scale_sweep_keeps_its_hidden_criterion(monkeypatch, sweep):
+    """Batch norm below 0.75 at its best scale fails the hidden part (when the rerun says so)."""
+    from classroom.hidden import batchnorm as hidden
+    scales, _, acc_plain = sweep
+    weak_bn = [0.5] * 8
+    monkeypatch.setattr(hidden, "weight_scale_sweep_bn", lambda forward, backward, fast=None: weak_bn)
+    checks.check_weight_scale_sweep(scales, weak_bn, acc_plain, **BN)
+    assert_rejects(checks.check_weight_scale_sweep, scales, weak_bn, acc_plain, **BN, hidden=True, match="0.75")
+
+
+def test_lockstep_runs_equal_one_by_one(fast):
+    """The eight batch-norm runs made side by side (calls batched) give what one run after another gives."""
+    one_by_one = [checks.weight_scale_run(REF.batchnorm_forward, REF.batchnorm_backward, s, True)
+                  for s in checks.SWEEP_SCALES]
+    assert checks.weight_scale_sweep(REF.batchnorm_forward, REF.batchnorm_backward)[1] == one_by_one
+
+
+def test_lockstep_hands_each_run_its_own_failure():
+    from graders.rerun import Lockstep
+
+    def f(k):
+        if k == 2:
+            raise ValueError("k is 2")
+        return 10 * k
+    lockstep = Lockstep()
+    g = lockstep.wrap(f)
+    assert lockstep.run([lambda k=k: g(k) + g(k + 10) for k in (0, 1, 3)]) == [100, 120, 160]
+    with pytest.raises(ValueError, match="k is 2"):
+        Lockstep().run([lambda: 1, lambda: f(2)])
+
+
+@pytest.mark.parametrize("kernel", ["Sandybridge", "Prescott"])
+def test_rerun_tolerances_cover_another_blas_kernel(kernel, tmp_path, sweep, fast):
+    """The experiment's values computed where OpenBLAS picks another CPU kernel (other last bits) pass here."""
+    import pickle
+    import subprocess
+    import sys
+    from coursework import ROOT, unactivated_env
+    out = tmp_path / "values.pickle"
+    code = ("import pickle, sys; sys.path.insert(0, 'tests')\n"
+            "import test_checks_batchnorm as t\n"
+            f"pickle.dump(t._sweep(t.notebook_values()), open({str(out)!r}, 'wb'))\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                          env=unactivated_env(PYTHONPATH=str(ROOT), OPENBLAS_CORETYPE=kernel, TNN_FAST="1"))
+    assert done.returncode == 0, done.stderr[-2000:]
+    checks.check_weight_scale_sweep(*pickle.loads(out.read_bytes()), **BN, hidden=True)
 
 
 def test_fixture_pairing_is_verified(monkeypatch):

@@ -489,104 +489,257 @@ def _config(**kw):
     return {"lr": 2e-3, "reg": 1e-4, "keep_prob": 0.9, "hidden": 128, **kw}
 
 
-def test_search_results_check():
-    good = [(_config(lr=1e-3 * (t + 1)), 0.9 + 0.01 * t) for t in range(4)]
-    checks.check_search_results(good, n_trials=4)
-    checks.check_search_results(good, n_trials=4, hidden=True)
-    with pytest.raises(NotImplementedError):
-        checks.check_search_results(None, n_trials=4)
-    assert_rejects(checks.check_search_results, good[:3], n_trials=4)                          # a trial missing
-    assert_rejects(checks.check_search_results, [(_config(), 0.95)] * 4, n_trials=4, match="same configuration")
-    assert_rejects(checks.check_search_results, [(c, 100 * a) for c, a in good], n_trials=4, match="percentages")
-    assert_rejects(checks.check_search_results, [(c, 0.5) for c, _ in good], n_trials=4)       # nothing learned
-    assert_rejects(checks.check_search_results, [c for c, _ in good], n_trials=4)              # no accuracies
-    assert_rejects(checks.check_search_results, [(_config(hidden=100), a) for c, a in good], n_trials=4)
+def _stub(*args, **kwargs):
+    raise NotImplementedError()
+
+
+SEARCH = {"draw_config": REF.draw_config, "make_schedule": REF.make_schedule}
+TRANSFER = {"make_schedule": REF.make_schedule, "prepare_transfer": REF.prepare_transfer}
+NO_SEARCH = {"draw_config": _stub, "make_schedule": _stub}
+NO_TRANSFER = {"make_schedule": _stub, "prepare_transfer": _stub}
+NOTEBOOK_CELLS = ("data = load_digits()", "def build_model(", "n_trials = 4 if fast_mode() else 6",
+                  "search_results = None   # the list", "final_epochs = 30", "def split_classes(",
+                  "TRANSFER_LR = {", "transfer_models = {s: None")
+
+
+def notebook_values(**functions) -> dict:
+    """Run the solution notebook's imports cell and its cells from the data to the transfer models (the search,
+    the final model, pretraining and the three transfer models: its own code, plots and all) with the
+    reference functions, or ``functions`` in their place; return the namespace."""
+    import json
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from graders.layout import Course
+    from threadpoolctl import threadpool_limits
+    cells = [c for c in json.loads(Course.checkout().source("09_capstone").read_text())["cells"]
+             if c["cell_type"] == "code"]
+    namespace = {name: getattr(REF, name) for name in dir(REF) if not name.startswith("_")}
+    namespace.update(functions)
+    sources = ["".join(cells[1]["source"])]
+    sources += ["".join(c["source"]) for c in cells if any(m in "".join(c["source"]) for m in NOTEBOOK_CELLS)]
+    with threadpool_limits(1):   # tiny matrices: several BLAS threads only wait for each other
+        for source in sources:
+            exec(compile(source, "<notebook cell>", "exec"), namespace)
+    plt.close("all")
+    return namespace
 
 
 @pytest.fixture(scope="module")
-def experiment():
-    """A short version of the notebook's final model and transfer experiment, with the reference functions."""
-    from threadpoolctl import threadpool_limits
-    with threadpool_limits(1):   # tiny matrices: several BLAS threads only wait for each other
-        return _experiment()
+def notebook():
+    with pytest.MonkeyPatch.context() as mp:   # the sizes nbgrader runs (utils.fast_mode)
+        mp.setenv("TNN_FAST", "1")
+        ns = notebook_values()
+    return SimpleNamespace(**{k: ns[k] for k in ("search_results", "n_trials", "final_model", "final_history",
+                                                 "pretrained", "transfer_models", "build_model")})
 
 
-def _experiment():
-    from datasets import load_digits
+@pytest.fixture
+def fast(monkeypatch):
+    monkeypatch.setenv("TNN_FAST", "1")
+
+
+def test_search_results_visible_bars():
+    good = [(_config(lr=1e-3 * (t + 1)), 0.9 + 0.01 * t) for t in range(4)]
+    checks.check_search_results(good, n_trials=4, **NO_SEARCH)                                # no function is called
+    with pytest.raises(NotImplementedError):
+        checks.check_search_results(None, n_trials=4, **SEARCH)
+    for bad, match in [(good[:3], None), ([(_config(), 0.95)] * 4, "same configuration"),
+                       ([(c, 100 * a) for c, a in good], "percentages"), ([(c, 0.5) for c, _ in good], None),
+                       ([c for c, _ in good], None), ([(_config(hidden=100), a) for c, a in good], None)]:
+        assert_rejects(checks.check_search_results, bad, n_trials=4, **NO_SEARCH, match=match)
+
+
+def test_search_results_reference_passes(notebook, fast, capfd):
+    checks.check_search_results(notebook.search_results, n_trials=notebook.n_trials, **SEARCH)
+    checks.check_search_results(notebook.search_results, n_trials=notebook.n_trials, **SEARCH, hidden=True)
+    out, err = capfd.readouterr()
+    assert out.count("[ok]") == 2 and err == ""
+
+
+def test_search_results_typed_in_fail_the_hidden_part(notebook, fast):
+    results, n = notebook.search_results, notebook.n_trials
+    # nothing run: the right results typed in, draw_config and make_schedule not written
+    with pytest.raises(NotImplementedError):
+        checks.check_search_results(results, n_trials=n, **NO_SEARCH, hidden=True)
+    # plausible results typed in: one trial a little better, made-up configurations, fewer trials
+    better = [(c, a + 0.01 if t == 0 else a) for t, (c, a) in enumerate(results)]
+    made_up = [(_config(lr=1e-3 * (t + 1)), 0.97) for t in range(n)]
+    for typed in (better, made_up):
+        checks.check_search_results(typed, n_trials=n, **SEARCH)
+        assert_rejects(checks.check_search_results, typed, n_trials=n, **SEARCH, hidden=True, match="rerun")
+    checks.check_search_results(results[:2], n_trials=2, **SEARCH)
+    assert_rejects(checks.check_search_results, results[:2], n_trials=2, **SEARCH, hidden=True,
+                   match="while it is graded")
+    # the right results with a wrong function (valid configurations, a schedule off by one epoch)
+    for wrong in [{"draw_config": config_wrong_order}, {"make_schedule": schedule_cosine_T_minus_1}]:
+        checks.check_search_results(results, n_trials=n, **{**SEARCH, **wrong})
+        assert_rejects(checks.check_search_results, results, n_trials=n, **{**SEARCH, **wrong}, hidden=True)
+
+
+def test_search_and_final_model_reruns_follow_the_size_the_notebook_ran_at(notebook, monkeypatch):
+    """The student's kernel and the re-check need not agree on utils.fast_mode: the search is rerun with as many
+    trials as n_trials says, the final model (which does not show the search's size) at both sizes."""
+    monkeypatch.delenv("TNN_FAST", raising=False)
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    checks.check_search_results(notebook.search_results, n_trials=notebook.n_trials, **SEARCH, hidden=True)
+    checks.check_final_model(notebook.final_model, notebook.final_history, **SEARCH, hidden=True)
+
+
+def test_search_results_keeps_its_hidden_criterion(monkeypatch, notebook, fast):
+    weak = [(c, 0.91) for c, _ in notebook.search_results]
+    monkeypatch.setattr(hidden, "rerun_search", lambda draw_config, make_schedule, fast=None: weak)
+    checks.check_search_results(weak, n_trials=notebook.n_trials, **SEARCH)
+    assert_rejects(checks.check_search_results, weak, n_trials=notebook.n_trials, **SEARCH, hidden=True,
+                   match=str(hidden.SEARCH_BEST_MIN))
+
+
+def test_final_model_visible_bars(notebook):
     from utils import make_rng
-    from utils.layers import init_he
+    from utils.training import MLP
+    final, history = notebook.final_model, notebook.final_history
+    checks.check_final_model(final, history, **NO_SEARCH)                                    # no function is called
+    with pytest.raises(NotImplementedError):
+        checks.check_final_model(None, None, **SEARCH)
+    assert_rejects(checks.check_final_model, final, SimpleNamespace(best_val_acc=0.9), **NO_SEARCH)
+    plain = MLP(64, [32], 10, make_rng(0))
+    assert_rejects(checks.check_final_model, plain, history, **NO_SEARCH, match="batch norm and dropout")
+
+
+def test_final_model_reference_passes(notebook, fast, capfd):
+    checks.check_final_model(notebook.final_model, notebook.final_history, **SEARCH)
+    checks.check_final_model(notebook.final_model, notebook.final_history, **SEARCH, hidden=True)
+    out, err = capfd.readouterr()
+    assert out.count("[ok]") == 2 and err == ""
+
+
+def test_final_model_typed_in_fails_the_hidden_part(notebook, fast):
+    from utils import make_rng
     from utils.optim import adam
-    from utils.training import MLP, train
+    from utils.training import train
+    final, history = notebook.final_model, notebook.final_history
+    with pytest.raises(NotImplementedError):
+        checks.check_final_model(final, history, **NO_SEARCH, hidden=True)
+    # a model trained otherwise (another seed for its minibatches), with its own history
+    best_config, _ = max(notebook.search_results, key=lambda r: r[1])
+    other = notebook.build_model(best_config, make_rng(7))
+    other_history = train(other, checks._load_digits(), rng=make_rng(80), epochs=30, update=adam,
+                          optim_config={"lr": best_config["lr"]},
+                          lr_schedule=REF.make_schedule("cosine", best_config["lr"], 30), patience=8,
+                          progress_bar=False)
+    checks.check_final_model(other, other_history, **SEARCH)
+    assert_rejects(checks.check_final_model, other, other_history, **SEARCH, hidden=True, match="rerun")
+    # the right model with a history typed in
+    typed = SimpleNamespace(best_val_acc=0.99, val_acc=[0.99] * len(history.val_acc), loss=history.loss)
+    checks.check_final_model(final, typed, **SEARCH)
+    assert_rejects(checks.check_final_model, final, typed, **SEARCH, hidden=True, match="final_history.val_acc")
+    # the right model and history with a wrong function
+    for wrong in [{"draw_config": config_wrong_order}, {"make_schedule": schedule_cosine_one_minus}]:
+        assert_rejects(checks.check_final_model, final, history, **{**SEARCH, **wrong}, hidden=True)
 
-    data = load_digits()
 
-    def build(config, rng, num_classes=10):
-        return MLP(64, [config["hidden"]] * 2, num_classes, rng, init=init_he, batchnorm=True,
-                   keep_prob=config["keep_prob"], reg=config["reg"])
+def test_final_model_keeps_its_hidden_criterion(monkeypatch, notebook, fast):
+    """A final model below 97% on the test images fails the hidden part (when the rerun says so)."""
+    from utils import make_rng
+    untrained = notebook.build_model(_config(), make_rng(0))
+    history = SimpleNamespace(best_val_acc=0.99, val_acc=[0.99], loss=[0.1])
+    monkeypatch.setattr(hidden, "rerun_search", lambda draw_config, make_schedule, fast=None: [(_config(), 0.99)])
+    monkeypatch.setattr(hidden, "final_training", lambda config, make_schedule: (untrained, history))
+    checks.check_final_model(untrained, history, **SEARCH)
+    assert_rejects(checks.check_final_model, untrained, history, **SEARCH, hidden=True, match="test accuracy")
 
-    config = _config(lr=2e-3, hidden=256, keep_prob=0.9)
-    final = build(config, make_rng(7))
-    history = train(final, data, rng=make_rng(8), epochs=15, update=adam, optim_config={"lr": config["lr"]},
-                    lr_schedule=REF.make_schedule("cosine", config["lr"], 15), patience=8, progress_bar=False)
 
-    def split(part, classes):
-        keep = np.isin(data[f"y_{part}"], classes)
-        return data[f"X_{part}"][keep], data[f"y_{part}"][keep] - classes[0]
+def test_transfer_models_visible_bars(notebook):
+    from utils import make_rng
+    models, pretrained = notebook.transfer_models, notebook.pretrained
+    checks.check_transfer_models(models, pretrained=pretrained, **NO_TRANSFER)             # no function is called
+    with pytest.raises(NotImplementedError):
+        checks.check_transfer_models({"head": None, "finetune": None, "scratch": None}, pretrained=pretrained,
+                                     **TRANSFER)
+    moved = copy.deepcopy(models["head"])                # head-only whose pretrained layers moved
+    moved.params["W1"] = moved.params["W1"] + 0.01
+    assert_rejects(checks.check_transfer_models, {**models, "head": moved}, pretrained=pretrained, **NO_TRANSFER,
+                   match="changed its pretrained")
+    assert_rejects(checks.check_transfer_models, {**models, "finetune": models["head"]}, pretrained=pretrained,
+                   **NO_TRANSFER, match="fine-tuning left every pretrained layer unchanged")
+    untrained = REF.prepare_transfer(pretrained, "head", 5, make_rng(0))
+    assert_rejects(checks.check_transfer_models, {**models, "head": untrained}, pretrained=pretrained, **NO_TRANSFER)
+    assert_rejects(checks.check_transfer_models, {"head": models["head"]}, pretrained=pretrained, **NO_TRANSFER)
 
-    source = {}
-    source["X_train"], source["y_train"] = split("train", [0, 1, 2, 3, 4])
-    source["X_val"], source["y_val"] = split("val", [0, 1, 2, 3, 4])
-    tconfig = _config(lr=3e-3, keep_prob=0.8)
-    pretrained = build(tconfig, make_rng(20), 5)
-    train(pretrained, source, rng=make_rng(21), epochs=20, update=adam, optim_config={"lr": 3e-3},
-          lr_schedule=REF.make_schedule("cosine", 3e-3, 20), progress_bar=False)
-    X_pool, y_pool = split("train", [5, 6, 7, 8, 9])
+
+def test_transfer_models_reference_passes(notebook, capfd):
+    checks.check_transfer_models(notebook.transfer_models, pretrained=notebook.pretrained, **TRANSFER)
+    checks.check_transfer_models(notebook.transfer_models, pretrained=notebook.pretrained, **TRANSFER, hidden=True)
+    out, err = capfd.readouterr()
+    assert out.count("[ok]") == 2 and err == ""
+
+
+def test_transfer_models_typed_in_fail_the_hidden_part(notebook):
+    from utils import make_rng
+    from utils.optim import adam
+    from utils.training import train
+    models, pretrained = notebook.transfer_models, notebook.pretrained
+    with pytest.raises(NotImplementedError):
+        checks.check_transfer_models(models, pretrained=pretrained, **NO_TRANSFER, hidden=True)
+    # a head trained otherwise (twice as many epochs): a better model, not the experiment's
+    longer = REF.prepare_transfer(pretrained, "head", 5, make_rng(22))
+    data = checks._load_digits()
+    X_pool, y_pool = checks._target_split(data, "train")
     rng = make_rng(5)
     idx = np.concatenate([rng.choice(np.flatnonzero(y_pool == k), 5, replace=False) for k in range(5)])
-    lrs = {"head": 1e-2, "finetune": 1e-3, "scratch": 3e-3}
-    models = {}
-    for s in lrs:
-        m = build(tconfig, make_rng(22), 5) if s == "scratch" else REF.prepare_transfer(pretrained, s, 5, make_rng(22))
-        train(m, {"X_train": X_pool[idx], "y_train": y_pool[idx]}, rng=make_rng(23), epochs=40, batch_size=25,
-              update=adam, optim_config={"lr": lrs[s]}, progress_bar=False)
-        models[s] = m
-    return SimpleNamespace(final=final, history=history, pretrained=pretrained, models=models, build=build,
-                           config=config, tconfig=tconfig)
+    X_few, y_few = X_pool[idx], y_pool[idx]
+    train(longer, {"X_train": X_few, "y_train": y_few}, rng=make_rng(23), epochs=80, batch_size=25, update=adam,
+          optim_config={"lr": 1e-2}, progress_bar=False)
+    typed = {**models, "head": longer}
+    checks.check_transfer_models(typed, pretrained=pretrained, **TRANSFER)
+    assert_rejects(checks.check_transfer_models, typed, pretrained=pretrained, **TRANSFER, hidden=True, match="rerun")
+    # the right models from another pretrained network (a fresh one): the pretrained layers do not match
+    fresh = notebook.build_model({"hidden": 128, "keep_prob": 0.8, "reg": 1e-4}, make_rng(20), num_classes=5)
+    assert_rejects(checks.check_transfer_models, models, pretrained=fresh, **TRANSFER, hidden=True)
+    # the right models with a wrong function
+    for wrong in [{"prepare_transfer": prepare_head_frozen_too}, {"make_schedule": schedule_cosine_T_minus_1}]:
+        checks.check_transfer_models(models, pretrained=pretrained, **{**TRANSFER, **wrong})
+        assert_rejects(checks.check_transfer_models, models, pretrained=pretrained, **{**TRANSFER, **wrong},
+                       hidden=True)
 
 
-def test_final_model_check(experiment):
+def test_transfer_models_keeps_its_hidden_criterion(monkeypatch, notebook):
+    """A transfer model below its bar on the target test images fails the hidden part (when the rerun says so)."""
     from utils import make_rng
-    checks.check_final_model(experiment.final, experiment.history)
-    checks.check_final_model(experiment.final, experiment.history, hidden=True)
-    with pytest.raises(NotImplementedError):
-        checks.check_final_model(None, None)
-    untrained = experiment.build(experiment.config, make_rng(0))
-    # a check that cannot fail is a defect: an untrained model fails the graded test-set bar ...
-    assert_rejects(checks.check_final_model, untrained, SimpleNamespace(best_val_acc=0.99), hidden=True,
-                   match="test accuracy")
-    # ... a poor validation accuracy fails the visible bar, and so does a model without batch norm/dropout
-    assert_rejects(checks.check_final_model, experiment.final, SimpleNamespace(best_val_acc=0.9))
-    from utils.training import MLP
-    plain = MLP(64, [32], 10, make_rng(0))
-    assert_rejects(checks.check_final_model, plain, experiment.history, match="batch norm and dropout")
-
-
-def test_transfer_models_check(experiment):
-    models, pretrained = experiment.models, experiment.pretrained
-    checks.check_transfer_models(models, pretrained=pretrained)
-    checks.check_transfer_models(models, pretrained=pretrained, hidden=True)
-    with pytest.raises(NotImplementedError):
-        checks.check_transfer_models({"head": None, "finetune": None, "scratch": None}, pretrained=pretrained)
-    # head-only whose pretrained layers moved (nothing was frozen)
-    moved = copy.deepcopy(models["head"])
-    moved.params["W1"] = moved.params["W1"] + 0.01
-    assert_rejects(checks.check_transfer_models, {**models, "head": moved}, pretrained=pretrained,
-                   match="changed its pretrained")
-    # fine-tuning that trained only the head
-    assert_rejects(checks.check_transfer_models, {**models, "finetune": models["head"]}, pretrained=pretrained,
-                   match="fine-tuning left every pretrained layer unchanged")
-    # an untrained head reaches chance level on the target data
-    from utils import make_rng
+    models, pretrained = notebook.transfer_models, notebook.pretrained
     untrained = REF.prepare_transfer(pretrained, "head", 5, make_rng(0))
-    assert_rejects(checks.check_transfer_models, {**models, "head": untrained}, pretrained=pretrained)
-    assert_rejects(checks.check_transfer_models, {"head": models["head"]}, pretrained=pretrained)
+    weak = {**models, "head": untrained}
+    monkeypatch.setattr(hidden, "transfer_experiment", lambda make_schedule, prepare_transfer: (pretrained, weak))
+    assert_rejects(checks.check_transfer_models, weak, pretrained=pretrained, **TRANSFER, hidden=True)
+
+
+def test_the_search_and_the_final_training_run_as_the_notebook(notebook, fast):
+    """The hidden module's search and graders.capstone's final training repeat the notebook's cells exactly."""
+    rerun = hidden.rerun_search(REF.draw_config, REF.make_schedule)
+    assert rerun == notebook.search_results
+    best_config, _ = max(rerun, key=lambda r: r[1])
+    model, history = checks.final_training(best_config, REF.make_schedule)
+    assert history.val_acc == notebook.final_history.val_acc and history.loss == notebook.final_history.loss
+    assert all(np.array_equal(model.params[k], notebook.final_model.params[k]) for k in model.params)
+
+
+@pytest.mark.parametrize("kernel", ["Sandybridge", "Prescott"])
+def test_rerun_tolerances_cover_another_blas_kernel(kernel, tmp_path, fast):
+    """The notebook's values computed where OpenBLAS picks another CPU kernel (other last bits) pass here."""
+    import pickle
+    import subprocess
+    import sys
+    from coursework import ROOT, unactivated_env
+    out = tmp_path / "values.pickle"
+    keys = ["search_results", "n_trials", "final_model", "final_history", "pretrained", "transfer_models"]
+    code = ("import pickle, sys; sys.path.insert(0, 'tests')\n"
+            "import test_checks_capstone as t\n"
+            "ns = t.notebook_values()\n"
+            f"pickle.dump({{k: ns[k] for k in {keys!r}}}, open({str(out)!r}, 'wb'))\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                          env=unactivated_env(PYTHONPATH=str(ROOT), OPENBLAS_CORETYPE=kernel, TNN_FAST="1"))
+    assert done.returncode == 0, done.stderr[-2000:]
+    v = pickle.loads(out.read_bytes())
+    checks.check_search_results(v["search_results"], n_trials=v["n_trials"], **SEARCH, hidden=True)
+    checks.check_final_model(v["final_model"], v["final_history"], **SEARCH, hidden=True)
+    checks.check_transfer_models(v["transfer_models"], pretrained=v["pretrained"], **TRANSFER, hidden=True)

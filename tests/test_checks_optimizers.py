@@ -664,3 +664,123 @@ def test_surface_helpers():
     ax = plot_paths(surface, {"SGD": path})
     assert ax.get_xlim() == surface.xlim
     plt.close("all")
+
+
+# ---------------------------------------------------------------- the digits experiment (section 9)
+UPDATES = {name: getattr(REF, name)
+           for name in ("sgd", "sgd_momentum", "nesterov_momentum", "adagrad", "rmsprop", "adam")}
+
+
+def notebook_values(marker: str = "digit_runs = {", **functions) -> dict:
+    """Run the solution notebook's imports cell and its digits cell (its own code, plots and all) with the
+    reference functions, or ``functions`` in their place; return the namespace."""
+    import json
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from graders.layout import Course
+    cells = [c for c in json.loads(Course.checkout().source("06_optimizers").read_text())["cells"]
+             if c["cell_type"] == "code"]
+    namespace = {name: getattr(REF, name) for name in dir(REF) if not name.startswith("_")}
+    namespace.update(functions)
+    sources = ["".join(cells[1]["source"])] + ["".join(c["source"]) for c in cells if marker in "".join(c["source"])]
+    for source in sources:
+        exec(compile(source, "<notebook cell>", "exec"), namespace)
+    plt.close("all")
+    return namespace
+
+
+def _stub(*args, **kwargs):
+    raise NotImplementedError()
+
+
+@pytest.fixture(scope="module")
+def histories():
+    with pytest.MonkeyPatch.context() as mp:   # the epochs nbgrader runs (utils.fast_mode)
+        mp.setenv("TNN_FAST", "1")
+        return notebook_values()["histories"]
+
+
+@pytest.fixture
+def fast(monkeypatch):
+    monkeypatch.setenv("TNN_FAST", "1")
+
+
+def test_digits_training_reference_passes(histories, fast, capfd):
+    checks.check_digits_training(histories, **UPDATES)
+    checks.check_digits_training(histories, **UPDATES, hidden=True)
+    out, err = capfd.readouterr()
+    assert out.count("[ok]") == 2 and err == ""
+
+
+def test_digits_training_interactive_length(monkeypatch):
+    """Outside nbgrader the cell trains for 6 epochs, and the rerun does too."""
+    monkeypatch.delenv("TNN_FAST", raising=False)
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    adam_only = checks.digits_run(REF.adam, 5e-3)
+    assert len(adam_only.val_acc) == 6
+
+
+def test_digits_training_rerun_follows_the_size_the_notebook_ran_at(histories, monkeypatch):
+    """The student's kernel and the re-check need not agree on utils.fast_mode: the rerun trains for as many
+    epochs as the histories show (here: values from 4 epochs, a re-check that would make 6)."""
+    from types import SimpleNamespace
+    monkeypatch.delenv("TNN_FAST", raising=False)
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    checks.check_digits_training(histories, **UPDATES, hidden=True)
+    five = {k: SimpleNamespace(loss=h.loss, val_acc=h.val_acc + [h.val_acc[-1]]) for k, h in histories.items()}
+    assert_rejects(checks.check_digits_training, five, **UPDATES, hidden=True, match="while it is graded")
+
+
+def test_digits_training_typed_in_fails_the_hidden_part(histories, fast):
+    from types import SimpleNamespace
+    # nothing run: the right histories typed in, the update functions not written
+    checks.check_digits_training(histories, **{k: _stub for k in UPDATES})
+    with pytest.raises(NotImplementedError):
+        checks.check_digits_training(histories, **{k: _stub for k in UPDATES}, hidden=True)
+    # plausible histories typed in: Adam's final accuracy a little higher, or made-up curves
+    better = dict(histories)
+    adam = histories["Adam"]
+    better["Adam"] = SimpleNamespace(loss=list(adam.loss), val_acc=list(adam.val_acc[:-1]) + [adam.val_acc[-1] + 0.01])
+    made_up = {k: SimpleNamespace(loss=list(np.linspace(2.3, 0.3, len(h.loss))), val_acc=[0.7, 0.8, 0.85, 0.9])
+               for k, h in histories.items()}
+    for typed in (better, made_up):
+        checks.check_digits_training(typed, **UPDATES)
+        assert_rejects(checks.check_digits_training, typed, **UPDATES, hidden=True, match="rerun")
+    # the right histories with a wrong update rule (each still trains)
+    for name, wrong in [("adam", adam_no_bias_correction), ("rmsprop", rmsprop_really_adagrad),
+                        ("sgd_momentum", momentum_no_decay), ("nesterov_momentum", nesterov_plain_momentum)]:
+        checks.check_digits_training(histories, **{**UPDATES, name: wrong})
+        assert_rejects(checks.check_digits_training, histories, **{**UPDATES, name: wrong}, hidden=True)
+    # the visible bars, and an unrun cell
+    stalled = {**histories, "SGD": SimpleNamespace(loss=[2.3] * 64, val_acc=[0.1] * 4)}
+    assert_rejects(checks.check_digits_training, stalled, **UPDATES, match="fall clearly")
+    with pytest.raises(NotImplementedError):
+        checks.check_digits_training(None, **UPDATES)
+
+
+def test_digits_training_keeps_its_hidden_criterion(monkeypatch, histories, fast):
+    """An adaptive run below 80% validation accuracy fails the hidden part (when the rerun says so)."""
+    from types import SimpleNamespace
+    from classroom.hidden import optimizers as hidden
+    weak = {**histories, "AdaGrad": SimpleNamespace(loss=histories["AdaGrad"].loss, val_acc=[0.5, 0.6, 0.7, 0.75])}
+    monkeypatch.setattr(hidden, "digits_experiment", lambda updates, epochs=None: weak)
+    checks.check_digits_training(weak, **UPDATES)
+    assert_rejects(checks.check_digits_training, weak, **UPDATES, hidden=True, match="80%")
+
+
+@pytest.mark.parametrize("kernel", ["Sandybridge", "Prescott"])
+def test_rerun_tolerances_cover_another_blas_kernel(kernel, tmp_path, fast):
+    """The experiment's histories computed where OpenBLAS picks another CPU kernel (other last bits) pass here."""
+    import pickle
+    import subprocess
+    import sys
+    from coursework import ROOT, unactivated_env
+    out = tmp_path / "values.pickle"
+    code = ("import pickle, sys; sys.path.insert(0, 'tests')\n"
+            "import test_checks_optimizers as t\n"
+            f"pickle.dump(t.notebook_values()['histories'], open({str(out)!r}, 'wb'))\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                          env=unactivated_env(PYTHONPATH=str(ROOT), OPENBLAS_CORETYPE=kernel, TNN_FAST="1"))
+    assert done.returncode == 0, done.stderr[-2000:]
+    checks.check_digits_training(pickle.loads(out.read_bytes()), **UPDATES, hidden=True)

@@ -510,3 +510,124 @@ def test_hidden_module_has_cases_for_every_exercise():
     for exercise in EXERCISES:
         visible, drawn = cases("preprocessing", exercise), cases("preprocessing", exercise, hidden=True)
         assert len(drawn) > len(visible), exercise
+
+
+# ---------------------------------------------------------------- the breast-cancer experiment (section 2)
+def notebook_values(marker: str = "bc_losses = bc_test_accuracy = bc_mean = None", **functions) -> dict:
+    """Run the solution notebook's imports cell and its experiment cell (its own code, plots and all) with the
+    reference functions, or ``functions`` in their place; return the namespace."""
+    import json
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from graders.layout import Course
+    cells = [c for c in json.loads(Course.checkout().source("03_preprocessing").read_text())["cells"]
+             if c["cell_type"] == "code"]
+    namespace = {name: getattr(REF, name) for name in dir(REF) if not name.startswith("_")}
+    namespace.update(functions)
+    sources = ["".join(cells[1]["source"])] + ["".join(c["source"]) for c in cells if marker in "".join(c["source"])]
+    for source in sources:
+        exec(compile(source, "<notebook cell>", "exec"), namespace)
+    plt.close("all")
+    return namespace
+
+
+BC = {"compute_mean_std": REF.compute_mean_std, "standardize": REF.standardize}
+
+
+def _stub(*args, **kwargs):
+    raise NotImplementedError()
+
+
+def _bc(namespace) -> tuple:
+    return namespace["bc_test_accuracy"], namespace["bc_losses"], namespace["bc_mean"]
+
+
+@pytest.fixture(scope="module")
+def breast_cancer():
+    return _bc(notebook_values())
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["nbgrader (200 steps)", "interactive (400 steps)"])
+def test_breast_cancer_reference_passes(fast, monkeypatch, capfd):
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    monkeypatch.setenv("TNN_FAST", "1") if fast else monkeypatch.delenv("TNN_FAST", raising=False)
+    values = _bc(notebook_values())
+    assert len(values[1]["raw"]) == (200 if fast else 400)
+    checks.check_breast_cancer(*values, **BC)
+    checks.check_breast_cancer(*values, **BC, hidden=True)
+    out, err = capfd.readouterr()
+    assert out.count("[ok]") == 2 and err == ""
+
+
+@pytest.mark.parametrize("kernel_fast, judge_fast", [(False, True), (True, False)])
+def test_breast_cancer_rerun_follows_the_size_the_notebook_ran_at(kernel_fast, judge_fast, monkeypatch):
+    """The student's kernel and the re-check need not agree on utils.fast_mode: the rerun makes as many steps
+    as the notebook's losses show."""
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    monkeypatch.setenv("TNN_FAST", "1") if kernel_fast else monkeypatch.delenv("TNN_FAST", raising=False)
+    accuracy, losses, mean = _bc(notebook_values())
+    monkeypatch.setenv("TNN_FAST", "1") if judge_fast else monkeypatch.delenv("TNN_FAST", raising=False)
+    checks.check_breast_cancer(accuracy, losses, mean, **BC, hidden=True)
+    cut = {k: v[:100] for k, v in losses.items()}
+    assert_rejects(checks.check_breast_cancer, accuracy, cut, mean, **BC, hidden=True, match="while it is graded")
+
+
+def test_breast_cancer_typed_in_fails_the_hidden_part(breast_cancer):
+    accuracy, losses, mean = breast_cancer
+    # nothing run: the right values typed in, compute_mean_std and standardize not written
+    checks.check_breast_cancer(accuracy, losses, mean, compute_mean_std=_stub, standardize=_stub)
+    with pytest.raises(NotImplementedError):
+        checks.check_breast_cancer(accuracy, losses, mean, compute_mean_std=_stub, standardize=_stub, hidden=True)
+    # plausible values typed in
+    better = {**accuracy, "standardised": 0.99}
+    checks.check_breast_cancer(better, losses, mean, **BC)
+    assert_rejects(checks.check_breast_cancer, better, losses, mean, **BC, hidden=True, match="bc_test_accuracy")
+    rounded = {k: [round(v, 3) for v in vals] for k, vals in losses.items()}
+    checks.check_breast_cancer(accuracy, rounded, mean, **BC)
+    assert_rejects(checks.check_breast_cancer, accuracy, rounded, mean, **BC, hidden=True, match="bc_losses")
+    assert_rejects(checks.check_breast_cancer, accuracy, losses, np.round(mean, 2), **BC, hidden=True,
+                   match="bc_mean")
+    # the right values with a wrong function
+    for wrong in [{"compute_mean_std": ms_ddof1}, {"compute_mean_std": ms_mean_abs_dev},
+                  {"standardize": std_only_centres}, {"standardize": std_by_variance}]:
+        checks.check_breast_cancer(accuracy, losses, mean, **{**BC, **wrong})
+        assert_rejects(checks.check_breast_cancer, accuracy, losses, mean, **{**BC, **wrong}, hidden=True)
+    # the visible bars, and an unrun cell
+    assert_rejects(checks.check_breast_cancer, {**accuracy, "standardised": 0.8}, losses, mean, **BC, match="90%")
+    swapped = {"raw": losses["standardised"], "standardised": losses["raw"]}
+    assert_rejects(checks.check_breast_cancer, accuracy, swapped, mean, **BC, match="below the one on raw")
+    with pytest.raises(NotImplementedError):
+        checks.check_breast_cancer(None, None, None, **BC)
+
+
+def test_breast_cancer_keeps_its_hidden_criteria(monkeypatch):
+    """Statistics that are not the training split's, or a final loss not halved, fail the hidden part (when
+    the rerun says so)."""
+    from classroom.hidden import preprocessing as hidden
+    accuracy, losses, mean = _bc(notebook_values())
+    real = hidden.breast_cancer_experiment
+    monkeypatch.setattr(hidden, "breast_cancer_experiment", lambda *a: (real(*a)[0], real(*a)[1], mean + 1.0))
+    assert_rejects(checks.check_breast_cancer, accuracy, losses, mean + 1.0, **BC, hidden=True,
+                   match="training split's mean")
+    halved = {"raw": losses["raw"], "standardised": [0.6 * losses["raw"][-1]] * len(losses["raw"])}
+    monkeypatch.setattr(hidden, "breast_cancer_experiment", lambda *a: (halved, accuracy, mean))
+    checks.check_breast_cancer(accuracy, halved, mean, **BC)
+    assert_rejects(checks.check_breast_cancer, accuracy, halved, mean, **BC, hidden=True, match="at least halve")
+
+
+@pytest.mark.parametrize("kernel", ["Sandybridge", "Prescott"])
+def test_rerun_tolerances_cover_another_blas_kernel(kernel, tmp_path):
+    """The experiment's values computed where OpenBLAS picks another CPU kernel (other last bits) pass here."""
+    import pickle
+    import subprocess
+    import sys
+    from coursework import ROOT, unactivated_env
+    out = tmp_path / "values.pickle"
+    code = ("import pickle, sys; sys.path.insert(0, 'tests')\n"
+            "import test_checks_preprocessing as t\n"
+            f"pickle.dump(t._bc(t.notebook_values()), open({str(out)!r}, 'wb'))\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                          env=unactivated_env(PYTHONPATH=str(ROOT), OPENBLAS_CORETYPE=kernel))
+    assert done.returncode == 0, done.stderr[-2000:]
+    checks.check_breast_cancer(*pickle.loads(out.read_bytes()), **BC, hidden=True)

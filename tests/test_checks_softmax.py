@@ -1,4 +1,6 @@
 """The 01_softmax checks accept the reference and reject every wrong implementation in the bank."""
+import json
+
 import numpy as np
 import pytest
 
@@ -257,15 +259,177 @@ def test_unstarted_exercise_raises_not_implemented():
             getattr(checks, f"check_{exercise}")(stub)
 
 
+def notebook_rel_err(loss=REF.softmax_cross_entropy, numerical_gradient=REF.numerical_gradient,
+                     relative_error=REF.relative_error):
+    """What the gradient-check cell of section 6 computes with these functions."""
+    from utils import make_rng
+    rng = make_rng(0)
+    scores_check, y_check = rng.standard_normal((6, 4)), rng.integers(0, 4, size=6)
+    _, dscores = loss(scores_check, y_check)
+    return relative_error(dscores, numerical_gradient(lambda s: loss(s, y_check)[0], scores_check))
+
+
+GC_FUNCTIONS = dict(loss=REF.softmax_cross_entropy, numerical_gradient=REF.numerical_gradient,
+                    relative_error=REF.relative_error)
+
+
 @pytest.mark.parametrize("mode", MODES, ids=MODE_IDS)
 def test_gradient_check_exercise(mode):
-    run_check(checks.check_gradient_check, 1e-10, loss=REF.softmax_cross_entropy, mode=mode)
-    assert_rejects(run_check, checks.check_gradient_check, 0.3, loss=REF.softmax_cross_entropy, mode=mode)
-    assert_rejects(run_check, checks.check_gradient_check, 1e-10, loss=sce_not_divided_by_n, mode=mode)
-    assert_rejects(run_check, checks.check_gradient_check, 1e-10, loss=sce_returns_single, mode=mode,
-                   match="should return a tuple (loss, dscores)")
+    rel_err = notebook_rel_err()
+    run_check(checks.check_gradient_check, rel_err, **GC_FUNCTIONS, mode=mode)
+    assert_rejects(run_check, checks.check_gradient_check, 0.3, **GC_FUNCTIONS, mode=mode)
+    assert_rejects(run_check, checks.check_gradient_check, 1e-10, **{**GC_FUNCTIONS, "loss": sce_not_divided_by_n},
+                   mode=mode)
+    assert_rejects(run_check, checks.check_gradient_check, 1e-10, **{**GC_FUNCTIONS, "loss": sce_returns_single},
+                   mode=mode, match="should return a tuple (loss, dscores)")
     with pytest.raises(NotImplementedError):
-        run_check(checks.check_gradient_check, None, loss=REF.softmax_cross_entropy, mode=mode)
+        run_check(checks.check_gradient_check, None, **GC_FUNCTIONS, mode=mode)
+
+
+def _stub(*args, **kwargs):
+    raise NotImplementedError()
+
+
+@pytest.mark.parametrize("mode", MODES[1:], ids=MODE_IDS[1:])
+def test_gradient_check_rel_err_typed_in_fails_the_hidden_part(mode):
+    rel_err = notebook_rel_err()
+    # the right number typed in, nothing run: numerical_gradient and relative_error not written yet
+    checks.check_gradient_check(rel_err, **{**GC_FUNCTIONS, "numerical_gradient": _stub, "relative_error": _stub})
+    with pytest.raises(NotImplementedError):
+        run_check(checks.check_gradient_check, rel_err,
+                  **{**GC_FUNCTIONS, "numerical_gradient": _stub, "relative_error": _stub}, mode=mode)
+    # a plausible number typed in ("about 1e-9 or less"), every function right: the visible part cannot tell
+    for typed in (1e-10, 1e-9, round(rel_err, 11)):
+        checks.check_gradient_check(typed, **GC_FUNCTIONS)
+        assert_rejects(run_check, checks.check_gradient_check, typed, **GC_FUNCTIONS, mode=mode,
+                       match="run again")
+    # the right number, with a wrong function the number did not come from
+    for wrong in [{"numerical_gradient": numgrad_one_sided}, {"relative_error": rel_error_mean},
+                  {"relative_error": rel_error_absolute}]:
+        checks.check_gradient_check(rel_err, **{**GC_FUNCTIONS, **wrong})
+        assert_rejects(run_check, checks.check_gradient_check, rel_err, **{**GC_FUNCTIONS, **wrong}, mode=mode)
+    # the honest value of a student whose numerical_gradient evaluates the loss at other points (a step
+    # relative to |x_i|) still passes: the hidden test asks the student's loss at the points it is given
+    def numgrad_relative_step(f, x, h=1e-5):
+        grad = np.zeros_like(x)
+        for i in np.ndindex(x.shape):
+            old, step = x[i], h * (1.0 + abs(x[i]))
+            x[i] = old + step
+            fp = f(x)
+            x[i] = old - step
+            fm = f(x)
+            x[i] = old
+            grad[i] = (fp - fm) / (2 * step)
+        return grad
+    checks.check_numerical_gradient(numgrad_relative_step)
+    honest = notebook_rel_err(numerical_gradient=numgrad_relative_step)
+    assert honest != rel_err
+    run_check(checks.check_gradient_check, honest, **{**GC_FUNCTIONS, "numerical_gradient": numgrad_relative_step},
+              mode=mode)
+
+
+# ---------------------------------------------------------------- the linear classifier of section 8
+def notebook_training(loss=REF.softmax_cross_entropy):
+    """What the training cell of section 8 computes (its own code, not the check's procedure)."""
+    from datasets import make_blobs
+    from utils import make_rng
+    rng = make_rng(1)
+    X_blobs, y_blobs = make_blobs(n_per_class=100, n_classes=3, rng=rng)
+    W = 0.001 * rng.standard_normal((2, 3))
+    b = np.zeros(3)
+    losses = []
+    for step in range(checks.training_steps()):
+        value, dscores = loss(X_blobs @ W + b, y_blobs)
+        W -= 0.5 * (X_blobs.T @ dscores)
+        b -= 0.5 * dscores.sum(axis=0)
+        losses.append(value)
+    return float(np.mean(np.argmax(X_blobs @ W + b, axis=1) == y_blobs)), losses
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["nbgrader (60 steps)", "interactive (200 steps)"])
+def test_training_reference_passes(fast, monkeypatch, capfd):
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    monkeypatch.setenv("TNN_FAST", "1") if fast else monkeypatch.delenv("TNN_FAST", raising=False)
+    acc, losses = notebook_training()
+    assert len(losses) == (60 if fast else 200)
+    checks.check_training(acc, losses, loss=REF.softmax_cross_entropy)
+    checks.check_training(acc, losses, loss=REF.softmax_cross_entropy, hidden=True)
+    out, err = capfd.readouterr()
+    assert out.count("[ok]") == 2 and err == ""
+
+
+@pytest.mark.parametrize("kernel_fast, judge_fast", [(False, True), (True, False)])
+def test_training_rerun_follows_the_size_the_notebook_ran_at(kernel_fast, judge_fast, monkeypatch):
+    """The student's kernel and the re-check need not agree on utils.fast_mode (the sandbox's environment is
+    its own): the rerun makes as many steps as the notebook's losses show."""
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    monkeypatch.setenv("TNN_FAST", "1") if kernel_fast else monkeypatch.delenv("TNN_FAST", raising=False)
+    acc, losses = notebook_training()
+    monkeypatch.setenv("TNN_FAST", "1") if judge_fast else monkeypatch.delenv("TNN_FAST", raising=False)
+    checks.check_training(acc, losses, loss=REF.softmax_cross_entropy, hidden=True)
+    assert_rejects(checks.check_training, 0.97, losses, loss=REF.softmax_cross_entropy, hidden=True)
+
+
+def sce_gradient_too_large(scores, y):              # right loss, gradient 1.5 times too large
+    loss, d = REF.softmax_cross_entropy(scores, y)
+    return loss, 1.5 * d
+
+
+def test_training_values_typed_in_fail_the_hidden_part():
+    acc, losses = notebook_training()
+    ok = dict(loss=REF.softmax_cross_entropy)
+    # nothing run: the right numbers typed in, softmax_cross_entropy not written
+    checks.check_training(acc, losses, loss=_stub)
+    with pytest.raises(NotImplementedError):
+        checks.check_training(acc, losses, loss=_stub, hidden=True)
+    # plausible numbers typed in
+    assert_rejects(checks.check_training, 0.97, losses, **ok, hidden=True, match="train_accuracy")
+    assert_rejects(checks.check_training, acc, [1.0986, 0.5, 0.1], **ok, hidden=True, match="while it is graded")
+    assert_rejects(checks.check_training, acc, list(np.linspace(1.1, 0.01, len(losses))), **ok, hidden=True,
+                   match="losses")
+    # the right numbers with wrong functions
+    for wrong in (sce_gradient_too_large, sce_not_divided_by_n):
+        checks.check_training(acc, losses, loss=wrong)
+        assert_rejects(checks.check_training, acc, losses, loss=wrong, hidden=True)
+    # the visible bar still applies, and an unrun cell reads as not done
+    assert_rejects(checks.check_training, 0.5, losses, **ok, match="90%")
+    with pytest.raises(NotImplementedError):
+        checks.check_training(None, [], **ok)
+
+
+def test_training_keeps_the_first_loss_criterion(monkeypatch):
+    """A loss whose first value is far from log 3 fails the hidden part, even run as given."""
+    def offset_loss(scores, y):
+        loss, d = REF.softmax_cross_entropy(scores, y)
+        return loss + 0.2, d
+    acc, losses = notebook_training(offset_loss)
+    checks.check_training(acc, losses, loss=offset_loss)
+    assert_rejects(checks.check_training, acc, losses, loss=offset_loss, hidden=True, match="log 3")
+
+
+@pytest.mark.parametrize("kernel", ["Sandybridge", "Prescott"])
+def test_rerun_tolerances_cover_another_blas_kernel(kernel, tmp_path):
+    """The notebook's values computed where OpenBLAS picks another CPU kernel (other last bits) pass here."""
+    code = ("import json, sys; sys.path.insert(0, 'tests'); sys.path.insert(0, '.')\n"
+            "import test_checks_softmax as t\n"
+            "acc, losses = t.notebook_training()\n"
+            "values = {'acc': acc, 'losses': losses, 'rel_err': t.notebook_rel_err()}\n"
+            f"json.dump(values, open({str(tmp_path / 'v.json')!r}, 'w'))\n")
+    run_elsewhere(code, kernel)
+    values = json.loads((tmp_path / "v.json").read_text())
+    checks.check_training(values["acc"], values["losses"], loss=REF.softmax_cross_entropy, hidden=True)
+    checks.check_gradient_check(values["rel_err"], **GC_FUNCTIONS, hidden=True)
+
+
+def run_elsewhere(code: str, kernel: str) -> None:
+    """Run ``code`` in a fresh interpreter (same mode: TNN_FAST and NBGRADER_EXECUTION are inherited) on the
+    OpenBLAS CPU kernel ``kernel``."""
+    import subprocess
+    import sys
+    from coursework import ROOT, unactivated_env
+    env = unactivated_env(PYTHONPATH=str(ROOT), OPENBLAS_CORETYPE=kernel)
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
 
 
 def sce_returns_single(scores, y):
@@ -291,7 +455,7 @@ def test_hidden_cases_cover_the_visible_exercises():
         visible, more = draw(np.random.default_rng(0)), hidden.CASES[exercise](np.random.default_rng(0))
         assert len(more) > len(visible), exercise
         assert [c.label for c in more[:len(visible) - 1]] == [c.label for c in visible[:-1]], exercise
-    assert set(hidden.CRITERIA) == {"numerical_gradient_inputs", "gradient_check_batch"}
+    assert set(hidden.CRITERIA) == {"numerical_gradient_inputs", "gradient_check_batch", "gradient_check", "training"}
     assert len(hidden.CRITERIA["numerical_gradient_inputs"]()) > 2
 
 

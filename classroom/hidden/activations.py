@@ -5,14 +5,17 @@ ones (larger and 3-D batches, all-negative, all-positive and all-zero inputs, al
 negative inputs, PReLU alphas with zero and negative entries, a single feature...), and only then an
 upstream gradient ``dout`` for each; the forward and backward cases of a layer share those draws, so
 the pairs stay in step. ``CRITERIA`` holds the experiment checks' hidden criteria, called by
-``check_<name>(..., hidden=True)``.
+``check_<name>(..., hidden=True)``: each experiment is run again with the student's functions (the
+procedures of ``graders.activations``, the notebook's seeds) and the notebook's values must be its results
+(rtol 1e-6 for norms and gradients, exact counts for fractions), then the criteria hold on them.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from classroom.hidden import expect_rerun
 from graders.activations import (GRAD_FLOW_KEYS, INPUTS, KINK_INPUT, _same_sign_fraction, _signed, _with_dout,
-                                 layer_cases)
+                                 dead_relu_experiment, gradient_flow_experiment, layer_cases, zigzag_experiment)
 from graders.checking import fail
 
 
@@ -78,22 +81,34 @@ for _name in HIDDEN_INPUTS:
 
 
 # ---------------------------------------------------------------- the experiment checks' hidden criteria
-def _gradient_flow(grad_norms) -> None:
-    sig = np.asarray(grad_norms[GRAD_FLOW_KEYS["sigmoid"]])
+def _gradient_flow(grad_norms, *, layers) -> None:
+    rerun = gradient_flow_experiment(layers)
+    for key, norms in rerun.items():
+        # norms span 12 orders of magnitude (the sigmoid stack): relative comparison only
+        expect_rerun(grad_norms[key], norms, f"grad_norms[{key!r}]", rtol=1e-6, atol=0.0)
+    sig = rerun[GRAD_FLOW_KEYS["sigmoid"]]
     if not np.all(np.diff(sig) > 0):
         fail("the sigmoid stack's gradient norms should shrink at every layer on the way down to the input.")
 
 
-def _dead_relus(before: float, after: float, max_grad: float) -> None:
-    if not before < 0.2:
-        fail(f"before the large step {before:.1%} of the units are already dead; expected fewer than 20%.")
+def _dead_relus(before: float, after: float, max_grad: float, *, relu_forward, relu_backward) -> None:
+    rerun = dead_relu_experiment(relu_forward, relu_backward)
+    # fractions of the 200 hidden units: equal up to a quarter of a unit; the gradient up to rounding
+    expect_rerun(before, rerun[0], "dead_fraction_before", rtol=0, atol=0.25 / 200)
+    expect_rerun(after, rerun[1], "dead_fraction_after", rtol=0, atol=0.25 / 200)
+    expect_rerun(max_grad, rerun[2], "dead_unit_max_grad", rtol=1e-6, atol=1e-12)
+    if not rerun[0] < 0.2:
+        fail(f"before the large step {rerun[0]:.1%} of the units are already dead; expected fewer than 20%.")
 
 
-def _same_sign_fractions(dw_positive, dw_centred) -> None:
-    if _same_sign_fraction(dw_positive) != 1.0:
+def _same_sign_fractions(dw_positive, dw_centred, *, sigmoid_forward, tanh_forward) -> None:
+    rerun_positive, rerun_centred = zigzag_experiment(sigmoid_forward, tanh_forward)
+    expect_rerun(dw_positive, rerun_positive, "dw_positive", rtol=1e-9, atol=1e-12)
+    expect_rerun(dw_centred, rerun_centred, "dw_centred", rtol=1e-9, atol=1e-12)
+    if _same_sign_fraction(rerun_positive) != 1.0:
         fail("with all-positive inputs every step's weight gradient should have one sign; the recorded "
              "dw_positive says otherwise. Check sigmoid_forward.")
-    if not _same_sign_fraction(dw_centred) < 0.8:
+    if not _same_sign_fraction(rerun_centred) < 0.8:
         fail("with zero-centred inputs the weight gradients should often have mixed signs; the recorded "
              "dw_centred says otherwise. Check tanh_forward.")
 

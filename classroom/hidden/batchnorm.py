@@ -9,17 +9,22 @@ top of the visible inputs, a batch of one, a batch of two (x_hat is +-1) and a l
 
 - ``convergence_batch()``: the batch the hidden run of ``check_batchnorm_forward`` feeds 200 times to the
   forward pass (the visible run uses another one);
-- ``weight_scale_sweep(scales, acc_bn, acc_plain)``: the experiment covered the 8 weight scales and batch
-  norm reached 0.75 validation accuracy at its best scale.
+- ``weight_scale_sweep(scales, acc_bn, acc_plain, batchnorm_forward=..., batchnorm_backward=...)``: the
+  experiment run again with the student's batch norm (``graders.batchnorm.weight_scale_sweep``, the
+  notebook's seeds and sizes); the notebook's scales and accuracies must be its results (to half a
+  validation image), the experiment covered the 8 weight scales and batch norm reached 0.75 validation
+  accuracy at its best scale.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from graders.batchnorm import (_backward_inputs, _bn_forward_cases, _draw_backward, _ln_forward_cases,
-                               backward_cases, convergence_batch)
+from classroom.hidden import expect_rerun
+from graders.batchnorm import (SWEEP_SCALES, _backward_inputs, _bn_forward_cases, _draw_backward, _ln_forward_cases,
+                               backward_cases, convergence_batch, weight_scale_sweep_bn, weight_scale_sweep_plain)
 from graders.checking import Case, fail
 from graders.fixtures import current_hidden_seed
+from graders.rerun import fast_modes, matching_rerun
 
 
 def _bn_forward(rng: np.random.Generator) -> list[Case]:
@@ -66,12 +71,23 @@ CASES = {
 }
 
 
-def _weight_scale_sweep(scales, acc_bn, acc_plain) -> None:
+def _weight_scale_sweep(scales, acc_bn, acc_plain, *, batchnorm_forward, batchnorm_backward) -> None:
     """The hidden criteria of ``check_weight_scale_sweep`` (after its visible ones passed)."""
     if not len(acc_bn) == len(acc_plain) == len(scales) == 8:
         fail(f"the experiment should cover the 8 weight scales, but it covered {len(scales)}. Was it run as given?")
-    if not max(acc_bn) >= 0.75:
-        fail(f"with batch norm the best accuracy was only {max(acc_bn):.3f} (at least 0.75 expected). Do your "
+    expect_rerun(scales, SWEEP_SCALES, "scales", rtol=1e-12, atol=0)
+    n_val = 355   # validation images: an accuracy is a multiple of 1 / 355
+    # The runs without batch norm are the course's code alone (no call to the student's kernel, cheap): made at
+    # both sizes (graded or not: the kernel and the re-check need not agree), they say which size the notebook
+    # ran at; the batch-norm runs are then made at that size only.
+    plain = {fast: weight_scale_sweep_plain(fast) for fast in fast_modes()}
+    sizes = [fast for fast in plain if np.allclose(acc_plain, plain[fast], rtol=0, atol=0.5 / n_val)]
+    expect_rerun(acc_plain, plain[(sizes or list(plain))[0]], "acc_plain", rtol=0, atol=0.5 / n_val)
+    rerun_bn = matching_rerun(lambda fast: weight_scale_sweep_bn(batchnorm_forward, batchnorm_backward, fast),
+                              lambda rerun: expect_rerun(acc_bn, rerun, "acc_bn", rtol=0, atol=0.5 / n_val),
+                              sizes=sizes)
+    if not max(rerun_bn) >= 0.75:
+        fail(f"with batch norm the best accuracy was only {max(rerun_bn):.3f} (at least 0.75 expected). Do your "
              "batchnorm_forward and batchnorm_backward pass their checks?")
 
 

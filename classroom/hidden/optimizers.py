@@ -8,7 +8,10 @@ stream is consumed as by the visible draw) followed by the hidden ones:
 - schedules: long random ranges, step 0, single steps at the edges, ``every=1``, ``T=1``,
   ``warmup_steps=1``, a 2-D array of steps.
 
-The checks of this topic have no hidden criteria (``CRITERIA`` is empty).
+``CRITERIA["digits_training"]``: the digits experiment run again with the student's six update functions
+(``graders.optimizers.digits_experiment``, the notebook's seeds and epochs); every history's losses and
+validation accuracies must be its results, and momentum, Nesterov, AdaGrad and RMSProp must reach 80%
+validation accuracy.
 """
 from __future__ import annotations
 
@@ -16,10 +19,13 @@ import copy
 
 import numpy as np
 
+from classroom.hidden import expect_rerun
 from graders import reference
-from graders.checking import Case
-from graders.optimizers import (CUSTOM, STATE_KEYS, TOPIC, _cosine_cases, _decay_cases, _gradients,
-                                _step_decay_cases, _trajectories, _trajectory, _warmup_cases, trajectory_cases)
+from graders.checking import Case, fail
+from graders.optimizers import (CUSTOM, DIGIT_RUNS, DIGITS_EPOCHS, STATE_KEYS, TOPIC, _cosine_cases, _decay_cases,
+                                _gradients, _step_decay_cases, _trajectories, _trajectory, _warmup_cases, digits_epochs,
+                                digits_experiment, trajectory_cases)
+from graders.rerun import mode_of
 
 
 def _update_cases(name):
@@ -95,4 +101,18 @@ CASES = {
     "linear_warmup": _warmup,
 }
 
-CRITERIA: dict = {}
+def _digits_training(histories, *, updates) -> None:
+    # 4 epochs while graded, 6 otherwise: the number of validation accuracies says which size to rerun
+    fast = mode_of(len(histories["Adam"].val_acc), DIGITS_EPOCHS, "the number of epochs in histories['Adam']")
+    rerun = digits_experiment(updates, digits_epochs(fast))
+    n_val = 355   # validation images: an accuracy is a multiple of 1 / 355
+    for name in DIGIT_RUNS:
+        expect_rerun(histories[name].loss, rerun[name].loss, f"histories[{name!r}].loss")
+        expect_rerun(histories[name].val_acc, rerun[name].val_acc, f"histories[{name!r}].val_acc", rtol=0,
+                     atol=0.5 / n_val)
+    for name in ("momentum", "Nesterov", "AdaGrad", "RMSProp"):
+        if not rerun[name].val_acc[-1] >= 0.8:
+            fail(f"with {name} the MLP reached only {rerun[name].val_acc[-1]:.1%} validation accuracy (80% expected).")
+
+
+CRITERIA = {"digits_training": _digits_training}

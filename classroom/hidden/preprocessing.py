@@ -2,17 +2,24 @@
 
 For every exercise ``CASES`` draws the visible cases of ``graders.preprocessing`` first and then, from
 the same generator, the hidden ones: single examples (every std 0), a constant feature, integer and
-uint8 data, fewer examples than features, k = 1 and k = D, and large batches. The checks of this
-notebook have no hidden criteria beyond their cases, so there is no ``CRITERIA``.
+uint8 data, fewer examples than features, k = 1 and k = D, and large batches.
+
+``CRITERIA["breast_cancer"]``: the breast-cancer experiment run again with the student's
+``compute_mean_std`` and ``standardize`` (``graders.preprocessing.breast_cancer_experiment``, the notebook's
+split and number of steps); the notebook's losses, accuracies and mean must be its results, the mean must
+be the training split's, and standardising must at least halve the final training loss.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from graders.checking import Case
-from graders.preprocessing import (_batch, _cloud, _image_cases_from, _image_patterns, _mean_std_cases,
-                                   _orthonormal, _pca_fit_cases, _pca_transform_cases, _standardize_cases,
-                                   _whiten_cases)
+from classroom.hidden import expect_rerun
+from graders.checking import Case, fail
+from graders.preprocessing import (BREAST_CANCER_STEPS, _batch, _cloud, _image_cases_from, _image_patterns,
+                                   _mean_std_cases, _orthonormal, _pca_fit_cases, _pca_transform_cases,
+                                   _standardize_cases, _whiten_cases, breast_cancer_experiment, breast_cancer_split,
+                                   breast_cancer_steps)
+from graders.rerun import mode_of
 
 
 def _mean_std(rng: np.random.Generator) -> list[Case]:
@@ -101,3 +108,24 @@ CASES = {
     "subtract_mean_image": _images,
     "subtract_channel_mean": _images,
 }
+
+
+# ---------------------------------------------------------------- the experiment, run again
+def _breast_cancer(bc_test_accuracy, bc_losses, bc_mean, *, compute_mean_std, standardize) -> None:
+    # the cell makes 200 steps while graded, 400 otherwise: the number of losses says which size to rerun
+    fast = mode_of(len(bc_losses["raw"]), BREAST_CANCER_STEPS, "the number of losses in bc_losses['raw']")
+    losses, accuracy, mean = breast_cancer_experiment(compute_mean_std, standardize, breast_cancer_steps(fast))
+    X_train = breast_cancer_split()[0]
+    if not np.allclose(mean, X_train.mean(axis=0)):
+        fail("the statistics used in the experiment are not the training split's mean.")
+    expect_rerun(bc_mean, mean, "bc_mean", rtol=1e-9, atol=1e-12)
+    n_test = len(breast_cancer_split()[3])
+    for name in ("raw", "standardised"):
+        expect_rerun(bc_losses[name], losses[name], f"bc_losses[{name!r}]")
+        # an accuracy is a multiple of 1 / n_test: equal up to half an example
+        expect_rerun(bc_test_accuracy[name], accuracy[name], f"bc_test_accuracy[{name!r}]", rtol=0, atol=0.5 / n_test)
+    if not losses["standardised"][-1] < 0.5 * losses["raw"][-1]:
+        fail("standardising should at least halve the final training loss in this experiment.")
+
+
+CRITERIA = {"breast_cancer": _breast_cancer}
