@@ -142,6 +142,10 @@ REVIEWED: dict[str, str] = {
                                "exercise (09's freeze/replace_head/prepare_transfer change a model, this "
                                "only validates and copies one)",
     "training.MLP.predict": "argmax of the scores; implements no exercise",
+    "training.History.to_plain": "a training history as plain data (for the trusted re-check); implements "
+                                 "no exercise",
+    "training.History.from_plain": "rebuilds a history from plain data, checking each field; implements no "
+                                   "exercise",
     "training.accuracy": "mean of correct predictions; implements no exercise",
     "training.Progress": "a progress bar",
     "training.Progress.__init__": "a progress bar",

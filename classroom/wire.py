@@ -7,7 +7,7 @@ A value crosses the boundary as JSON, and what the judge accepts from the worker
 - numpy arrays and scalars of numeric, boolean or unicode-string dtypes (dtype, shape and raw bytes,
   rebuilt with ``np.frombuffer``: no object arrays, no structured, bytes or date dtypes);
 - a numpy ``Generator`` as its PCG64 state (rebuilt by ``np.random.default_rng``);
-- the course types of :data:`COURSE_TYPES` (today the ``utils.training.MLP``), which the receiver
+- the course types of :data:`COURSE_TYPES` (a ``utils.training.MLP`` and its training ``History``), which the receiver
   rebuilds from plain fields with its *own* class (``from_plain``, which validates every field);
 - ``__remote__`` handles: a function that a student's function returned (a learning-rate schedule)
   stays in the worker; the judge holds a handle and calls it with plain data.
@@ -46,7 +46,7 @@ MAX_ARRAY_BYTES = 256 * 1024 * 1024   # one array's data
 ARRAY_KINDS = "biufcU"                # bool, int, uint, float, complex, unicode strings
 SCALAR_KEYS = (str, int, float, bool, type(None))
 # course types that cross as plain fields, rebuilt by the receiver's own class: name -> (module, class)
-COURSE_TYPES = {"MLP": ("utils.training", "MLP")}
+COURSE_TYPES = {"MLP": ("utils.training", "MLP"), "History": ("utils.training", "History")}
 
 
 class Unsupported:

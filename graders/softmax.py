@@ -13,7 +13,7 @@ import numpy as np
 
 from utils.gradcheck import numerical_gradient as _library_numerical_gradient
 from .checking import (Case, call, expect_array, expect_close, expect_gradient, expect_scalar, expect_tuple,
-                       fail, ratio, reporting, require_answer)
+                       fail, ratio, reporting, require_answer, withheld)
 from .fixtures import cases, hidden_criterion
 
 TOPIC = "softmax"
@@ -186,7 +186,9 @@ def check_softmax_cross_entropy(softmax_cross_entropy, *, hidden=False):
             hint = ("each row of dscores should sum to 0 (probabilities sum to 1, the one-hot row too): "
                     "subtract 1 at the true class y[i] of each row i, and nowhere else.")
         expect_close(dscores, exp_dscores, "dscores returned by softmax_cross_entropy", case, RTOL, ATOL, hint)
-        if N * C <= 400:  # a numeric gradient of *your* loss must agree with *your* dscores
+        # a numeric gradient of *your* loss must agree with *your* dscores (where the library is withheld,
+        # while this notebook is graded, the trusted re-check makes this comparison)
+        if N * C <= 400 and not withheld(_library_numerical_gradient):
             x = np.array(scores, dtype=np.float64)
             numeric = _library_numerical_gradient(
                 lambda s: expect_scalar(call(softmax_cross_entropy, "softmax_cross_entropy", Case(case.label, {"scores": s.copy(), "y": y}))[0],
@@ -232,10 +234,10 @@ def check_numerical_gradient(numerical_gradient, *, hidden=False):
         grad = expect_array(call(numerical_gradient, "numerical_gradient", case), "numerical_gradient(f, x)",
                             case, shape=x.shape)
         exact = grad_f(x)
-        library = _library_numerical_gradient(f, x.copy())
         err = np.max(np.abs(grad - exact) / np.maximum(1e-8, np.abs(grad) + np.abs(exact)))
         if not err < 1e-8:
-            one_sided = np.max(np.abs(grad - library)) > 1e-7 and np.all(np.abs(grad - exact) < 1e-3)
+            # the O(h) error of one-sided differences: off by more than rounding, less than 1e-3
+            one_sided = np.max(np.abs(grad - exact)) > 1e-7 and np.all(np.abs(grad - exact) < 1e-3)
             fail(f"numerical_gradient(f, x) is not accurate enough: relative error {err:.2e} against the exact "
                  f"gradient, where centred differences with h=1e-5 reach about 1e-10.", case,
                  "use the centred difference (f(x + h) - f(x - h)) / (2h); the one-sided (f(x + h) - f(x)) / h "
@@ -275,7 +277,8 @@ def check_gradient_check(rel_err, *, loss, numerical_gradient, relative_error, h
     case = Case("a fresh batch of N=5, C=4 scores", {"scores": scores, "y": y})
     out = expect_tuple(call(loss, "softmax_cross_entropy", case), ("loss", "dscores"), "softmax_cross_entropy", case)
     dscores = out[1]
-    numeric = _library_numerical_gradient(lambda s: float(loss(s.copy(), y)[0]), scores.copy())
+    numeric = None if withheld(_library_numerical_gradient) else \
+        _library_numerical_gradient(lambda s: float(loss(s.copy(), y)[0]), scores.copy())
     expect_gradient(dscores, numeric, "dscores from your softmax_cross_entropy", case, tol=1e-7)
     if hidden:
         hidden_criterion(TOPIC, "gradient_check")(value, loss=loss, numerical_gradient=numerical_gradient,

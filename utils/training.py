@@ -249,6 +249,28 @@ class History:
     best_val_acc: float = float("nan")
     stopped_epoch: int = -1
 
+    # -- plain data: how a history crosses from a student's kernel to the grader (classroom.wire) ------
+    def to_plain(self) -> dict:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+    @classmethod
+    def from_plain(cls, fields: dict) -> "History":
+        """Rebuild from :meth:`to_plain`'s fields, checking each: lists of numbers and three numbers."""
+        if not isinstance(fields, dict) or set(fields) != set(cls.__dataclass_fields__):
+            raise ValueError(f"fields must be exactly {sorted(cls.__dataclass_fields__)}")
+        out = {}
+        for name, value in fields.items():
+            if name in ("loss", "train_acc", "val_acc", "val_loss", "lr"):
+                if not isinstance(value, (list, tuple)) or not all(
+                        isinstance(v, (int, float, np.number)) and not isinstance(v, (bool, np.bool_)) for v in value):
+                    raise ValueError(f"{name} must be a list of numbers")
+                out[name] = [float(v) for v in value]
+            else:
+                if not isinstance(value, (int, float, np.number)) or isinstance(value, (bool, np.bool_)):
+                    raise ValueError(f"{name} must be a number")
+                out[name] = int(value) if name != "best_val_acc" else float(value)
+        return cls(**out)
+
 
 def train(model: MLP, data: dict, *, rng: np.random.Generator, epochs: int = 10, batch_size: int = 64,
           update: Callable = sgd, optim_config: dict | None = None, lr_schedule: Callable | None = None,
