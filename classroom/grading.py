@@ -633,6 +633,9 @@ def _child(conn, arg) -> None:
     # a memory blow-up (a kernel's giant output message, say) fails this job alone, as a MemoryError
     with contextlib.suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_AS, (JOB_MEMORY_BYTES, JOB_MEMORY_BYTES))
+    with contextlib.suppress(Exception):   # one BLAS thread per job: jobs run side by side on the cores
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(1)
     try:
         conn.send(_job(arg).to_json())
     finally:
