@@ -98,8 +98,8 @@ def main(argv: list[str] | None = None) -> int:
         from .feedback import feedback
 
         written = feedback(course.root, args.assignment)
-        print(f"wrote feedback for {len(written)} student(s) under {course.step_dir('feedback')}")
-        return 0
+        print(written.summary(course.step_dir('feedback')))
+        return 0 if not written.failed else 1
     if args.command == "export":
         from .export import export_csv
         from .results import load_results

@@ -430,7 +430,7 @@ def grade_one(course: Path, assignment: str, student: str, limits: Limits, use_s
         submission = json.loads(raw.decode("utf-8"))
         if not isinstance(submission, dict) or not isinstance(submission.get("cells"), list):
             raise ValueError("it has no list of cells")
-    except (ValueError, UnicodeDecodeError) as err:
+    except (ValueError, UnicodeDecodeError, RecursionError) as err:
         result.reason = f"not a valid notebook (not valid JSON or no cells: {str(err)[:120]})"
         return result
     nb, flags = repair(submission, release)
@@ -609,7 +609,9 @@ def up_to_date(course: Path, assignment: str, student: str) -> bool:
         return False
     try:
         old = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError:
+        if not isinstance(old, dict):
+            return False
+    except (OSError, ValueError, RecursionError):
         return False
     sub = layout.submitted(student, assignment)
     current = hashlib.sha256(sub.read_bytes()).hexdigest() if sub.is_file() else None

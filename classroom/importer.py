@@ -41,6 +41,12 @@ inside ``<course>/submitted/``; nothing is ever extracted by name.
 
 When a student has several notebooks for one assignment, the newest (file modification time, for a
 zip the entry's stored time; ties broken by the larger path) is imported and the others are reported.
+
+One bad entry never stops the others: anything that goes wrong while listing, reading, classifying,
+checking or writing one entry (an unreadable file or folder, a corrupt zip member, a full disk...) is
+reported for that entry, with the reason, and the import goes on. A notebook that is not valid JSON
+(empty, not UTF-8, malformed, nested too deeply to parse) is imported all the same and reported as
+invalid with the reason; grading then marks it failed.
 """
 from __future__ import annotations
 
@@ -132,7 +138,8 @@ class ImportResult(list):
     - ``duplicates``: ``(student, assignment, kept_path, [dropped_paths])``;
     - ``renamed``: ``(student_id, reason)`` where an id was disambiguated;
     - ``late``: ``(student, assignment)`` marked LATE by Canvas;
-    - ``invalid``: target paths whose content is not valid JSON (imported; grading will mark them failed).
+    - ``invalid``: target paths whose content is not valid JSON (imported; grading will mark them failed);
+      ``invalid_reasons`` maps each of them to why (empty file, not UTF-8, nested too deeply...).
     """
 
     def __init__(self):
@@ -143,6 +150,7 @@ class ImportResult(list):
         self.renamed: list[tuple[str, str]] = []
         self.late: list[tuple[str, str]] = []
         self.invalid: list[Path] = []
+        self.invalid_reasons: dict[Path, str] = {}
 
     def summary(self) -> str:
         """A few lines for the terminal: counts per assignment, then every skipped/refused/duplicate item."""
@@ -164,7 +172,9 @@ class ImportResult(list):
         for student, a in self.late:
             lines.append(f"  {student} submitted {a} late (Canvas LATE mark)")
         for path in self.invalid:
-            lines.append(f"  {path} is not valid notebook JSON (imported; grading will report it)")
+            why = self.invalid_reasons.get(path)
+            lines.append(f"  {path} is not valid notebook JSON{f' ({why})' if why else ''} "
+                         "(imported; grading will report it)")
         return "\n".join(lines)
 
 
@@ -187,24 +197,40 @@ def _file_reader(path: Path) -> Callable[[], bytes]:
     return read
 
 
+def _problem(err: BaseException) -> str:
+    """``"PermissionError: ..."``, one line, at most 200 characters: a reason for the summary."""
+    try:
+        text = " ".join(f"{type(err).__name__}: {err}".split())
+    except Exception:  # noqa: BLE001 - an exception whose message cannot be built
+        text = type(err).__name__
+    return text if len(text) <= 200 else text[:200] + "..."
+
+
 def _zip_entries(source: Path, result: ImportResult) -> list[_Entry]:
     entries = []
-    with zipfile.ZipFile(source) as zf:
+    try:
+        zf = zipfile.ZipFile(source)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
+        raise ValueError(f"{source}: not a readable zip file ({_problem(e)})") from e
+    with zf:
         for info in zf.infolist():
-            if info.is_dir():
-                continue
-            why = _unsafe(info.filename)
-            if why:
-                result.refused.append((info.filename, why))
-                continue
-            if stat.S_ISLNK(info.external_attr >> 16):
-                result.skipped.append((info.filename, "symbolic link"))
-                continue
-            if info.flag_bits & 0x1:
-                result.skipped.append((info.filename, "encrypted entry"))
-                continue
-            mtime = float(calendar.timegm(info.date_time + (0, 0, 0)))   # only the order matters
-            entries.append(_Entry(info.filename.replace("\\", "/"), mtime, _zip_reader(source, info)))
+            try:
+                if info.is_dir():
+                    continue
+                why = _unsafe(info.filename)
+                if why:
+                    result.refused.append((info.filename, why))
+                    continue
+                if stat.S_ISLNK(info.external_attr >> 16):
+                    result.skipped.append((info.filename, "symbolic link"))
+                    continue
+                if info.flag_bits & 0x1:
+                    result.skipped.append((info.filename, "encrypted entry"))
+                    continue
+                mtime = float(calendar.timegm(info.date_time + (0, 0, 0)))   # only the order matters
+                entries.append(_Entry(info.filename.replace("\\", "/"), mtime, _zip_reader(source, info)))
+            except Exception as e:  # noqa: BLE001 - one bad entry must not stop the others
+                result.skipped.append((info.filename, f"zip entry could not be listed: {_problem(e)}"))
     return entries
 
 
@@ -217,17 +243,26 @@ def _zip_reader(source: Path, info: zipfile.ZipInfo) -> Callable[[], bytes]:
 
 def _folder_entries(source: Path, result: ImportResult) -> list[_Entry]:
     entries = []
-    for dirpath, dirnames, filenames in os.walk(source, followlinks=False):
+
+    def unreadable(err: OSError) -> None:      # os.walk would silently leave such a folder out
+        where = Path(err.filename) if err.filename else source
+        rel = where.relative_to(source).as_posix() if where.is_relative_to(source) else str(where)
+        result.skipped.append((rel + "/", f"folder could not be read: {_problem(err)}"))
+
+    for dirpath, dirnames, filenames in os.walk(source, onerror=unreadable, followlinks=False):
         dirnames.sort()
         for name in sorted(filenames + [d for d in dirnames if (Path(dirpath) / d).is_symlink()]):
             full = Path(dirpath) / name
             rel = full.relative_to(source).as_posix()
-            if full.is_symlink():
-                result.skipped.append((rel, "symbolic link"))
-                continue
-            if not full.is_file():
-                continue
-            entries.append(_Entry(rel, full.stat().st_mtime, _file_reader(full)))
+            try:
+                if full.is_symlink():
+                    result.skipped.append((rel, "symbolic link"))
+                    continue
+                if not full.is_file():
+                    continue
+                entries.append(_Entry(rel, full.stat().st_mtime, _file_reader(full)))
+            except Exception as e:  # noqa: BLE001 - one bad file must not stop the others
+                result.skipped.append((rel, f"could not be read: {_problem(e)}"))
     return entries
 
 
@@ -361,7 +396,15 @@ def import_submissions(source, course, assignment: str | None = None) -> ImportR
         raise ValueError(f"unknown assignment {assignment!r}: not a folder under {course / 'notebooks'} "
                          f"({', '.join(assignments)})")
     _strip_wrapper(entries)
-    candidates = [c for e in entries if (c := _classify(e, assignment, assignments, result))]
+    candidates = []
+    for e in entries:
+        try:
+            c = _classify(e, assignment, assignments, result)
+        except Exception as err:  # noqa: BLE001 - one odd name must not stop the others
+            result.skipped.append((e.path, f"could not be classified: {_problem(err)}"))
+            continue
+        if c:
+            candidates.append(c)
     _disambiguate(candidates, result)
 
     groups: dict[tuple[str, str], list[_Candidate]] = {}
@@ -371,23 +414,60 @@ def import_submissions(source, course, assignment: str | None = None) -> ImportR
     submitted = layout.step_dir(SUBMITTED).resolve()
     for (a, student), group in sorted(groups.items()):
         group.sort(key=lambda c: (c.entry.mtime, c.entry.path), reverse=True)
-        chosen = group[0]
-        data = chosen.entry.read()
-        if len(data) > MAX_NOTEBOOK_BYTES:
-            result.skipped.append((chosen.entry.path, f"larger than {MAX_NOTEBOOK_BYTES // 2**20} MiB"))
-            continue
-        if len(group) > 1:
-            result.duplicates.append((student, a, chosen.entry.path, [c.entry.path for c in group[1:]]))
-        target = Course(submitted.parent).submitted(student, a)
-        if not target.resolve().is_relative_to(submitted):    # names are sanitized; belt and braces
-            result.refused.append((chosen.entry.path, "target outside submitted/: refused"))
-            continue
-        write_atomic(target, data)
         try:
-            json.loads(data.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
-            result.invalid.append(target)
-        if chosen.late:
-            result.late.append((student, a))
-        result.append((student, a, target))
+            _import_one(student, a, group, submitted, result)
+        except Exception as e:  # noqa: BLE001 - one bad submission must not stop the others
+            result.skipped.append((group[0].entry.path, f"not imported: {_problem(e)}"))
     return result
+
+
+def _import_one(student: str, a: str, group: list[_Candidate], submitted: Path, result: ImportResult) -> None:
+    """Import the newest of one student's notebooks for assignment ``a`` (``group``, newest first) and
+    record in ``result`` what happened; whatever fails is recorded as skipped, with the reason."""
+    chosen = group[0]
+    try:
+        data = chosen.entry.read()
+    except Exception as e:  # noqa: BLE001 - unreadable file, corrupt zip member (bad CRC), ...
+        result.skipped.append((chosen.entry.path, f"could not be read: {_problem(e)}"))
+        return
+    if len(data) > MAX_NOTEBOOK_BYTES:
+        result.skipped.append((chosen.entry.path, f"larger than {MAX_NOTEBOOK_BYTES // 2**20} MiB"))
+        return
+    if len(group) > 1:
+        result.duplicates.append((student, a, chosen.entry.path, [c.entry.path for c in group[1:]]))
+    target = Course(submitted.parent).submitted(student, a)
+    if not target.resolve().is_relative_to(submitted):    # names are sanitized; belt and braces
+        result.refused.append((chosen.entry.path, "target outside submitted/: refused"))
+        return
+    invalid = notebook_json_problem(data)
+    try:
+        write_atomic(target, data)
+    except Exception as e:  # noqa: BLE001 - full disk, permissions, a file where a folder should be...
+        result.skipped.append((chosen.entry.path, f"could not be written to {target}: {_problem(e)}"))
+        return
+    if invalid:
+        result.invalid.append(target)
+        result.invalid_reasons[target] = invalid
+    if chosen.late:
+        result.late.append((student, a))
+    result.append((student, a, target))
+
+
+def notebook_json_problem(data: bytes) -> str:
+    """Why ``data`` is not valid notebook JSON ("" when it parses). Never raises: JSON nested deeper than
+    the parser's recursion bound (``[[[[...]]]]``) is reported, not propagated as RecursionError."""
+    if not data:
+        return "empty file (0 bytes)"
+    try:
+        json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        return f"not UTF-8 text (byte {e.start})"
+    except RecursionError:
+        return "not a valid notebook (nested too deeply)"
+    except MemoryError:
+        return "not a valid notebook (too large to check)"
+    except ValueError as e:
+        return "not valid JSON: " + " ".join(str(e).split())[:120]
+    except Exception as e:  # noqa: BLE001 - whatever else the parser raises is the file's fault
+        return f"not a valid notebook ({_problem(e)})"
+    return ""

@@ -70,14 +70,25 @@ def _float(value) -> float | None:
         return None
 
 
-def read_result(path: Path, student: str, assignment: str) -> Result:
+def read_result(path: Path, student: str, assignment: str, max_bytes: int = 16 * 2**20) -> Result:
     """Parse one result file; anything malformed gives a ``failed`` result saying what is wrong.
-    A cell with an unknown status counts as ``needs review``."""
+    A cell with an unknown status counts as ``needs review``. Never raises for the file's doing: a file
+    larger than ``max_bytes`` (a real result is a few KB) is not read, and whatever else goes wrong
+    (JSON nested too deeply, fields of the wrong type...) fails this one result, not its caller."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        return Result(student, assignment, "failed", f"result file unreadable: {e}", None, None)
-    return read_result_text(text, student, assignment)
+        with open(path, "rb") as f:
+            raw = f.read(max_bytes + 1)
+        if len(raw) > max_bytes:
+            return Result(student, assignment, "failed",
+                          f"result file unreadable: larger than {max_bytes:,} bytes", None, None)
+        text = raw.decode("utf-8")
+    except (OSError, UnicodeDecodeError, MemoryError) as e:
+        return Result(student, assignment, "failed", f"result file unreadable: {str(e)[:200]}", None, None)
+    try:
+        return read_result_text(text, student, assignment)
+    except Exception as e:  # noqa: BLE001 - wrong field types, out of memory...: this result only
+        return Result(student, assignment, "failed",
+                      f"result file malformed: {type(e).__name__}: {str(e)[:200]}", None, None)
 
 
 def read_result_text(text: str, student: str, assignment: str) -> Result:
@@ -125,8 +136,12 @@ def load_results(course: Course | Path, assignments: list[str] | None = None,
                 found[(a, s)] = read_result(path, s, a)
     if with_missing:
         for s in course.students():
-            for folder in (course.step_dir("submitted") / s).iterdir():
-                if folder.is_dir() and not folder.name.startswith(".") and not s.startswith("."):
+            try:
+                folders = [f for f in (course.step_dir("submitted") / s).iterdir() if f.is_dir()]
+            except OSError:   # an unreadable student folder is that student's problem alone
+                continue
+            for folder in folders:
+                if not folder.name.startswith(".") and not s.startswith("."):
                     found.setdefault((folder.name, s), Result(s, folder.name, "failed", "not graded yet",
                                                               None, None, has_result=False))
     return [found[k] for k in sorted(found) if assignments is None or k[0] in assignments]
