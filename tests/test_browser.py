@@ -127,7 +127,7 @@ def test_student_notebook_shows_the_check_message(lab):
 def test_solution_notebook_shows_passing_checks(lab):
     browser, base, _ = lab
     page = _open_and_run_all(browser, base, "solutions/01_softmax/01_softmax.ipynb")
-    last = page.locator(".jp-OutputArea-output", has_text="[ok] training accuracy").first
+    last = page.locator(".jp-OutputArea-output", has_text="[ok] check_training").first
     last.wait_for(timeout=120_000)  # the last check of the notebook: everything above ran
     ok = page.locator(".jp-OutputArea-output", has_text="[ok] check_softmax").first
     ok.scroll_into_view_if_needed()
