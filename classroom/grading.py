@@ -211,6 +211,13 @@ def _judged_execute():
 
         class JudgedExecute(Execute):
             after_last_cell = None   # set per job (one job at a time per process)
+            after_start = None       # called once the kernel is up, before the first cell
+
+            async def async_start_new_kernel_client(self):
+                kc = await super().async_start_new_kernel_client()
+                if JudgedExecute.after_start is not None:
+                    JudgedExecute.after_start()
+                return kc
 
             def output(self, outs, msg, display_id, cell_index):
                 """Keep at most MAX_CELL_OUTPUT characters of output per cell while it runs (nbclient
@@ -277,6 +284,7 @@ def _recheck_in_kernel(executor, tests, limits: Limits, runtime: Path, course_ro
     try:
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         listener.bind(str(path))
+        os.chmod(path, 0o666)   # the kernel may run as another user (see classroom.sandbox.unprivileged)
         listener.listen(1)
         executor.kc.execute(
             f"(lambda: (__import__('sys').path.insert(0, {str(course_root)!r}), "
@@ -337,10 +345,12 @@ def _in_kernel(job: Path, assignment: str, student: str, limits: Limits, sandbox
     import sys
     kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
     limit = [shutil.which("prlimit"), f"--as={int(limits.memory_bytes)}", "--"] if shutil.which("prlimit") else []
-    from .sandbox import process_cap
-    group, cap, _ = process_cap(f"tnn-{job.name}") if sandbox is not None else (None, [], "")
+    from .sandbox import launcher, lock_runtime, process_cap, share_with_student
+    group = process_cap(f"tnn-{job.name}")[0] if sandbox is not None else None
     if sandbox is not None:
-        argv = cap + limit + sandbox.wrap(kernel, workdir=workdir, rw=[str(runtime)])
+        share_with_student(job, [p for p in (sandbox.utils_dir,) if p is not None], runtime)
+        argv = launcher(group) + limit + sandbox.wrap(kernel, workdir=workdir, rw=[str(runtime)])
+        executor_cls.after_start = lambda: lock_runtime(runtime)
     elif limit:
         argv = limit + kernel
     course_root = sandbox.course_root if sandbox else job
@@ -361,7 +371,7 @@ def _in_kernel(job: Path, assignment: str, student: str, limits: Limits, sandbox
         api = NbGraderAPI(config=c)
         outcome = api.autograde(assignment, student, force=True, create=True)
     finally:
-        executor_cls.after_last_cell = None
+        executor_cls.after_last_cell = executor_cls.after_start = None
         from .sandbox import remove_cgroup
         remove_cgroup(group)
         for k, v in saved.items():
@@ -703,6 +713,8 @@ def grade(course: Path, assignments: list[str], jobs: int = 1, force: bool = Fal
     try:
         template = gradebook_template(course, sorted({a for a, _ in tasks})) if tasks else None
         mpl_cache = sb.font_cache(scratch / "mpl") if use_sandbox and tasks else None
+        if mpl_cache is not None:
+            sb.share_with_student(scratch, [mpl_cache])   # readable by the student's user
         args = [(course, a, s, limits, use_sandbox, template, mpl_cache) for a, s in tasks]
         for result in run_isolated(args, jobs, job_limit=3 * limits.notebook_timeout + 120):
             _finish(course, result, progress)

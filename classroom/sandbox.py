@@ -58,7 +58,56 @@ ENV_KEEP = ("NBGRADER_EXECUTION", "NBGRADER_VALIDATING", "TNN_FAST", "LANG", "LC
 ENV_KEEP_PREFIXES = ("OPENBLAS_", "OMP_", "MKL_")
 TMP_BYTES = 256 * 1024 ** 2        # the sandbox's /tmp (a tmpfs, so in memory: capped)
 WORK_BYTES = 256 * 1024 ** 2       # its working folder (a tmpfs too, never read by the grader)
+SHM_BYTES = 64 * 1024 ** 2         # its /dev/shm
 MAX_PROCESSES = 96                 # tasks (processes and threads) of one kernel, through a pids cgroup
+STUDENT_UID = 65534                # a grader running as root runs the kernel as nobody (setpriv)
+
+
+def unprivileged() -> list[str]:
+    """The command prefix that runs the kernel as an unprivileged user when the grader is root (so that
+    root-only files in the bound system folders stay unreadable: user namespaces alone map the kernel
+    back to root); empty when the grader is not root."""
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        return []
+    return [shutil.which("setpriv"), f"--reuid={STUDENT_UID}", f"--regid={STUDENT_UID}", "--clear-groups", "--"]
+
+
+def launcher(group: Path | None) -> list[str]:
+    """The kernel command's first part, run by the grader's user: move into the job's pids cgroup (if
+    any), hand the connection file to the student's user (if the grader is root), then become the rest
+    of the command. ``{connection_file}`` is filled in by jupyter_client."""
+    script = ('cg="$1"; cf="$2"; shift 2; '
+              'if [ -n "$cg" ]; then echo $$ > "$cg/cgroup.procs" || exit 1; fi; '
+              f'if [ "$(id -u)" = 0 ]; then chown {STUDENT_UID}:{STUDENT_UID} "$cf" || exit 1; fi; '
+              'exec "$@"')
+    return ["/bin/sh", "-c", script, "tnn-launcher", str(group or ""), "{connection_file}"]
+
+
+def share_with_student(base: Path, readable: list[Path], runtime: Path | None = None) -> None:
+    """Permissions for a kernel that runs as :data:`STUDENT_UID` (a root grader): it can pass through
+    ``base`` (a job's private folder), read ``readable`` (the library copy, the font cache) and create its
+    sockets in ``runtime`` (owned by the grader, so :func:`lock_runtime` can close it after start-up);
+    nothing else of the job."""
+    if os.geteuid() != 0:
+        return
+    os.chmod(base, 0o711)
+    if runtime is not None:
+        os.chmod(runtime, 0o777)          # until the kernel has made its sockets
+    for folder in readable:
+        for path in [folder, *folder.rglob("*")]:
+            with contextlib.suppress(OSError):
+                os.chmod(path, 0o755 if path.is_dir() else 0o644)
+        parent = folder.parent
+        while parent != base and base in parent.parents:
+            os.chmod(parent, 0o711)
+            parent = parent.parent
+
+
+def lock_runtime(runtime: Path) -> None:
+    """Once the kernel is up: it may create nothing more in the runtime folder (which is the grader's
+    disk, not a capped tmpfs). Holds where the kernel runs as another user than the grader."""
+    if os.geteuid() == 0:
+        os.chmod(runtime, 0o755)
 
 
 @dataclass
@@ -95,36 +144,80 @@ class Sandbox:
         return args
 
     def wrap(self, cmd: list[str], workdir: Path, rw: list[str] | None = None) -> list[str]:
+        """The bubblewrap command that runs ``cmd`` in the sandbox, in ``workdir`` (a capped tmpfs), with
+        the folders ``rw`` (the kernel's runtime folder) bound read-write. A root grader runs ``cmd``
+        as :data:`STUDENT_UID` (see :func:`unprivileged`): the sandbox is built as root, without a user
+        namespace (which would map the student back to root), and the drop happens inside it."""
         root = str(self.course_root)
-        args = [self.bwrap, "--die-with-parent", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-pid",
-                "--unshare-cgroup-try", "--unshare-user-try", "--dev", "/dev", "--proc", "/proc",
-                "--size", str(TMP_BYTES), "--tmpfs", "/tmp", *self.environment()]
+        root_grader = os.geteuid() == 0
+        mounts = Mounts()
+        # bwrap itself starts with an empty environment (it is PID 1 inside: /proc/1/environ is readable)
+        args = ["env", "-i", "PATH=/usr/bin:/bin",
+                self.bwrap, "--die-with-parent", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-pid",
+                "--unshare-cgroup-try", *([] if root_grader else ["--unshare-user-try"]),
+                "--dev", "/dev", "--proc", "/proc",
+                *mounts.tmpfs("/dev/shm", SHM_BYTES, 0o1777), *mounts.tmpfs("/tmp", TMP_BYTES, 0o1777),
+                *self.environment()]
         # (a kernel watches its parent's pid, which does not exist in the new PID namespace: the clean
         # environment has no JPY_PARENT_PID, and --die-with-parent ties it to its parent instead)
         python_dirs = _python_dirs()
         for d in SYSTEM_DIRS + python_dirs:
             if os.path.exists(d):
-                args += ["--ro-bind", d, d]
+                args += mounts.bind(d, d)
         # the course folder may sit inside a bound folder: cover it, then show only the student's code
-        args += ["--tmpfs", root]
+        args += mounts.tmpfs(root, 1024 ** 2, 0o755)
         for d in python_dirs:   # a virtual environment inside the course stays usable
             if _inside(d, root) and not _inside(root, d):
-                args += ["--ro-bind", d, d]
+                args += mounts.bind(d, d)
         for name in STUDENT_CODE:
             src = self.utils_dir if name == "utils" and self.utils_dir is not None else self.course_root / name
-            args += ["--ro-bind", str(Path(src).resolve()), f"{root}/{name}"]
+            args += mounts.bind(str(Path(src).resolve()), f"{root}/{name}")
         for name in WORKER_FILES:
-            args += ["--ro-bind", str((self.classroom_dir / name).resolve()), f"{root}/classroom/{name}"]
+            args += mounts.bind(str((self.classroom_dir / name).resolve()), f"{root}/classroom/{name}")
         for src, dst in self.extra_ro:
-            args += ["--ro-bind", src, dst]
+            args += mounts.bind(src, dst)
         if self.mpl_cache is not None:
             for f in sorted(self.mpl_cache.glob("*.json")):
-                args += ["--ro-bind", str(f), f"/tmp/mpl/{f.name}"]
-        args += ["--size", str(WORK_BYTES), "--tmpfs", str(workdir)]
+                args += mounts.bind(str(f), f"/tmp/mpl/{f.name}")
+        args += mounts.tmpfs(str(workdir), WORK_BYTES, 0o1777)
         for d in rw or []:
-            args += ["--bind", d, d]
-        args += ["--remount-ro", "/", "--chdir", str(workdir), "--"]  # the scratch root itself: read-only
-        return args + cmd
+            args += mounts.bind(d, d, writable=True)
+        # the scratch root and the cover over the course: read-only
+        args += ["--remount-ro", root, "--remount-ro", "/", "--chdir", str(workdir), "--"]
+        return args + (unprivileged() if root_grader else []) + cmd
+
+
+class Mounts:
+    """bwrap mount arguments, with every folder on the way to a mount point made first as 0755 (bwrap
+    makes missing ones 0700, which a kernel running as another user could not pass through)."""
+
+    def __init__(self):
+        self.bound: list[str] = []          # host folders bound: what lies below them exists already
+        self.made: set[str] = set()
+
+    def _parents(self, dest: str) -> list[str]:
+        out = []
+        for parent in reversed(Path(dest).parents):
+            p = str(parent)
+            if p == "/" or p in self.made or any(p == b or _inside(p, b) for b in self.bound):
+                continue
+            out += ["--perms", "0755", "--dir", p]
+            self.made.add(p)
+        return out
+
+    def bind(self, src: str, dest: str, writable: bool = False) -> list[str]:
+        out = self._parents(dest) + ["--bind" if writable else "--ro-bind", src, dest]
+        if os.path.isdir(src):
+            self.bound.append(dest)
+        return out
+
+    def tmpfs(self, dest: str, size: int, mode: int) -> list[str]:
+        out = self._parents(dest) + ["--perms", f"{mode:04o}", "--size", str(size), "--tmpfs", dest]
+        # an empty folder: forget what was made below it, and what was bound there is covered
+        self.made = {m for m in self.made if not _inside(m, dest)}
+        self.bound = [b for b in self.bound if not _inside(b, dest)]
+        self.made.add(dest)
+        return out
 
 
 # ------------------------------------------------------------------------------------------ process cap
@@ -153,9 +246,8 @@ def process_cap(name: str, limit: int = MAX_PROCESSES) -> tuple[Path | None, lis
         try:
             group.mkdir()
             (group / "pids.max").write_text(str(limit))
-            # sh moves itself into the group, then becomes the kernel's command (exec keeps the pid)
-            return group, ["/bin/sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', str(group)], \
-                f"at most {limit} processes and threads (pids cgroup)"
+            # the launcher (see launcher()) moves the kernel's first process into the group
+            return group, [], f"at most {limit} processes and threads (pids cgroup)"
         except OSError:
             with contextlib.suppress(OSError):
                 group.rmdir()

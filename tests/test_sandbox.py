@@ -100,11 +100,14 @@ def test_storage_is_capped_and_never_reaches_the_grader(box):
 
 def test_processes_are_capped(box):
     b, workdir = box
-    group, prefix, sentence = sandbox.process_cap("tnn-test-cap", limit=40)
+    group, _, sentence = sandbox.process_cap("tnn-test-cap", limit=40)
     if group is None:
         pytest.skip(sentence)
+    connection = workdir.parent / "kernel.json"
+    connection.write_text("{}")
     try:
-        argv = prefix + b.wrap([sys.executable, "-c", textwrap.dedent("""
+        launcher = [a.replace("{connection_file}", str(connection)) for a in sandbox.launcher(group)]
+        argv = launcher + b.wrap([sys.executable, "-c", textwrap.dedent("""
             import os, time
             started = 0
             for _ in range(200):
@@ -139,3 +142,23 @@ def test_no_network(box):
             print("refused:", type(err).__name__)
         """)
     assert done.returncode == 0 and "refused" in done.stdout, done.stdout + done.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the grader is not root: student code runs as the grader's own user")
+def test_a_root_grader_runs_student_code_unprivileged(box):
+    """Under a root grader the kernel runs as nobody: root-only files in the bound system folders
+    (/etc/shadow) stay unreadable, and bwrap's own environment (PID 1) holds nothing."""
+    b, workdir = box
+    done = run_inside(b, workdir, """
+        import os
+        print(os.getuid(), os.getgid())
+        for path in ("/etc/shadow", "/proc/1/environ"):
+            try:
+                print(path, len(open(path, "rb").read()))
+            except OSError as err:
+                print(path, "refused", err.errno)
+        """)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == f"{sandbox.STUDENT_UID} {sandbox.STUDENT_UID}"
+    assert "refused" in lines[1] and ("refused" in lines[2] or lines[2].endswith(" 20")), done.stdout
