@@ -131,8 +131,17 @@ class Worker:
         if kind == "function":
             return RemoteFunction(self, name)
         if kind == "value":
-            return wire.decode(reply["value"], remote_factory=self._remote)
+            return self.decode(reply.get("value"))
         return _MISSING
+
+    def decode(self, value):
+        """A value from the worker; one the wire refuses means the kernel broke the protocol (its replies
+        can no longer be trusted to be in step): the worker is ended."""
+        try:
+            return wire.decode(value, remote_factory=self._remote)
+        except wire.WireError:
+            self.kill()
+            raise WorkerGone("the student's kernel sent a value the re-check refuses (not plain data)") from None
 
     def _remote(self, handle: str) -> "RemoteFunction":
         return RemoteFunction(self, handle)
@@ -159,7 +168,7 @@ class Worker:
                     return reply
                 f = self.callbacks.get(str(reply.get("id")))
                 try:  # the judge's own function (e.g. a loss handed to numerical_gradient), run here
-                    result = f(*wire.decode(reply["args"]), **wire.decode(reply["kwargs"]))
+                    result = f(*self.decode(reply.get("args")), **self.decode(reply.get("kwargs")))
                     answer = {"ok": True, "result": wire.encode(result)}
                 except Exception as err:  # noqa: BLE001
                     answer = {"ok": False, "evalue": f"{type(err).__name__}: {err}"}
@@ -231,10 +240,10 @@ class RemoteFunction:
             raise WorkerGone("protocol error: malformed reply")
         for key, value in changed.items():
             if key.isdigit() and int(key) < len(args):
-                _apply_in_place([args[int(key)]], [wire.decode(value)])
+                _apply_in_place([args[int(key)]], [self.worker.decode(value)])
             elif key in kwargs:
-                _apply_in_place([kwargs[key]], [wire.decode(value)])
-        result = wire.decode(reply.get("result"), remote_factory=self.worker._remote)
+                _apply_in_place([kwargs[key]], [self.worker.decode(value)])
+        result = self.worker.decode(reply.get("result"))
         if isinstance(result, wire.Unsupported):
             raise TypeError(f"{self.__name__} returned {result!r}; return numpy arrays, numbers or tuples of them")
         return result
@@ -347,50 +356,73 @@ def hidden_summary(source: str) -> str:
 def judge_notebook(worker: Worker | None, test_cells: list[tuple[str, float, str]],
                    error: str = "") -> NotebookVerdict:
     """Run each trusted ``(grade_id, points, source)`` test cell here, fetching the names it needs from
-    ``worker`` (the student's kernel). Without a worker, every cell fails with ``error``. A
+    ``worker`` (the student's kernel). Without a worker, every cell fails with ``error``.
+
+    Every cell's visible part runs first, and only then the hidden parts: no hidden input reaches the
+    student's kernel before every message that can show the student's own text has been made. A
+    failing hidden part, or the kernel failing during the hidden parts, gets the judge's own text. A
     :class:`RecheckTimeout` ends the re-check: the cells not yet judged fail with that reason."""
     verdict = NotebookVerdict(error=error if worker is None else "")
     if worker is None and not verdict.error:
         verdict.error = "the student's kernel was not available for the re-check"
+    cells = [CellVerdict(grade_id, points, False) for grade_id, points, _ in test_cells]
+    namespaces: list[dict | None] = [None] * len(test_cells)
+    phase = "visible"
+
+    def stop(message: str) -> None:
+        verdict.error = message
+        if worker is not None:
+            worker.kill()
+
     try:
-        for grade_id, points, source in test_cells:
-            if verdict.error:
-                verdict.cells.append(CellVerdict(grade_id, points, False, verdict.error))
-                continue
-            visible, _, hidden = source.partition("### BEGIN HIDDEN TESTS")
-            cell = CellVerdict(grade_id, points, False)
-            part = "visible"
-            try:
-                namespace = {"__builtins__": builtins, "__name__": "__judge__", "np": np}
-                for name in free_names(source):
-                    if name in namespace:
-                        continue
-                    value = worker.get(name)
-                    if value is not _MISSING:
-                        namespace[name] = value
-                for part in ("visible", "hidden"):
-                    code = visible if part == "visible" else "### BEGIN HIDDEN TESTS" + hidden
+        for phase in ("visible", "hidden"):
+            for k, (grade_id, points, source) in enumerate(test_cells):
+                cell = cells[k]
+                if verdict.error:
+                    break
+                if phase == "hidden" and not cell.visible_passed:
+                    continue
+                visible, _, hidden = source.partition("### BEGIN HIDDEN TESTS")
+                try:
+                    if phase == "visible":
+                        namespace = {"__builtins__": builtins, "__name__": "__judge__", "np": np}
+                        for name in free_names(source):
+                            if name in namespace:
+                                continue
+                            value = worker.get(name)
+                            if value is not _MISSING:
+                                namespace[name] = value
+                        namespaces[k] = namespace
+                        code = visible
+                    else:
+                        code = "### BEGIN HIDDEN TESTS" + hidden
                     out = io.StringIO()
                     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out), \
                             warnings.catch_warnings():
                         warnings.simplefilter("ignore")
-                        exec(compile(code, f"<test {grade_id} ({part})>", "exec"), namespace)  # noqa: S102
-                    if part == "visible":
+                        exec(compile(code, f"<test {grade_id} ({phase})>", "exec"), namespaces[k])  # noqa: S102
+                    if phase == "visible":
                         cell.visible_passed = True
-                cell.passed = True
-            except RecheckTimeout:
-                verdict.error = "the re-check ran past the notebook's time limit"
+                    else:
+                        cell.passed = True
+                except RecheckTimeout:
+                    stop("the re-check ran past the notebook's time limit")
+                except WorkerGone as err:
+                    stop(str(err) if phase == "visible" else
+                         "the student's kernel stopped answering during the hidden tests")
+                except BaseException as err:  # noqa: BLE001
+                    cell.message = (hidden_summary(hidden) if phase == "hidden"
+                                    else f"{type(err).__name__}: {_first_line(err)}")
+        for cell in cells:
+            if verdict.error and not cell.passed and not cell.message:
                 cell.message = verdict.error
-                if worker is not None:
-                    worker.kill()
-            except WorkerGone as err:
-                verdict.error = str(err)
-                cell.message = verdict.error
-            except BaseException as err:  # noqa: BLE001
-                cell.message = (hidden_summary(hidden) if part == "hidden"
-                                else f"{type(err).__name__}: {_first_line(err)}")
-            verdict.cells.append(cell)
+    except RecheckTimeout:   # between two cells
+        verdict.error = "the re-check ran past the notebook's time limit"
+        for cell in cells:
+            if not cell.passed:
+                cell.message = cell.message or verdict.error
     finally:
         if worker is not None:
             worker.close()
+    verdict.cells = cells
     return verdict

@@ -202,6 +202,15 @@ STUDENT = textwrap.dedent('''
         time.sleep(0.5)
         return x
 
+    seen = []
+
+    def record(x):
+        seen.append(x.tolist())
+        return x
+
+    def echo():
+        raise ValueError(f"I saw {seen}")
+
     import time
     ANSWER = 42
 ''')
@@ -332,6 +341,19 @@ def test_judge_notebook_verdicts(worker):
     got = {c.grade_id: (c.visible_passed, c.passed) for c in verdict.cells}
     assert got == {"ok": (True, True), "hidden_fails": (True, False), "visible_fails": (False, False)}
     assert "bad x 1" in verdict.cells[2].message
+
+
+def test_hidden_inputs_never_reach_a_message_made_from_the_students_text(worker):
+    """Every visible part runs before any hidden one: a function that records what it is given cannot
+    echo a hidden input in a later cell's visible message; a failed hidden part shows fixed text."""
+    tests = [("a", 1.0, "record(np.zeros(1))\n### BEGIN HIDDEN TESTS\nrecord(np.full(1, 7.25))\n"),
+             ("b", 1.0, "echo()\n"),
+             ("c", 1.0, "record(np.ones(1))\n### BEGIN HIDDEN TESTS\necho()\n")]
+    verdict = judge_notebook(worker, tests)
+    messages = " ".join(c.message for c in verdict.cells)
+    assert "7.25" not in messages
+    assert verdict.cells[1].message.endswith("I saw [[0.0]]")      # what the visible parts before it gave
+    assert verdict.cells[2].message.startswith("the hidden tests of this cell failed")
 
 
 def test_without_a_worker_every_cell_fails_with_the_reason():
