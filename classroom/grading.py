@@ -213,8 +213,8 @@ def _judged_execute():
             after_last_cell = None   # set per job (one job at a time per process)
             after_start = None       # called once the kernel is up, before the first cell
 
-            async def async_start_new_kernel_client(self):
-                kc = await super().async_start_new_kernel_client()
+            def start_new_kernel_client(self):   # (nbclient's sync setup_kernel calls this one)
+                kc = super().start_new_kernel_client()
                 if JudgedExecute.after_start is not None:
                     JudgedExecute.after_start()
                 return kc

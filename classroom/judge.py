@@ -29,8 +29,10 @@ from . import hidden as _hidden  # noqa: F401  (registers the hidden cases the h
 from . import wire
 
 
-class WorkerGone(RuntimeError):
-    """The worker died, hung past its time limit, or broke the protocol."""
+class WorkerGone(BaseException):
+    """The worker died, hung past its time limit, or broke the protocol. A BaseException: a check's
+    ``except Exception`` (which turns a student's error into a message) lets it through to the judge,
+    with its cause."""
 
 
 class RecheckTimeout(BaseException):

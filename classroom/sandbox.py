@@ -74,11 +74,12 @@ def unprivileged() -> list[str]:
 
 def launcher(group: Path | None) -> list[str]:
     """The kernel command's first part, run by the grader's user: move into the job's pids cgroup (if
-    any), hand the connection file to the student's user (if the grader is root), then become the rest
-    of the command. ``{connection_file}`` is filled in by jupyter_client."""
+    any), let the student's user read the connection file (if the grader is root; it stays the
+    grader's, so the kernel cannot write into it), then become the rest of the command.
+    ``{connection_file}`` is filled in by jupyter_client."""
     script = ('cg="$1"; cf="$2"; shift 2; '
               'if [ -n "$cg" ]; then echo $$ > "$cg/cgroup.procs" || exit 1; fi; '
-              f'if [ "$(id -u)" = 0 ]; then chown {STUDENT_UID}:{STUDENT_UID} "$cf" || exit 1; fi; '
+              'if [ "$(id -u)" = 0 ]; then chmod 0644 "$cf" || exit 1; fi; '
               'exec "$@"')
     return ["/bin/sh", "-c", script, "tnn-launcher", str(group or ""), "{connection_file}"]
 

@@ -36,31 +36,10 @@ OUTPUTS = ("grading", "autograded", "feedback", "gradebook.db")   # what grading
 
 # Submissions whose expected (correct) outcome the grader does not reach yet: student -> the bug. The
 # lead removes an entry once the bug is fixed (the xfail is strict, so a fix makes the test fail until then).
-KNOWN_BUGS = {
-    "c5_fill_disk": "classroom.sandbox: only /tmp and the working folder are capped; the course folder's tmpfs "
-                    "(--tmpfs without --size), /dev/shm and the kernel's runtime folder (a bind of the grader's "
-                    "own disk) take any amount (512 MiB each here)",
-}
+KNOWN_BUGS: dict[str, str] = {}
 # Submissions that get something secret into their feedback, result or executed notebook: (student, what
 # leaks) -> the bug.
-SHADOW_READABLE = os.access("/etc/shadow", os.R_OK)   # (the grader runs as root here)
-LEAK_BUGS = {
-    ("c5_environ_and_proc", "environment"):
-        "classroom.sandbox: /proc/1/environ inside the sandbox is bwrap's own environment, the grader's whole "
-        "environment (--clearenv only clears the kernel's)",
-    ("c8_echo_hidden_inputs", "hidden inputs"):
-        "classroom.judge: the message of a failed *visible* part is the student's own exception text, and the "
-        "kernel has seen the hidden inputs of the cells judged before: cross_entropy_loss echoes softmax's "
-        "hidden input into the feedback",
-    ("c8_leak_in_wire_errors", "hidden inputs"):
-        "classroom.judge / wire: student-chosen text reaches the feedback through the judge's own errors: a "
-        "refused value tag (WireError: refused value tag '...') and a frame length (message of N bytes is too "
-        "large)",
-}
-if SHADOW_READABLE:
-    LEAK_BUGS[("c4_links", "/etc/shadow")] = (
-        "classroom.sandbox: the kernel runs with the grader's uid; a grader running as root lets student code "
-        "read (and print into its feedback) root-only files of the bound system folders, /etc/shadow among them")
+LEAK_BUGS: dict[tuple[str, str], str] = {}
 SECRETS = ("environment", "private files", "/etc/shadow", "hidden inputs")
 
 

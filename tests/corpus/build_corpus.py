@@ -331,6 +331,12 @@ def after(gid: str) -> list[str]:
     return ORDER[ORDER.index(gid) + 1:]
 
 
+def all_but(*gids: str) -> list[str]:
+    """Every cell but ``gids``: the re-check judges every visible part before any hidden one, so a kernel
+    that breaks the channel in a visible part costs the hidden parts of every cell (needs review, 0)."""
+    return [g for g in ORDER if g not in gids]
+
+
 def attacks(add) -> None:
     # --- 1. code execution in the judge ---------------------------------------------------------------
     # Objects and functions that claim a course module: a fake utils.training.MLP whose to_plain lies
@@ -401,9 +407,9 @@ def attacks(add) -> None:
            review=["test_initial_loss_10_classes"], canary="c1_spoofed_course_types")
 
     # Forged frames on the re-check's socket while the judge waits for a reply. Each is sent by a
-    # function only when the judge calls it (in the kernel's own run it is correct): the cell that
-    # forges earns 0; the cells judged before keep their points; the cells after it earn 0 (the channel
-    # is broken: needs review, or failed where the kernel's own run failed them too).
+    # function only when the judge calls it (in the kernel's own run it is correct): the worker is ended
+    # at the first refused or malformed frame, in the visible parts (which all run before any hidden
+    # part), so no cell earns points and the notebook needs review.
     nb = attacked({"relative_error": judged_only("relative_error", r'''
         # the judge waits for the result of this call: answer first, with a course function by name
         _send_raw(fd, _frame({"op": "result", "ok": True, "changed": {},
@@ -411,7 +417,7 @@ def attacks(add) -> None:
         _send_raw(fd, _frame({"op": "result", "ok": True, "changed": {"0": {"__func__": ["utils.layers", "softmax_cross_entropy"]}},
                               "result": {"__func__": ["utils.layers", "softmax_cross_entropy"]}}))
     ''')})
-    expect(add, "c1_forged_reply_func", nb, review=["test_relative_error"], zero=after("test_relative_error"))
+    expect(add, "c1_forged_reply_func", nb, review=["test_relative_error"], zero=all_but("test_relative_error"))
 
     # A forged reply to the judge's `get softmax_cross_entropy`: the library's function by name (which
     # would pass). The honest softmax, when the judge calls it, swaps softmax_cross_entropy for an object
@@ -432,7 +438,8 @@ def attacks(add) -> None:
                 return {}
         _GetForger.__module__, _GetForger.__qualname__ = 'utils.training', 'MLP'
     ''')})
-    expect(add, "c1_forged_get_func", nb, review=["test_softmax_cross_entropy"], zero=after("test_softmax_cross_entropy"))
+    expect(add, "c1_forged_get_func", nb, review=["test_softmax_cross_entropy"],
+           zero=all_but("test_softmax_cross_entropy"))
 
     # Frames that cost the judge memory or time: 100,000 nested lists, a million empty lists, a 60 MB
     # header followed by a few bytes (the judge waits for the rest), a header of 2**63 bytes.
@@ -453,7 +460,7 @@ def attacks(add) -> None:
         '''),
     ]:
         nb = attacked({"relative_error": judged_only("relative_error", attack)})
-        expect(add, student, nb, review=["test_relative_error"], zero=after("test_relative_error"),
+        expect(add, student, nb, review=["test_relative_error"], zero=all_but("test_relative_error"),
                reason="trusted re-check")
 
     # Values whose special methods have side effects (__del__, __eq__, __hash__, __repr__, __array__,
@@ -517,7 +524,7 @@ def attacks(add) -> None:
             except OSError:
                 pass
     ''')})
-    expect(add, "c2_kill_all_in_recheck", nb, review=["test_relative_error"], zero=after("test_relative_error"),
+    expect(add, "c2_kill_all_in_recheck", nb, review=["test_relative_error"], zero=all_but("test_relative_error"),
            reason="trusted re-check")
 
     nb = attacked({"relative_error": judged_only("relative_error", r'''
@@ -531,7 +538,7 @@ def attacks(add) -> None:
             except BaseException:
                 time.sleep(1)
     ''')})
-    expect(add, "c2_pause_in_recheck", nb, review=["test_relative_error"], zero=after("test_relative_error"),
+    expect(add, "c2_pause_in_recheck", nb, review=["test_relative_error"], zero=all_but("test_relative_error"),
            reason="trusted re-check")
 
     # A reply that is slow to encode and too large to send: 1e8 float64 (800 MB) from relative_error (the
@@ -555,7 +562,7 @@ def attacks(add) -> None:
                                                   '        return np.ones(6_000_000)\n', 1),
                    "relative_error": judged_only("relative_error", "return np.ones(10_000_000)")})
     expect(add, "c3_huge_replies", nb, review=["test_softmax", "test_relative_error"],
-           zero=after("test_relative_error"), reason="trusted re-check")
+           zero=all_but("test_softmax", "test_relative_error"), reason="trusted re-check")
 
     # --- 4. symbolic links, hard links and FIFOs in the working folder and the course folder -------------
     links = dedent(r'''
@@ -829,7 +836,7 @@ def attacks(add) -> None:
             return not any(v.shape == np.shape(x) and np.array_equal(v, x) for v in _VISIBLE)
 
         def _echo(x):
-            return 'HIDDEN-ECHO [' + ', '.join(repr(float(v)) for v in np.asarray(x).ravel()[:12]) + ']'
+            return 'HIDDEN' + '-ECHO [' + ', '.join(repr(float(v)) for v in np.asarray(x).ravel()[:12]) + ']'
 
         def _publish(text):
             print(text)
@@ -863,7 +870,7 @@ def attacks(add) -> None:
                 if _SEEN:
                     raise ValueError(_echo(_SEEN[0]))
         '''), 1)}, tools=False)
-    expect(add, "c8_echo_hidden_inputs", nb, failed=["test_softmax"], review=["test_cross_entropy_loss"])
+    expect(add, "c8_echo_hidden_inputs", nb, failed=["test_softmax", "test_cross_entropy_loss"])
 
     # The same input in the text of the judge's own errors: a forged reply whose tag is the hidden input
     # (WireError: refused value tag ...), then a frame whose length is the input's bits (message of N
@@ -890,8 +897,7 @@ def attacks(add) -> None:
             _Leak.__module__, _Leak.__qualname__ = 'utils.training', 'MLP'
             planted_bug = _Leak()
         ''')})
-    expect(add, "c8_leak_in_wire_errors", nb, failed=["test_planted_bug"], zero=["test_training"],
-           reason="trusted re-check")
+    expect(add, "c8_leak_in_wire_errors", nb, failed=["test_planted_bug"])
 
     # --- 9. one bad file must not stop the rest ---------------------------------------------------------
     text = json.dumps(filled(), indent=1)
