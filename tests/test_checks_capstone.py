@@ -435,7 +435,23 @@ def test_hidden_module_has_cases_for_every_visible_exercise():
         visible = draw(np.random.default_rng(0))
         assert len(hidden.CASES[exercise](np.random.default_rng(0))) > len(visible), exercise
     assert set(hidden.CASES) == set(EXERCISES)
-    assert set(hidden.CRITERIA) == {"search_results", "final_model", "transfer_models"}
+    assert set(hidden.CRITERIA) == {"search_results", "final_model", "transfer_models", "schedule_rates",
+                                    "trainable_count"}
+
+
+def test_visible_expected_values_come_from_tables_that_the_hidden_formulas_reproduce():
+    """graders/ (which the grading sandbox shows to student code) holds the visible runs' expected values,
+    not the formulas (a working make_schedule or count_trainable_params); the hidden module's formulas
+    reproduce the tables."""
+    for (kind, lr0, T), rates in checks.SCHEDULE_VALUES.items():
+        np.testing.assert_allclose(hidden.CRITERIA["schedule_rates"](kind, lr0, T), rates, rtol=1e-12)
+    assert set(checks.SCHEDULE_VALUES) == set(checks.SCHEDULE_RUNS)
+    for k, (label, model, _) in enumerate(checks._tool_networks("count_trainable_params", False)):
+        L, names = model.num_layers, list(model.params)
+        for j, frozen in enumerate((set(), {"W1", "b1"}, set(names) - {f"W{L}", f"b{L}"}, set(names))):
+            model.frozen = set(frozen)
+            assert hidden.CRITERIA["trainable_count"](model) == checks.COUNT_VALUES[k][j], (label, frozen)
+    assert not hasattr(checks, "_count_expected") and not hasattr(checks, "_schedule_formula")
 
 
 @pytest.mark.parametrize("impl, check, hint", [

@@ -183,4 +183,34 @@ def _transfer_models(transfer_models, *, pretrained, make_schedule, prepare_tran
                      f"(at least {TRANSFER_TEST_MIN[s]} expected).")
 
 
-CRITERIA = {"search_results": _search_results, "final_model": _final_model, "transfer_models": _transfer_models}
+# Formulas the checks need for hidden cases; kept here, not in graders/ (which the grading sandbox shows
+# to the student's code): a working count_trainable_params and make_schedule of 09.
+def _trainable_count(model) -> int:
+    """Trainable entries counted from the architecture: (fan_in + 1) * fan_out per layer, 2 * width per BN layer."""
+    total = 0
+    for i in range(1, model.num_layers + 1):
+        fan_in, fan_out = model.params[f"W{i}"].shape
+        sizes = {f"W{i}": fan_in * fan_out, f"b{i}": fan_out}
+        if model.batchnorm and i < model.num_layers:
+            sizes.update({f"gamma{i}": fan_out, f"beta{i}": fan_out})
+        total += sum(n for name, n in sizes.items() if name not in model.frozen)
+    return total
+
+
+
+def _schedule_formula(kind: str, lr0: float, T: int, t: int) -> float:
+    if kind == "constant":
+        return lr0
+    if kind == "step":
+        drops = (1 if t >= T // 2 else 0) + (1 if t >= (3 * T) // 4 else 0)
+        return lr0 / 10.0 ** drops
+    return lr0 * (np.cos(np.pi * t / T) + 1.0) / 2.0
+
+
+
+def _schedule_rates(kind: str, lr0: float, T: int) -> list[float]:
+    return [float(_schedule_formula(kind, lr0, T, t)) for t in range(T)]
+
+
+CRITERIA = {"search_results": _search_results, "final_model": _final_model, "transfer_models": _transfer_models,
+            "schedule_rates": _schedule_rates, "trainable_count": _trainable_count}
