@@ -348,7 +348,7 @@ def _in_kernel(job: Path, assignment: str, student: str, limits: Limits, sandbox
     from .sandbox import launcher, lock_runtime, process_cap, share_with_student
     group = process_cap(f"tnn-{job.name}")[0] if sandbox is not None else None
     if sandbox is not None:
-        share_with_student(job, [p for p in (sandbox.utils_dir,) if p is not None], runtime)
+        share_with_student(job, [p for p in (sandbox.utils_dir, sandbox.graders_dir) if p is not None], runtime)
         argv = launcher(group) + limit + sandbox.wrap(kernel, workdir=workdir, rw=[str(runtime)])
         executor_cls.after_start = lambda: lock_runtime(runtime)
     elif limit:
@@ -457,8 +457,9 @@ def grade_one(course: Path, assignment: str, student: str, limits: Limits, use_s
     job = Path(tempfile.mkdtemp(prefix=f"tnn-grade-{student[:20]}-"))
     try:
         if sandbox_obj is not None:   # the library without working answers to this notebook's exercises
-            from .library import sandbox_utils
+            from .library import sandbox_graders, sandbox_utils
             sandbox_obj.utils_dir = sandbox_utils(assignment, job / "library")
+            sandbox_obj.graders_dir = sandbox_graders(assignment, job / "library")
         for name in ("tnn_course.py", "utils", "datasets", "graders"):
             (job / name).symlink_to((layout.root / name).resolve())
         (job / "classroom").mkdir()   # the worker's half of the re-check only: never classroom/hidden

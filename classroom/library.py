@@ -214,6 +214,40 @@ def sandbox_utils(assignment: str, dest: Path, *, course_root: Path | None = Non
     return out
 
 
+# Private helpers of the check library (graders/, which the sandbox shows whole) that compute an
+# exercise's answer to word a hint: withheld the same way while their notebook is graded. The checks
+# that call them give no hint there instead (the trusted re-check, where they are whole, words it).
+GRADERS_TABLE: tuple[Stub, ...] = (
+    Stub("batchnorm._normalised", "05_batchnorm", ("batchnorm_forward", "layernorm_forward"),
+         "computes the normalised output (gamma * x_hat + beta) along either axis, to recognise mistakes"),
+)
+
+
+def sandbox_graders(assignment: str, dest: Path, *, course_root: Path | None = None) -> Path:
+    """Write ``dest/graders``: the course's ``graders/`` with the helpers :data:`GRADERS_TABLE` maps to
+    ``assignment`` stubbed (as :func:`sandbox_utils` does for the library); return its path."""
+    assignment = _assignment(assignment)
+    source = Path(course_root or COURSE_ROOT) / "graders"
+    out = Path(dest) / "graders"
+    if out.is_symlink() or out.is_file():
+        out.unlink()
+    elif out.exists():
+        shutil.rmtree(out)
+    Path(dest).mkdir(parents=True, exist_ok=True)
+    shutil.copytree(source, out, symlinks=False, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo"))
+    targets: dict[str, dict[str, str]] = {}
+    for stub in GRADERS_TABLE:
+        if stub.assignment == assignment:
+            module, qualname = stub.function.split(".", 1)
+            targets.setdefault(module, {})[qualname] = (
+                f"graders.{stub.function} is not available while {assignment} is graded")
+    for module, names in targets.items():
+        path = out / f"{module}.py"
+        path.write_text(stub_source(path.read_text(encoding="utf-8"), names, f"graders/{module}.py"),
+                        encoding="utf-8")
+    return out
+
+
 def stub_source(source: str, names: dict[str, str], filename: str = "<utils>") -> str:
     """``source`` with the body of every function in ``names`` (``"f"`` or ``"Class.method"``, top
     level only) replaced by its docstring and ``raise NotImplementedError(names[name])``."""

@@ -128,6 +128,7 @@ class Sandbox:
     bwrap: str = "bwrap"
     mpl_cache: Path | None = None           # matplotlib's font cache, built once (see font_cache)
     utils_dir: Path | None = None           # the library to show (default: the course's utils/)
+    graders_dir: Path | None = None         # the check library to show (default: the course's graders/)
 
     def environment(self) -> list[str]:
         python_bin = os.path.dirname(sys.executable)
@@ -171,7 +172,7 @@ class Sandbox:
             if _inside(d, root) and not _inside(root, d):
                 args += mounts.bind(d, d)
         for name in STUDENT_CODE:
-            src = self.utils_dir if name == "utils" and self.utils_dir is not None else self.course_root / name
+            src = {"utils": self.utils_dir, "graders": self.graders_dir}.get(name) or self.course_root / name
             args += mounts.bind(str(Path(src).resolve()), f"{root}/{name}")
         for name in WORKER_FILES:
             args += mounts.bind(str((self.classroom_dir / name).resolve()), f"{root}/classroom/{name}")

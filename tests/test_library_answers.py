@@ -498,3 +498,36 @@ def test_the_solution_notebook_runs_with_the_library_stubbed_for_it(runs, assign
         f"{assignment} fails with utils stubbed for it ({sorted(stubs_for(assignment))}):\n"
         + "\n".join(f"cell {f['cell']} ({f['id']}): {f['ename']}: {f['evalue']}" for f in failures))
 
+
+
+def test_the_check_librarys_own_answer_helpers_are_withheld_too(tmp_path):
+    """graders/ is in the sandbox whole: its helpers that compute an exercise's answer (for hints) are
+    stubbed while their notebook is graded, and the visible checks still accept the reference there."""
+    import subprocess
+    import sys
+
+    from classroom.library import GRADERS_TABLE, sandbox_graders, sandbox_utils
+
+    course = tmp_path / "course"
+    course.mkdir()
+    shutil.copy(ROOT / "tnn_course.py", course)
+    shutil.copytree(ROOT / "datasets", course / "datasets", ignore=shutil.ignore_patterns("__pycache__"))
+    (course / "solutions").symlink_to(ROOT / "solutions")
+    for stub in GRADERS_TABLE:
+        sandbox_utils(stub.assignment, course)     # course/utils and course/graders as the sandbox shows them
+        sandbox_graders(stub.assignment, course)
+        module, helper = stub.function.split(".", 1)
+        exercises = ", ".join(repr(e) for e in stub.exercises)
+        code = (f"import sys; sys.path.insert(0, {str(course)!r}); import tnn_course; tnn_course.activate({str(course)!r})\n"
+                f"import graders.{module} as m, graders.reference as r\n"
+                f"try:\n    m.{helper}\n    getattr(m, {helper!r})(*[None] * 5)\n    print('WORKS')\n"
+                f"except NotImplementedError:\n    print('WITHHELD')\n"
+                f"ref = r.load({module!r})\n"
+                f"for ex in ({exercises},):\n"
+                f"    check = getattr(m, 'check_' + ex)\n"
+                f"    kw = {{'forward': getattr(ref, ex.replace('backward', 'forward'))}} if 'backward' in ex else {{}}\n"
+                f"    check(getattr(ref, ex), **kw)\n")
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=course)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert done.stdout.splitlines()[0] == "WITHHELD", done.stdout
+        assert done.stdout.count("[ok]") == len(stub.exercises), done.stdout
