@@ -6,6 +6,7 @@ import pytest
 from graders import activations as checks
 from graders import reference
 from wrong import MODE_IDS, MODES, assert_rejects, run_check
+from coursework import run_notebook_cells
 
 REF = reference.load("activations")
 
@@ -478,23 +479,8 @@ def test_unstarted_exercise_raises_not_implemented():
 # ---------------------------------------------------------------- the experiments' checks
 # ---------------------------------------------------------------- the experiments
 def notebook_values(*markers: str, **functions) -> dict:
-    """Run the solution notebook's imports cell and its code cells that contain ``markers`` (the experiments'
-    own code, plots and all) with the reference functions, or ``functions`` in their place; return the namespace."""
-    import json
-    import matplotlib
-    matplotlib.use("Agg")
-    from graders.layout import Course
-    cells = [c for c in json.loads(Course.checkout().source("02_activations").read_text())["cells"]
-             if c["cell_type"] == "code"]
-    namespace = {name: getattr(REF, name) for name in dir(REF) if not name.startswith("_")}
-    namespace.update(functions)
-    sources = ["".join(cells[1]["source"])]                     # the imports
-    sources += ["".join(c["source"]) for c in cells if any(m in "".join(c["source"]) for m in markers)]
-    for source in sources:
-        exec(compile(source, "<notebook cell>", "exec"), namespace)
-    import matplotlib.pyplot as plt
-    plt.close("all")
-    return namespace
+    """The solution notebook's cells that contain ``markers`` run with the reference functions, or ``functions`` in their place."""
+    return run_notebook_cells("02_activations", REF, markers, **functions)
 
 
 STACK = {f"{n}_{k}": getattr(REF, f"{n}_{k}") for n in ("sigmoid", "tanh", "relu") for k in ("forward", "backward")}

@@ -8,6 +8,7 @@ from graders import batchnorm as checks
 from graders import reference
 from classroom import hidden as hidden_cases
 from wrong import MODE_IDS, MODES, assert_rejects, bank_params, run_check
+from coursework import run_notebook_cells
 
 REF = reference.load("batchnorm")
 
@@ -333,22 +334,8 @@ def test_unstarted_exercise_raises_not_implemented():
 
 # ---------------------------------------------------------------- the weight-scale experiment (section 7)
 def notebook_values(marker: str = "scales = np.logspace(-3, 0.5, 8)", **functions) -> dict:
-    """Run the solution notebook's imports cell and its experiment cell (its own code, plots and all) with the
-    reference functions, or ``functions`` in their place; return the namespace."""
-    import json
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from graders.layout import Course
-    cells = [c for c in json.loads(Course.checkout().source("05_batchnorm").read_text())["cells"]
-             if c["cell_type"] == "code"]
-    namespace = {name: getattr(REF, name) for name in dir(REF) if not name.startswith("_")}
-    namespace.update(functions)
-    sources = ["".join(cells[1]["source"])] + ["".join(c["source"]) for c in cells if marker in "".join(c["source"])]
-    for source in sources:
-        exec(compile(source, "<notebook cell>", "exec"), namespace)
-    plt.close("all")
-    return namespace
+    """The solution notebook's weight-scale experiment run with the reference functions, or ``functions`` in their place."""
+    return run_notebook_cells("05_batchnorm", REF, [marker], **functions)
 
 
 BN = {"batchnorm_forward": REF.batchnorm_forward, "batchnorm_backward": REF.batchnorm_backward}

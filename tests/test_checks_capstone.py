@@ -9,6 +9,7 @@ from classroom.hidden import capstone as hidden
 from graders import capstone as checks
 from graders import reference
 from wrong import assert_rejects, bank_params, reference_and_bank_tests
+from coursework import run_notebook_cells
 
 REF = reference.load("capstone")
 
@@ -519,26 +520,9 @@ NOTEBOOK_CELLS = ("data = load_digits()", "def build_model(", "n_trials = 4 if f
 
 
 def notebook_values(**functions) -> dict:
-    """Run the solution notebook's imports cell and its cells from the data to the transfer models (the search,
-    the final model, pretraining and the three transfer models: its own code, plots and all) with the
-    reference functions, or ``functions`` in their place; return the namespace."""
-    import json
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from graders.layout import Course
-    from threadpoolctl import threadpool_limits
-    cells = [c for c in json.loads(Course.checkout().source("09_capstone").read_text())["cells"]
-             if c["cell_type"] == "code"]
-    namespace = {name: getattr(REF, name) for name in dir(REF) if not name.startswith("_")}
-    namespace.update(functions)
-    sources = ["".join(cells[1]["source"])]
-    sources += ["".join(c["source"]) for c in cells if any(m in "".join(c["source"]) for m in NOTEBOOK_CELLS)]
-    with threadpool_limits(1):   # tiny matrices: several BLAS threads only wait for each other
-        for source in sources:
-            exec(compile(source, "<notebook cell>", "exec"), namespace)
-    plt.close("all")
-    return namespace
+    """The solution notebook's cells from the data to the transfer models (the search, the final model,
+    pretraining and the three transfer models) run with the reference functions, or ``functions`` in their place."""
+    return run_notebook_cells("09_capstone", REF, NOTEBOOK_CELLS, **functions)
 
 
 @pytest.fixture(scope="module")

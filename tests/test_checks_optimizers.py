@@ -14,6 +14,7 @@ from classroom import hidden as hidden_cases
 from graders import optimizers as checks
 from graders import reference
 from wrong import assert_rejects, bank_params, reference_and_bank_tests
+from coursework import run_notebook_cells
 
 REF = reference.load("optimizers")
 
@@ -672,22 +673,8 @@ UPDATES = {name: getattr(REF, name)
 
 
 def notebook_values(marker: str = "digit_runs = {", **functions) -> dict:
-    """Run the solution notebook's imports cell and its digits cell (its own code, plots and all) with the
-    reference functions, or ``functions`` in their place; return the namespace."""
-    import json
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from graders.layout import Course
-    cells = [c for c in json.loads(Course.checkout().source("06_optimizers").read_text())["cells"]
-             if c["cell_type"] == "code"]
-    namespace = {name: getattr(REF, name) for name in dir(REF) if not name.startswith("_")}
-    namespace.update(functions)
-    sources = ["".join(cells[1]["source"])] + ["".join(c["source"]) for c in cells if marker in "".join(c["source"])]
-    for source in sources:
-        exec(compile(source, "<notebook cell>", "exec"), namespace)
-    plt.close("all")
-    return namespace
+    """The solution notebook's digits cell run with the reference functions, or ``functions`` in their place."""
+    return run_notebook_cells("06_optimizers", REF, [marker], **functions)
 
 
 def _stub(*args, **kwargs):

@@ -11,6 +11,7 @@ import pytest
 from graders import preprocessing as checks
 from graders import reference
 from wrong import MODE_IDS, MODES, assert_rejects, bank_params, reference_and_bank_tests, run_check
+from coursework import run_notebook_cells
 
 REF = reference.load("preprocessing")
 
@@ -514,22 +515,8 @@ def test_hidden_module_has_cases_for_every_exercise():
 
 # ---------------------------------------------------------------- the breast-cancer experiment (section 2)
 def notebook_values(marker: str = "bc_losses = bc_test_accuracy = bc_mean = None", **functions) -> dict:
-    """Run the solution notebook's imports cell and its experiment cell (its own code, plots and all) with the
-    reference functions, or ``functions`` in their place; return the namespace."""
-    import json
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from graders.layout import Course
-    cells = [c for c in json.loads(Course.checkout().source("03_preprocessing").read_text())["cells"]
-             if c["cell_type"] == "code"]
-    namespace = {name: getattr(REF, name) for name in dir(REF) if not name.startswith("_")}
-    namespace.update(functions)
-    sources = ["".join(cells[1]["source"])] + ["".join(c["source"]) for c in cells if marker in "".join(c["source"])]
-    for source in sources:
-        exec(compile(source, "<notebook cell>", "exec"), namespace)
-    plt.close("all")
-    return namespace
+    """The solution notebook's breast-cancer experiment run with the reference functions, or ``functions`` in their place."""
+    return run_notebook_cells("03_preprocessing", REF, [marker], **functions)
 
 
 BC = {"compute_mean_std": REF.compute_mean_std, "standardize": REF.standardize}
