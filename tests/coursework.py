@@ -115,3 +115,9 @@ def run_notebook_cells(assignment: str, ref, markers, **functions) -> dict:
             exec(compile(source, "<notebook cell>", "exec"), namespace)
     plt.close("all")
     return namespace
+
+
+def notebook(tag: str) -> bytes:
+    """A minimal valid notebook whose one cell holds ``tag`` (to tell copies apart)."""
+    return json.dumps({"cells": [{"cell_type": "markdown", "metadata": {}, "source": tag}],
+                       "metadata": {}, "nbformat": 4, "nbformat_minor": 5}).encode()

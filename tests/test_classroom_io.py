@@ -16,15 +16,10 @@ from classroom.export import export_csv
 from classroom.importer import import_submissions, infer_assignment, sanitize_student
 from classroom.report import class_report
 from classroom.results import load_results
+from coursework import notebook
 
 ASSIGNMENTS = ["01_softmax", "02_activations"]
 TOP_MESSAGE = "AssertionError: softmax of equal scores should be uniform, got [1. 0. 0.]"
-
-
-def notebook(tag: str) -> bytes:
-    """A minimal valid notebook whose one cell holds ``tag`` (to tell copies apart)."""
-    return json.dumps({"cells": [{"cell_type": "markdown", "metadata": {}, "source": tag}],
-                       "metadata": {}, "nbformat": 4, "nbformat_minor": 5}).encode()
 
 
 @pytest.fixture

@@ -19,17 +19,12 @@ from classroom.export import export_csv
 from classroom.feedback import Limits, feedback
 from classroom.importer import import_submissions
 from classroom.results import load_results
-from coursework import ROOT
+from coursework import ROOT, notebook
 
 A = "01_softmax"
 DEEP = b"[" * 200_000 + b"]" * 200_000           # 200,000 nested JSON arrays
 HIDDEN = "check_softmax(softmax, hidden=True)"    # the hidden test line of 01_softmax's solution notebook
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
-
-
-def notebook(tag: str) -> bytes:
-    return json.dumps({"cells": [{"cell_type": "markdown", "metadata": {}, "source": tag}],
-                       "metadata": {}, "nbformat": 4, "nbformat_minor": 5}).encode()
 
 
 @pytest.fixture
