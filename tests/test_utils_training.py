@@ -90,3 +90,20 @@ def test_progress_bar_writes_to_stdout_only(capfd, monkeypatch):
     train(MLP(64, [8], 10, make_rng(0)), data, rng=make_rng(1), epochs=1, batch_size=500)
     out, err = capfd.readouterr()
     assert "training [" in out and err == ""
+
+
+def test_train_visits_every_example_including_the_last_partial_batch():
+    """N = 10, batch_size = 4: three steps an epoch (4, 4, 2), every example seen exactly once."""
+    X, y = np.arange(20.0).reshape(10, 2), np.arange(10) % 3
+    seen = []
+
+    def augment(Xb, rng):
+        seen.append(Xb[:, 0].copy())
+        return Xb
+
+    hist = train(MLP(2, [3], 3, make_rng(0)), {"X_train": X, "y_train": y}, rng=make_rng(1), epochs=2,
+                 batch_size=4, augment=augment, progress_bar=False)
+    assert len(hist.loss) == 6
+    assert [len(b) for b in seen] == [4, 4, 2, 4, 4, 2]
+    for epoch in (seen[:3], seen[3:]):
+        assert sorted(np.concatenate(epoch)) == sorted(X[:, 0])

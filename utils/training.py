@@ -284,6 +284,8 @@ def train(model: MLP, data: dict, *, rng: np.random.Generator, epochs: int = 10,
     - ``augment(X_batch, rng) -> X_batch``: applied to every training minibatch
     - ``patience``: stop when the validation accuracy has not improved for this many epochs
     - ``keep_best``: with validation data, restore the parameters of the best epoch at the end
+    Every epoch visits every example once: ``ceil(N / batch_size)`` steps, the last one on the
+    ``N % batch_size`` examples left over when ``batch_size`` does not divide ``N``.
     Returns a :class:`History`. Draws minibatches (and dropout masks) from ``rng`` only.
     """
     X, y = data["X_train"], data["y_train"]
@@ -292,7 +294,7 @@ def train(model: MLP, data: dict, *, rng: np.random.Generator, epochs: int = 10,
     configs = {k: copy.deepcopy(optim_config or {}) for k in model.params}
     hist = History()
     best_params, best_acc, since_best = None, -1.0, 0
-    steps_per_epoch = max(N // batch_size, 1)
+    steps_per_epoch = max(-(-N // batch_size), 1)   # ceil: the last, partial batch too
     bar = Progress(epochs * steps_per_epoch, desc, progress_bar)
     for epoch in range(epochs):
         if lr_schedule is not None:
