@@ -30,8 +30,11 @@ def _inside(path: str | None, root: Path) -> bool:
         return False
 
 
-def activate(root: str | os.PathLike | None = None) -> Path:
-    """Put the course folder first on ``sys.path`` and import its packages; return the folder."""
+def activate(root: str | os.PathLike | None = None) -> None:
+    """Put the course folder first on ``sys.path`` and import its packages.
+
+    Returns None on purpose: it is the last expression of every notebook's set-up cell, and a returned
+    path would be echoed under it (the folder is ``ROOT``, or ``os.environ["TNN_COURSE_ROOT"]`` after)."""
     root = Path(root).resolve() if root else ROOT
     entry = str(root)
     sys.path[:] = [p for p in sys.path if not p or Path(p).resolve() != root]
@@ -51,7 +54,6 @@ def activate(root: str | os.PathLike | None = None) -> Path:
             )
     os.environ["TNN_COURSE_ROOT"] = entry
     _one_blas_thread()
-    return root
 
 
 def _one_blas_thread() -> None:

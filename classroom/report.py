@@ -147,6 +147,11 @@ text-align:left;vertical-align:top}th{background:#f3f3f3}img{max-width:100%}
 .graded{color:#4c9a2a}.needs-review{color:#a87400}.failed{color:#c0392b}code{font-size:90%}"""
 
 
+def _points(x: float) -> str:
+    """A score as people write it: ``7.67``, ``8``, ``8.5`` (two decimals at most)."""
+    return f"{x:.2f}".rstrip("0").rstrip(".")
+
+
 def _assignment_section(assignment: str, results: list[Result], pngs: dict[str, bytes]) -> list[str]:
     by_status = Counter(r.status for r in results)
     not_graded = sum(1 for r in results if not r.has_result)
@@ -156,8 +161,8 @@ def _assignment_section(assignment: str, results: list[Result], pngs: dict[str, 
            "<th>not graded yet</th><th>mean score</th><th>median score</th></tr>",
            f"<tr><td>{len(results)}</td><td>{by_status['graded']}</td><td>{by_status['needs review']}</td>"
            f"<td>{by_status['failed'] - not_graded}</td><td>{not_graded}</td>"
-           f"<td>{number(statistics.fmean(scores)) if scores else ''}</td>"
-           f"<td>{number(statistics.median(scores)) if scores else ''}</td></tr></table>"]
+           f"<td>{_points(statistics.fmean(scores)) if scores else ''}</td>"
+           f"<td>{_points(statistics.median(scores)) if scores else ''}</td></tr></table>"]
     for kind, title in (("scores", "Score distribution"), ("exercises", "Pass rate per exercise")):
         data = base64.b64encode(pngs[kind]).decode("ascii")
         out.append(f"<h3>{title}</h3>")

@@ -23,7 +23,95 @@ import numpy as np
 
 
 class CheckFailure(AssertionError):
-    """A check failed; the message is written for the student."""
+    """A check failed; the message is written for the student.
+
+    In a notebook, IPython shows an exception that has ``_render_traceback_`` by calling it: a failure
+    then reads as its message (what was expected, what came back, the input, a hint) and, when the
+    student's own code raised, the lines of *their* code involved; never the check library's frames.
+    nbgrader and pytest still see an ``AssertionError`` and count the cell or test as failed."""
+
+    def _render_traceback_(self) -> list[str]:
+        return render_failure(self)
+
+
+# ------------------------------------------------------------------ how a failure looks in a notebook
+_RED, _BOLD, _DIM, _RESET = "\x1b[31m", "\x1b[1m", "\x1b[2m", "\x1b[0m"
+_COURSE_ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
+
+
+def _is_course_frame(filename: str) -> bool:
+    """A frame of the course's own packages (checks, library), of Python or of an installed package."""
+    import sysconfig
+    from pathlib import Path
+    try:
+        path = Path(filename).resolve()
+    except (OSError, ValueError):
+        return False
+    if any(path.is_relative_to(_COURSE_ROOT / pkg) for pkg in ("graders", "classroom", "authoring")):
+        return True
+    prefixes = {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
+    return any(str(path).startswith(str(Path(p).resolve())) for p in prefixes)
+
+
+def _where(filename: str, lineno: int) -> str:
+    """``Cell In[5], line 3`` for a notebook cell (as IPython names it), else ``file.py, line 3``."""
+    try:
+        from IPython import get_ipython
+        shell = get_ipython()
+        if shell is not None:
+            kind, name = shell.compile.format_code_name(filename) or (None, None)
+            if name:
+                return f"{kind} {name}, line {lineno}"
+    except Exception:
+        pass
+    return f"{filename}, line {lineno}"
+
+
+def _your_lines(err: BaseException | None, limit: int = 4) -> list[str]:
+    """The frames of ``err``'s traceback that are the student's code (not the course's, not Python's)."""
+    import linecache
+    import traceback
+    if err is None or err.__traceback__ is None:
+        return []
+    frames = [f for f in traceback.extract_tb(err.__traceback__) if not _is_course_frame(f.filename)]
+    out = []
+    for f in frames[-limit:]:
+        line = (f.line or linecache.getline(f.filename, f.lineno)).strip()
+        out.append(f"  {_where(f.filename, f.lineno)}, in {f.name}")
+        if line:
+            out.append(f"    {line}")
+    return out
+
+
+def _stopped_note() -> list[str]:
+    """While a student runs the notebook (not while nbgrader grades it, where every cell runs anyway)."""
+    import os
+    if os.environ.get("NBGRADER_EXECUTION"):
+        return []
+    return ["", f"{_DIM}(Run All stops at a failing cell: the cells below have not run. Fix this one, "
+                f"then use Run > Run Selected Cell and All Below.){_RESET}"]
+
+
+def render_failure(err: BaseException) -> list[str]:
+    """The lines a notebook shows for a failed check or an exercise not done yet: the message first."""
+    name = "CheckFailure" if isinstance(err, CheckFailure) else type(err).__name__
+    lines = str(err).splitlines() or [""]
+    out = [f"{_RED}{_BOLD}{name}{_RESET}: {_BOLD}{lines[0]}{_RESET}", *lines[1:]]
+    cause = err.__cause__
+    if cause is not None and not isinstance(cause, (CheckFailure, NotImplementedError)):
+        mine = _your_lines(cause)
+        if mine:
+            out += ["", f"Where it happened in your code ({type(cause).__name__}):", *mine]
+    return out + _stopped_note()
+
+
+def student_facing(err: BaseException) -> BaseException:
+    """``err`` (a ``NotImplementedError``, say) made to render like a failure in a notebook; returned."""
+    try:
+        err._render_traceback_ = lambda: render_failure(err)
+    except AttributeError:  # an exception type without a __dict__: IPython's own rendering then
+        pass
+    return err
 
 
 @dataclass
@@ -58,10 +146,10 @@ def fail(message: str, case: Case | None = None, hint: str | None = None) -> Non
     __tracebackhide__ = True
     text = message
     if case is not None:
-        text += f"\nInput ({case.describe()})"
+        text += f"\nInput: {case.describe()}"
     if hint:
         text += f"\nHint: {hint}"
-    raise CheckFailure(text)
+    raise CheckFailure(text) from None  # raised while handling another error: that one is not the news
 
 
 def call(f: Callable, name: str, case: Case, copy_args: bool = False):
@@ -76,6 +164,7 @@ def call(f: Callable, name: str, case: Case, copy_args: bool = False):
     args = [copy.deepcopy(v) for v in case.args.values()] if copy_args else list(case.args.values())
     kwargs = dict(case.kwargs)
     before = [copy.deepcopy(v) for v in args]
+    numeric_problem = None
     try:
         with warnings.catch_warnings(record=True) as caught:
             # numpy's floating-point problems fail the check (they mean wrong numbers); any other warning
@@ -86,16 +175,19 @@ def call(f: Callable, name: str, case: Case, copy_args: bool = False):
                 out = f(*args, **kwargs)
     except NotImplementedError as err:
         if str(err):  # already explained (e.g. by a nested check)
-            raise
-        raise NotImplementedError(f"{name} is not implemented yet: replace `raise NotImplementedError()` "
-                                  "in its cell with your code, run that cell, then this check again.") from None
+            raise student_facing(err)
+        raise student_facing(NotImplementedError(
+            f"{name} is not implemented yet: replace `raise NotImplementedError()` in its cell with your "
+            "code, run that cell, then this check again.")) from None
     except (FloatingPointError, RuntimeWarning) as err:
-        fail(f"{name} ran into a floating-point problem: {err}. A correct implementation stays finite "
-             "and raises no warning on this input.", case, _warning_hint(str(err)))
+        numeric_problem = str(err)  # failed below, outside this handler: one error, not two chained
     except CheckFailure:
         raise
-    except Exception as err:  # the student's own bug: keep its traceback, add the input
-        raise CheckFailure(f"{name} raised {type(err).__name__}: {err}\nInput ({case.describe()})") from err
+    except Exception as err:  # the student's own bug: name the input; the notebook shows their lines
+        raise CheckFailure(f"{name} raised {type(err).__name__}: {err}\nInput: {case.describe()}") from err
+    if numeric_problem is not None:
+        fail(f"{name} ran into a floating-point problem: {numeric_problem}. A correct implementation stays "
+             "finite and raises no warning on this input.", case, _warning_hint(numeric_problem))
     if not copy_args:
         for arg_name, old, new in zip(case.args, before, args):
             if not _same(old, new):
@@ -315,7 +407,8 @@ def require_answer(value, name: str) -> None:
     """An answer still ``None`` (its cell not done yet) reads as ``NotImplementedError``, like a stub."""
     __tracebackhide__ = True
     if value is None:
-        raise NotImplementedError(f"{name} is not set yet: complete the exercise above this check.")
+        raise student_facing(NotImplementedError(f"{name} is not set yet: set it in the answer cell above "
+                                                 "this check, run that cell, then this check again."))
 
 
 def check_number(value, *, name: str, expected: float | None = None, tol: float | None = None,

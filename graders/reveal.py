@@ -58,59 +58,125 @@ def highlight(code: str) -> str:
     return _highlight(code, PythonLexer(), HtmlFormatter(noclasses=True, style="friendly"))
 
 
-def exercises(notebooks: Path | None = None) -> dict[str, list[str]]:
-    """``{assignment: [exercise, ...]}``: the answer cells of every student notebook, in order."""
+def _cells(notebooks: Path | None = None) -> dict[str, list[tuple[str, str]]]:
+    """``{assignment: [("solution" | "test", grade id), ...]}`` of every student notebook, in order."""
     folder = notebooks or Course.checkout().step_dir(RELEASE)
     found = {}
     for nb_path in sorted(folder.glob("*/*.ipynb")):
         nb = json.loads(nb_path.read_text(encoding="utf-8"))
-        found[nb_path.parent.name] = [c["metadata"]["nbgrader"]["grade_id"] for c in nb["cells"]
-                                      if c.get("metadata", {}).get("nbgrader", {}).get("solution")]
+        found[nb_path.parent.name] = [("solution" if meta.get("solution") else "test", meta["grade_id"])
+                                      for c in nb["cells"]
+                                      for meta in [c.get("metadata", {}).get("nbgrader", {})]
+                                      if meta.get("solution") or meta.get("grade")]
     return found
+
+
+def exercises(notebooks: Path | None = None) -> dict[str, list[str]]:
+    """``{assignment: [exercise, ...]}``: the answer cells of every student notebook, in order."""
+    return {a: [gid for kind, gid in cells if kind == "solution"] for a, cells in _cells(notebooks).items()}
+
+
+def checked_by(check: str, notebooks: Path | None = None) -> dict[str, list[str]]:
+    """``{assignment: [exercise, ...]}``: the exercises the check cell ``check`` (``test_softmax``, as
+    progress and feedback name it) follows, i.e. the answer cells between it and the check before it."""
+    out = {}
+    for assignment, cells in _cells(notebooks).items():
+        pending = []
+        for kind, gid in cells:
+            if kind == "solution":
+                pending.append(gid)
+            elif gid == check:
+                out[assignment] = pending or [gid]
+                break
+            else:
+                pending = []
+    return out
+
+
+class UnknownExercise(KeyError):
+    """No exercise (or check) of that name; the message suggests the nearest names."""
+
+    def __str__(self) -> str:  # a KeyError would show its message in quotes
+        return str(self.args[0])
+
+
+def _unknown(name: str) -> UnknownExercise:
+    import difflib
+    from .checking import student_facing
+    names = sorted({gid for cells in _cells().values() for _, gid in cells})
+    close = difflib.get_close_matches(name, names, n=4, cutoff=0.6)
+    return student_facing(UnknownExercise(
+        f"There is no exercise called {name!r}." + (f" Did you mean {', '.join(map(repr, close))}?" if close else "")
+        + " Use the name of the function or answer an exercise asks for (reveal(\"softmax\")) or of its "
+        "check, as progress and feedback print it (reveal(\"test_softmax\"))."))
 
 
 def _find(exercise: str, topic: str | None) -> str:
     owners = [a for a, names in exercises().items() if exercise in names
               and (topic is None or topic in (a, a.split("_", 1)[1]))]
     if not owners:
-        known = ", ".join(sorted({n for names in exercises().values() for n in names}))
-        raise KeyError(f"There is no exercise called {exercise!r}. Exercises: {known}")
+        raise _unknown(exercise)
     if len(owners) > 1:
-        raise KeyError(f"{exercise!r} is an exercise of several notebooks ({', '.join(owners)}); "
-                       "say which with topic=...")
+        raise student_facing_key(f"{exercise!r} is an exercise of several notebooks ({', '.join(owners)}); "
+                                 "say which with topic=...")
     return owners[0]
 
 
+def student_facing_key(message: str) -> UnknownExercise:
+    from .checking import student_facing
+    return student_facing(UnknownExercise(message))
+
+
+def _resolve(name: str, topic: str | None) -> list[tuple[str, str]]:
+    """``[(exercise, assignment), ...]`` that ``name`` (an exercise, or a check such as ``test_softmax``) means."""
+    if any(name in names for names in exercises().values()):
+        return [(name, _find(name, topic))]
+    owners = {a: ex for a, ex in checked_by(name).items() if topic is None or topic in (a, a.split("_", 1)[1])}
+    if len(owners) == 1:
+        (assignment, names), = owners.items()
+        return [(n, assignment) for n in names]
+    if len(owners) > 1:
+        raise student_facing_key(f"{name!r} is a check of several notebooks ({', '.join(owners)}); say which "
+                                 "with topic=...")
+    raise _unknown(name)
+
+
 def hint(exercise: str, topic: str | None = None) -> str:
-    """The hint written for ``exercise``."""
-    assignment = _find(exercise, topic)
-    module = importlib.import_module(f"graders.{assignment.split('_', 1)[1]}")
-    return getattr(module, "HINTS", {}).get(exercise) or "No hint has been written for this exercise yet."
+    """The hint written for ``exercise`` (or for the exercises the check ``exercise`` follows)."""
+    texts = []
+    for name, assignment in _resolve(exercise, topic):
+        module = importlib.import_module(f"graders.{assignment.split('_', 1)[1]}")
+        texts.append(getattr(module, "HINTS", {}).get(name) or "No hint has been written for this exercise yet.")
+    return "\n\n".join(texts)
 
 
 def solution_code(exercise: str, topic: str | None = None) -> str:
     """The reference code of ``exercise`` (solution markers removed, hidden tests stripped)."""
-    assignment = _find(exercise, topic)
-    topic_name = assignment.split("_", 1)[1]
-    cells = [c for c in json.loads(reference.notebook_path(topic_name).read_text(encoding="utf-8"))["cells"]
-             if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == exercise]
-    src = "".join(cells[0]["source"])
-    src = strip_hidden_tests(src)
-    return "\n".join(l for l in src.splitlines()
-                     if l.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION")).strip() + "\n"
+    codes = []
+    for name, assignment in _resolve(exercise, topic):
+        topic_name = assignment.split("_", 1)[1]
+        cells = [c for c in json.loads(reference.notebook_path(topic_name).read_text(encoding="utf-8"))["cells"]
+                 if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == name]
+        src = strip_hidden_tests("".join(cells[0]["source"]))
+        codes.append("\n".join(l for l in src.splitlines()
+                                if l.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION")).strip())
+    return "\n\n".join(codes) + "\n"
 
 
 def reveal(exercise: str, solution: bool = False, topic: str | None = None) -> Revealed:
-    """A hint for ``exercise``; with ``solution=True`` its reference code as well."""
+    """A hint for ``exercise``; with ``solution=True`` its reference code as well. ``exercise`` is the
+    name of what an exercise asks for (``"softmax"``) or of its check (``"test_softmax"``)."""
+    names = [n for n, _ in _resolve(exercise, topic)]
+    what = ", ".join(names)
     text = hint(exercise, topic)
     if not solution:
-        return Revealed(f"Hint for {exercise}", text + f'\n\nStill stuck? reveal("{exercise}", '
+        return Revealed(f"Hint for {what}", text + f'\n\nStill stuck? reveal("{exercise}", '
                         "solution=True) shows the reference solution of this exercise only.")
     try:
         code = solution_code(exercise, topic)
     except reference.ReferenceUnavailable:
-        return Revealed(f"Solution for {exercise}",
+        return Revealed(f"Solution for {what}",
                         "Solutions are not part of this release of the course, so there is no "
                         "reference code to show here. The hint: " + text)
-    return Revealed(f"Reference solution for {exercise}",
+    return Revealed(f"Reference solution for {what}",
                     "Compare it with yours; then run the check cell again with your own version.", code)
