@@ -262,13 +262,13 @@ def table(results: list[NotebookProgress]) -> str:
                      + (f"  ({_short(r.error, 60)})" if r.error else ""))
         for e in r.exercises:
             if e.status in ("failed", "wrong", "answered"):
-                lines.append(f"  {MARKS[e.status]} {e.check:<30} {e.status:<8} {_short(e.message, 70)}".rstrip())
+                lines.append(f"  {MARKS[e.status]} {e.check:<30} {e.status:<8} {_short(e.message, 64)}".rstrip())
         waiting = [e.check for e in r.exercises if e.status == "not started"]
         if waiting:
             lines.append(_short(f"  [ ] not started: {', '.join(waiting)}", MESSAGE_WIDTH))
     lines.append(f"Course total: {total:g} / {total_max:g} points")
-    lines.append('Stuck? In a notebook: from graders.reveal import reveal; reveal("test_softmax") '
-                 "(any name above) shows a hint.")
+    lines.append('Stuck? In a notebook, reveal("test_softmax") (any name above) shows a hint '
+                 "(from graders.reveal import reveal).")
     return "\n".join(lines)
 
 

@@ -33,9 +33,20 @@ def test_reveal_shows_only_the_requested_exercise():
     assert "shifted = scores - scores.max(axis=1, keepdims=True)" in code
 
 
-def test_reveal_unknown_exercise_lists_the_known_ones():
-    with pytest.raises(KeyError, match="softmax_jacobian"):
+def test_reveal_unknown_exercise_suggests_the_nearest_names():
+    with pytest.raises(KeyError) as caught:
         rv.reveal("sofmax")
+    message = str(caught.value)
+    assert message.startswith("There is no exercise called 'sofmax'. Did you mean 'softmax'")
+    assert len(message) < 400  # a few suggestions, not every name of the course
+    rendered = caught.value._render_traceback_()  # in a notebook: the sentence, no frames
+    assert "graders/" not in "\n".join(rendered) and "There is no exercise" in rendered[0]
+
+
+def test_reveal_takes_the_check_names_progress_and_feedback_print():
+    assert rv.reveal("test_softmax").title == "Hint for softmax"
+    assert rv.reveal("test_softmax", solution=True).code.startswith("def softmax(scores):")
+    assert rv.reveal("test_planted_bug").title == "Hint for planted_bug"
 
 
 @pytest.fixture(scope="module")
@@ -142,9 +153,83 @@ def test_progress_blank_perfect_and_partly_wrong(tmp_path):
     assert by_check["test_softmax"].status == "passed"
     assert result.points == 15
     text = table([result])
-    assert "[!] test_softmax_jacobian" in text and "15 / 17 points" in text
+    assert "[!] test_softmax_jacobian" in text and re.search(r"15 / 17\s+points", text)
     fig = plot([result, blank], tmp_path / "progress.png")
     assert (tmp_path / "progress.png").stat().st_size > 5000 and len(fig.axes[0].patches) == 4
+
+
+def _partly_wrong_course(folder):
+    """01 done, with the planted-bug question answered wrongly and the Jacobian only on its diagonal."""
+    release = ROOT / "notebooks" / "01_softmax" / "01_softmax.ipynb"
+    nb = perfect_submission("01_softmax", release)
+    for cell in nb["cells"]:
+        if cell.get("id") == "planted_bug":
+            cell["source"] = 'planted_bug = "A"\n'
+    (folder / "01_softmax").mkdir(parents=True)
+    (folder / "01_softmax" / "01_softmax.ipynb").write_text(json.dumps(nb))
+    shutil.copytree(ROOT / "notebooks" / "02_activations", folder / "02_activations")
+
+
+def test_progress_outside_the_course_tells_right_from_wrong_answers(tmp_path):
+    folder = tmp_path / "my work"
+    _partly_wrong_course(folder)
+    done = subprocess.run([sys.executable, "-m", "graders", "progress", "--notebooks", str(folder), "--no-cache"],
+                          cwd=tmp_path, text=True, capture_output=True,  # run from outside the course
+                          env=dict(unactivated_env(), PYTHONPATH=str(ROOT)))
+    assert done.returncode == 0, done.stderr
+    text = done.stdout
+    assert "ModuleNotFoundError" not in text
+    assert re.search(r"\[!\] test_planted_bug\s+wrong\s+planted_bug is 'A'", text), text
+    assert re.search(r"01_softmax\s+16 / 17\s+points", text), text  # the right answers count, the wrong one not
+    assert "replace `raise NotImplementedError()`" not in text  # one line for what is not started
+    assert max(len(l) for l in text.splitlines()) <= 110
+    assert "not started: test_sigmoid_forward, test_sigmoid_backward" in text
+
+
+def test_progress_without_solutions_says_an_answer_is_recorded_not_passed(tmp_path, monkeypatch):
+    import graders.progress as progress
+
+    _partly_wrong_course(tmp_path)
+    monkeypatch.setattr(progress, "_solution_tests", lambda notebook: {})  # as in a student release
+    result = assess(tmp_path / "01_softmax" / "01_softmax.ipynb")
+    by_check = {e.check: e for e in result.exercises}
+    assert by_check["test_planted_bug"].status == "answered"
+    assert "graded later" in by_check["test_planted_bug"].message
+    assert result.points == 14  # the three question points are not claimed
+
+
+def test_progress_runs_a_notebook_again_only_when_it_changed(tmp_path, monkeypatch):
+    import graders.progress as progress
+
+    shutil.copytree(ROOT / "notebooks" / "02_activations", tmp_path / "nbs" / "02_activations")
+    monkeypatch.setattr(progress, "_cache_path", lambda: tmp_path / "cache.json")
+    runs = []
+    real = progress.assess
+    monkeypatch.setattr(progress, "assess", lambda p: runs.append(p) or real(p))
+    first = progress.collect(tmp_path / "nbs")
+    second = progress.collect(tmp_path / "nbs")
+    assert len(runs) == 1 and progress.to_json(first) == progress.to_json(second)
+    nb = tmp_path / "nbs" / "02_activations" / "02_activations.ipynb"
+    nb.write_text(nb.read_text().replace("def sigmoid_forward", "def sigmoid_forward", 1) + "\n")
+    progress.collect(tmp_path / "nbs")
+    assert len(runs) == 2
+
+
+def test_show_progress_returns_nothing_and_the_chart_keeps_its_labels(tmp_path):
+    import inspect
+    import graders.progress as progress
+
+    assert inspect.signature(progress.show_progress).return_annotation in (None, "None")
+    results = [progress.NotebookProgress(f"0{i}_topic", [progress.Exercise("t", 26 - i, "not started")])
+               for i in range(1, 10)]
+    fig = progress.plot(results, tmp_path / "p.png")
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    axes_box, legend_box = ax.get_window_extent(renderer), ax.get_legend().get_window_extent(renderer)
+    assert legend_box.y0 >= axes_box.y1 - 1  # the legend sits above the bars, covering no label
+    for text in ax.texts:  # every "0/26" label inside the axes, so inside the saved picture
+        assert text.get_window_extent(renderer).x1 <= axes_box.x1, text.get_text()
 
 
 def test_progress_command_and_json_round_trip(tmp_path):
