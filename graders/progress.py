@@ -262,7 +262,7 @@ def table(results: list[NotebookProgress]) -> str:
                      + (f"  ({_short(r.error, 60)})" if r.error else ""))
         for e in r.exercises:
             if e.status in ("failed", "wrong", "answered"):
-                lines.append(f"  {MARKS[e.status]} {e.check:<30} {e.status:<8} {_short(e.message, 64)}".rstrip())
+                lines.append(f"  {MARKS[e.status]} {e.check:<30} {e.status:<8} {_short(e.message, 60)}".rstrip())
         waiting = [e.check for e in r.exercises if e.status == "not started"]
         if waiting:
             lines.append(_short(f"  [ ] not started: {', '.join(waiting)}", MESSAGE_WIDTH))
