@@ -46,6 +46,12 @@ def test_a_failed_check_shows_its_message_first_and_no_grader_frames(lab):
     assert text.count("(") == text.count(")"), text  # every bracket closes
     assert "Run All stops at a failing cell" in text  # says that the cells below did not run
     assert len(lines) <= 14, text
+    # Run All left the view elsewhere; the table of contents marks the failed cell's section (error: -0.5)
+    page.locator(".jp-SideBar [data-id='table-of-contents']").first.click()
+    marked = page.locator(".jp-TableOfContents-content [data-running='-0.5']").first
+    marked.wait_for(timeout=30_000)
+    page.screenshot(path=str(ARTIFACTS / "browser-failed-check-toc.png"))
+    assert "softmax" in marked.inner_text().lower()
     page.close()
 
 

@@ -242,3 +242,14 @@ def test_progress_command_and_json_round_trip(tmp_path):
     results = from_json(done.stdout)
     assert [r.notebook for r in results] == ["01_softmax"] and results[0].max_points == 17
     assert (tmp_path / "p.png").exists()
+
+
+@pytest.mark.parametrize("command", [["graders", "--help"], ["graders", "progress", "--help"],
+                                     ["classroom", "--help"], ["classroom", "grade", "--help"],
+                                     ["authoring", "--help"], ["authoring", "build", "--help"]])
+def test_command_help_is_plain_text(command):
+    """--help is read in a terminal: no reST markup (``code``, :func:`x`) from docstrings."""
+    done = subprocess.run([sys.executable, "-m", *command], cwd=ROOT, text=True, capture_output=True,
+                          env=unactivated_env())
+    assert done.returncode == 0 and "usage:" in done.stdout, done.stderr
+    assert not re.search(r"``|:(?:func|class|meth|mod):`", done.stdout), done.stdout
