@@ -455,7 +455,7 @@ def test_other_cache_designs_are_accepted(pair, capfd):
 ])
 def test_messages_name_the_mistake(name, kind, impl, hint):
     message = rejects(name, kind, impl, match=hint)
-    assert "Input (" in message  # the input that broke it
+    assert "Input: " in message  # the input that broke it
 
 
 def test_overflow_becomes_a_clear_failure_not_a_warning(capfd):

@@ -304,7 +304,7 @@ def test_backward_check_needs_a_working_forward():
 def test_messages_name_the_mistake(check, impl, hint):
     extra = {"forward": FORWARD_FOR[check]} if check in FORWARD_FOR else {}
     message = assert_rejects(getattr(checks, check), impl, match=hint, **extra)
-    assert "Input (" in message  # the input that broke it
+    assert "Input: " in message  # the input that broke it
 
 
 def test_wrong_axis_of_dgamma_is_caught_on_a_square_batch(monkeypatch):

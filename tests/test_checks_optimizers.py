@@ -574,7 +574,7 @@ def test_every_exercise_has_a_bank():
 ])
 def test_messages_name_the_mistake(check, impl, hint):
     message = assert_rejects(getattr(checks, check), impl, match=hint)
-    assert "Input (" in message  # the input that broke it
+    assert "Input: " in message  # the input that broke it
 
 
 def rmsprop_state_set_with_setdefault(w, dw, config=None):  # the cache is saved once, never updated

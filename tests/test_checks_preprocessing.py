@@ -476,7 +476,7 @@ def test_visible_cases_use_different_train_and_test_distributions():
 ])
 def test_messages_name_the_mistake(check, impl, hint):
     message = assert_rejects(getattr(checks, check), impl, match=hint)
-    assert "Input (" in message  # the input that broke it
+    assert "Input: " in message  # the input that broke it
 
 
 def test_unstarted_exercise_raises_not_implemented():

@@ -609,7 +609,7 @@ def test_every_exercise_has_a_bank_and_a_hint():
 ])
 def test_messages_name_the_mistake(check, impl, hint):
     message = assert_rejects(check, impl, match=hint)
-    assert "Input (" in message  # the input that broke it
+    assert "Input: " in message  # the input that broke it
 
 
 def test_dropout_statistics_alone_catch_the_classic_mistakes():

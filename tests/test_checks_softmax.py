@@ -229,7 +229,7 @@ def test_every_exercise_has_a_bank():
 def test_messages_name_the_mistake(impl, hint):
     check = checks.check_softmax if impl in (batch_normalised, no_max_subtraction) else checks.check_softmax_jacobian
     message = assert_rejects(check, impl, match=hint)
-    assert "Input (" in message  # the input that broke it
+    assert "Input: " in message  # the input that broke it
 
 
 def test_log_of_softmax_gets_the_log_softmax_hint():

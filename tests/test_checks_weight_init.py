@@ -417,7 +417,7 @@ def test_global_random_state_is_left_alone_by_the_checks():
 ])
 def test_messages_name_the_mistake(check, impl, hint):
     message = assert_rejects(getattr(checks, check), impl, match=hint)
-    assert "Input (" in message  # the input that broke it
+    assert "Input: " in message  # the input that broke it
 
 
 def test_determinism_check_can_fail():
