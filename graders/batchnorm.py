@@ -28,7 +28,7 @@ import copy
 import numpy as np
 
 from utils.gradcheck import numerical_gradient_array
-from .checking import (Case, call, describe_kind, expect_array, expect_close, expect_gradient, expect_scalar,
+from .checking import (Case, CheckFailure, call, describe_kind, expect_array, expect_close, expect_gradient, expect_scalar,
                        expect_tuple, fail, plain, prefetch, ratio, reporting, require_answer)
 from .fixtures import VISIBLE_SEED, cases, hidden_criterion
 from .rerun import Lockstep, one_blas_thread
@@ -808,14 +808,24 @@ def _run_net(fc_net_loss, case: Case, bn_params):
     def run(params, X, y, **_ignored):
         return fc_net_loss(params, X, y, normalization=normalization, bn_params=bn_params)
 
-    return call(run, "fc_net_loss", shown), shown
+    try:
+        return call(run, "fc_net_loss", shown), shown
+    except CheckFailure as err:
+        if "changed its input `params`" in str(err):
+            fail("fc_net_loss changed an array in params in place. The network only reads its parameters; "
+                 "changing them is the optimiser's job, outside fc_net_loss.", shown)
+        if "changed its input" in str(err):
+            fail(str(err).split("\n")[0].replace(" Work on a copy", " The network only reads its inputs. Work on a "
+                                                                     "copy"), shown)
+        raise
 
 
 def _backward_order(keys) -> list[str]:
-    """Parameter names in the order a backward pass computes them: layer L first, W before b before gamma."""
+    """Parameter names in the order a backward pass computes them: layer L first; within a hidden layer the
+    normalisation's gamma and beta before the affine layer's W and b."""
     def layer(k):
         return int("".join(ch for ch in k if ch.isdigit()))
-    rank = {"W": 0, "b": 1, "gamma": 2, "beta": 3}
+    rank = {"gamma": 0, "beta": 1, "W": 2, "b": 3}
     return sorted(keys, key=lambda k: (-layer(k), rank["".join(ch for ch in k if not ch.isdigit())]))
 
 
@@ -839,16 +849,18 @@ def check_fc_net_loss(fc_net_loss, *, hidden=False):
             if isinstance(result, tuple):
                 fail("with y=None fc_net_loss must return the class scores (an array of shape (N, C)), not a tuple.",
                      shown, "return the scores of the last affine layer right after computing them when y is None.")
-            scores = _expect_float64(result, "the scores returned with y=None", shown, exp_scores.shape)
-            expect_close(scores, exp_scores, "the scores returned with y=None", shown, RTOL,
+            scores = _expect_float64(result, "the output for y=None (the scores)", shown, exp_scores.shape)
+            expect_close(scores, exp_scores, "the output for y=None (the scores)", shown, RTOL,
                          1e-9 * max(1.0, float(np.abs(exp_scores).max())), hint)
             continue
         loss, grads = _expect_tuple(result, ("loss", "grads"), "fc_net_loss", shown)
         exp_loss, exp_grads = case.expected
         loss = expect_scalar(loss, "the loss returned by fc_net_loss", shown)
-        expect_close(loss, exp_loss, "the loss returned by fc_net_loss", shown, 1e-8, 1e-12,
-                     "the loss is the mean softmax cross-entropy of the scores; check the forward pass layer by layer "
+        loss_hint = ("the loss is the mean softmax cross-entropy of the scores; check the forward pass layer by layer "
                      "(the order affine -> normalisation -> ReLU, the last layer without normalisation and ReLU).")
+        if np.isclose(loss, exp_loss * X.shape[0], rtol=1e-8):
+            loss_hint = "the loss is N times too large: it is the mean over the batch, as softmax_cross_entropy returns it."
+        expect_close(loss, exp_loss, "the loss returned by fc_net_loss", shown, 1e-8, 1e-12, loss_hint)
         if not isinstance(grads, dict):
             fail(f"grads is {describe_kind(grads)}; it must be a dict with the same keys as params.", shown)
         missing, extra = sorted(set(params) - set(grads)), sorted(set(grads) - set(params))
@@ -869,7 +881,9 @@ def check_fc_net_loss(fc_net_loss, *, hidden=False):
                                 "are right" if _backward_order(params).index(first) else "") +
                     ", so look at the step that produces it.")
             if r is not None and (np.isclose(r, X.shape[0]) or np.isclose(r, 1.0 / X.shape[0])):
-                hint += " It is off by a factor of N: softmax_cross_entropy's dscores already averages over the batch."
+                hint += (" It is off by a factor of N, the batch size" + (
+                    ": softmax_cross_entropy's dscores already averages over the batch." if first == wrong[0]
+                    and _backward_order(params).index(first) == 0 else "."))
             elif r is not None and np.isclose(r, -1.0):
                 hint += " It has the wrong sign."
             elif first.startswith("b") and normalization == "batchnorm" and first != f"b{_num_layers(params)}":
