@@ -250,13 +250,15 @@ HINTS = {
     "batchnorm_backward": "Follow the table of section 4 from the bottom up, one line per step; every sum over "
                           "the batch is .sum(axis=0). The centred x feeds both x_hat and the variance, so its "
                           "gradient has two terms; x feeds both the centred x and the mean.",
-    "batchnorm_backward_alt": "dbeta and dgamma as in batchnorm_backward; then the last formula of section 5, "
-                              "dx = gamma / (N * std) * (N * dout - dbeta - x_hat * dgamma), with std = "
-                              "sqrt(var + eps) from your cache. Broadcasting does the rest.",
+    "batchnorm_backward_alt": "dbeta and dgamma as in batchnorm_backward. For dx: d x_hat_k / d x_i has three "
+                              "terms (delta_ki, the -1/N through the mean, and one through the standard deviation, "
+                              "whose derivative is x_hat_i / N); sum d x_hat_k times it over k. The two sums over "
+                              "the batch that remain are dbeta and dgamma. Use std = sqrt(var + eps) from your cache.",
     "layernorm_forward": "Batch norm's training formula with the statistics of each row: mean and biased variance "
                          "along axis=1 with keepdims=True (shape (N, 1)). No running statistics, no modes.",
-    "layernorm_backward": "dgamma and dbeta still sum over the batch (axis=0). For dx use the formula of section 6: "
-                          "first dx_hat = dout * gamma, then its sums over the features (axis=1, keepdims=True).",
+    "layernorm_backward": "dgamma and dbeta still sum over the batch (axis=0). For dx take your derivation of "
+                          "section 5 with the axes swapped: form dx_hat = dout * gamma first, then its sums over "
+                          "the features (axis=1, keepdims=True).",
     "affine_forward": "Each row of x times W, plus b: one matrix product and a broadcast addition. Cache what "
                       "the backward pass needs (x and W).",
     "affine_backward": "Write out[n, m] = sum_d x[n, d] W[d, m] + b[m] and differentiate with respect to one "
@@ -585,7 +587,8 @@ def _check_backward(backward, forward, name: str, forward_name: str, exercise: s
                     + ("." if batch else ", or the sums run over the batch instead of over each example's features "
                        "(axis=1, keepdims=True)."))
         elif batch:
-            hint = "check the term through the variance: dx = gamma / (N * std) * (N * dout - dbeta - x_hat * dgamma)."
+            hint = ("the columns of dx sum to 0, so the path through the mean is there: check the term through the "
+                    "variance (the derivative of sqrt(var + eps) with respect to x_i is x_hat_i / N).")
         else:
             hint = "check the term through the variance, x_hat * sum over the features of (dx_hat * x_hat). " + gamma_hint
         expect_close(dx, exp_dx, "dx", shown, RTOL, atol, hint)
