@@ -519,13 +519,14 @@ def check_layernorm_forward(layernorm_forward, *, hidden=False):
 
 
 # ---------------------------------------------------------------- backward passes (both normalisations)
-def _paired(exercise: str, hidden: bool):
+def _paired(exercise: str, hidden: bool, draw_inputs=None):
     """The fixture's (or fresh hidden) cases, each with the inputs ``(label, x, gamma, beta, dout)`` it was
-    generated from: cases drawn just now carry them, the fixture's are paired with a redraw."""
+    generated from (or, for the affine layer, ``(label, x, W, b, dout)`` drawn by ``draw_inputs``): cases drawn
+    just now carry them, the fixture's are paired with a redraw."""
     cases_ = cases(TOPIC, exercise, hidden)
     if all(hasattr(c, "inputs") for c in cases_):
         return [(c.inputs, c) for c in cases_]
-    inputs = _backward_inputs(np.random.default_rng(VISIBLE_SEED))
+    inputs = (draw_inputs or _backward_inputs)(np.random.default_rng(VISIBLE_SEED))
     if len(inputs) != len(cases_) or not all(np.array_equal(i[4], c.args["dout"]) for i, c in zip(inputs, cases_)):
         raise RuntimeError(f"graders/fixtures/{TOPIC}.json is out of date: run `python -m authoring build {TOPIC}`.")
     return list(zip(inputs, cases_))
@@ -665,24 +666,13 @@ def check_affine_forward(affine_forward, *, hidden=False):
                      1e-9 * max(1.0, float(np.abs(exp_out).max())), hint)
 
 
-def _paired_with(exercise: str, hidden: bool, draw_inputs):
-    """As ``_paired``, for an exercise whose inputs are drawn by ``draw_inputs(rng)``."""
-    cases_ = cases(TOPIC, exercise, hidden)
-    if all(hasattr(c, "inputs") for c in cases_):
-        return [(c.inputs, c) for c in cases_]
-    inputs = draw_inputs(np.random.default_rng(VISIBLE_SEED))
-    if len(inputs) != len(cases_) or not all(np.array_equal(i[4], c.args["dout"]) for i, c in zip(inputs, cases_)):
-        raise RuntimeError(f"graders/fixtures/{TOPIC}.json is out of date: run `python -m authoring build {TOPIC}`.")
-    return list(zip(inputs, cases_))
-
-
 @reporting("run on the cache of your affine_forward: dx, dW, db of the right shapes, within 1e-6 of the reference "
            "and of a numeric gradient (random dout); dout and cache untouched")
 def check_affine_backward(affine_backward, *, forward, hidden=False):
     """Check ``affine_backward(dout, cache) -> (dx, dW, db)`` with the cache of ``forward`` (your
     ``affine_forward``)."""
     name = "affine_backward"
-    for (label, x, W, b, dout), ref_case in _paired_with(name, hidden, _affine_backward_inputs):
+    for (label, x, W, b, dout), ref_case in _paired(name, hidden, _affine_backward_inputs):
         N, D = x.shape
         M = W.shape[1]
         fcase = Case(label, {"x": x, "W": W, "b": b})

@@ -3,7 +3,11 @@
 ``CASES`` draws, for each exercise, the visible kinds of case (with the grader's helpers, so the random
 stream is consumed as by the visible draw) followed by the hidden ones: a batch of one, a square batch,
 large batches with large offsets, other ``eps`` and ``momentum`` values. The backward exercises get, on
-top of the visible inputs, a batch of one, a batch of two (x_hat is +-1) and a large batch.
+top of the visible inputs, a batch of one, a batch of two (x_hat is +-1) and a large batch. The affine
+layer gets a large layer, a 1x1 one, a single example and an all-square one; ``init_fc_net`` a digits-sized
+network with batch norm, equal widths with a ``weight_scale`` and a narrow input with layer norm;
+``fc_net_loss`` three hidden layers with batch norm, layer norm with unequal widths, a batch of two with
+batch norm, a digits-sized input and test mode without normalisation.
 
 ``CRITERIA``:
 
