@@ -111,6 +111,12 @@ def test_whole_network_gradient_check_claims(seed):
             errors = {k: v for k, v in errors.items() if k not in ("b1", "b2")}
         assert max(errors.values()) < 1e-3, errors
         assert np.median(list(errors.values())) < 1e-6, errors
+        if normalization is None:   # the same check with the loss in float32: errors of order 1
+            def loss32(p):
+                return float(REF.fc_net_loss({k: v.astype(np.float32) for k, v in p.items()},
+                                             X.astype(np.float32), y)[0])
+            errors32 = sampled_gradient_check(loss32, params, grads, make_rng(seed + 1), num_checks=8)
+            assert np.median(list(errors32.values())) > 0.1 and max(errors32.values()) > 0.5, errors32
 
 
 def test_gradient_check_output_of_the_notebook():
