@@ -74,7 +74,9 @@ TABLE: tuple[Stub, ...] = (
     Stub("layers.init_he", "04_weight_init", ("init_he",), "the library version of the exercise"),
     Stub("layers.init_xavier", "04_weight_init", ("init_xavier",), "the library version of the exercise"),
     # ---- 05_batchnorm: batchnorm_forward, batchnorm_backward, batchnorm_backward_alt,
-    #      layernorm_forward, layernorm_backward
+    #      layernorm_forward, layernorm_backward, affine_forward, affine_backward, init_fc_net, fc_net_loss
+    Stub("layers.affine_forward", "05_batchnorm", ("affine_forward",), "the library version of the exercise"),
+    Stub("layers.affine_backward", "05_batchnorm", ("affine_backward",), "the library version of the exercise"),
     Stub("layers.batchnorm_forward", "05_batchnorm", ("batchnorm_forward", "layernorm_forward"),
          "the library version; on x.T (gamma, beta as columns, train mode) it is layer norm"),
     Stub("layers.batchnorm_backward", "05_batchnorm", ("batchnorm_backward", "batchnorm_backward_alt",
@@ -104,8 +106,9 @@ TABLE: tuple[Stub, ...] = (
 # notebook they were judged against.
 REVIEWED: dict[str, str] = {
     "gradcheck._require_float64": "a dtype check; implements no exercise",
-    "layers.affine_forward": "no notebook has an affine-layer exercise (02 and 09 use the library's)",
-    "layers.affine_backward": "no notebook has an affine-layer exercise (02 and 09 use the library's)",
+    "gradcheck.sampled_gradient_check": "checks given gradients against centred differences of a given loss "
+                                        "on sampled entries and returns relative errors: it computes no "
+                                        "gradient (01's numerical_gradient) and builds no network (05)",
     "plotting._plt": "imports matplotlib",
     "plotting.plot_decision_boundary": "draws; implements no exercise",
     "plotting.plot_curves": "draws; implements no exercise",
@@ -124,7 +127,11 @@ REVIEWED: dict[str, str] = {
     "hyperparameter_search_plots.plot_search_rounds": "draws given search results; searches nothing (08)",
     "training.Layers": "a record of layer functions; its defaults are the library layers, stubbed "
                        "where the table says so",
-    "training.MLP": "see MLP.__init__, MLP.scores and MLP.loss",
+    "training.MLP": "see MLP.__init__, MLP.scores and MLP.loss; near miss for 05 (kept: 05's experiments "
+                    "and their trusted re-run are built on it): MLP(D, hidden, C, rng, batchnorm=True).params "
+                    "holds init_fc_net's dict, and MLP.loss with a Layers of the student's own layers "
+                    "composes them as fc_net_loss does; its default affine and batch-norm layers are "
+                    "stubbed for 05, so it composes only what the student wrote",
     "training.MLP.__init__": "near miss for 04: MLP(fan_in, [], fan_out, rng, weight_scale=s).params['W1'] "
                              "is s * rng.standard_normal((fan_in, fan_out)): init_small_random, whose "
                              "docstring states that line as the answer, and init_xavier/init_he only once "

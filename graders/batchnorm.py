@@ -1,5 +1,7 @@
 """Checks for notebook 05_batchnorm: batch normalization (forward in train and test mode, running
-statistics, backward through the computation graph and in closed form) and layer normalization.
+statistics, backward through the computation graph and in closed form), layer normalization, the affine
+layer (forward and backward) and a fully connected network built from them (``init_fc_net``,
+``fc_net_loss``).
 
 Each ``check_<exercise>(student_function, ...)`` returns quietly (after printing one ``[ok]`` line) on
 a correct implementation and raises ``AssertionError`` with an explanation on a wrong one. Called with
@@ -26,8 +28,8 @@ import copy
 import numpy as np
 
 from utils.gradcheck import numerical_gradient_array
-from .checking import (Case, call, expect_array, expect_close, expect_gradient, expect_tuple, fail,
-                       prefetch, reporting, require_answer)
+from .checking import (Case, CheckFailure, call, describe_kind, expect_array, expect_close, expect_gradient, expect_scalar,
+                       expect_tuple, fail, plain, prefetch, ratio, reporting, require_answer)
 from .fixtures import VISIBLE_SEED, cases, hidden_criterion
 from .rerun import Lockstep, one_blas_thread
 
@@ -142,6 +144,100 @@ def _backward_cases(forward_name: str):
     return generate
 
 
+# ---------------------------------------------------------------- the affine layer and the network (visible cases)
+def _affine_forward_cases(rng: np.random.Generator) -> list[Case]:
+    return [
+        Case("N=3 examples, D=4 inputs, M=5 outputs", {"x": rng.standard_normal((3, 4)),
+                                                     "W": rng.standard_normal((4, 5)), "b": rng.standard_normal(5)}),
+        Case("a square W (D=M=4): a transposed W keeps the shape", {"x": rng.standard_normal((2, 4)),
+                                                                     "W": rng.standard_normal((4, 4)),
+                                                                     "b": rng.standard_normal(4)}),
+        Case("a single example (N=1), D=6, M=2", {"x": rng.standard_normal((1, 6)), "W": rng.standard_normal((6, 2)),
+                                                 "b": np.array([1.0, -2.0])}),
+    ]
+
+
+def _affine_backward_inputs(rng: np.random.Generator):
+    """``(label, x, W, b, dout)`` for the affine backward check."""
+    def draw(N, D, M):
+        return rng.standard_normal((N, D)), rng.standard_normal((D, M)), rng.standard_normal(M), \
+            rng.standard_normal((N, M))
+
+    return [("N=3, D=4, M=5 with a random dout", *draw(3, 4, 5)),
+            ("a square layer N=D=M=3 (a transposed product keeps the shape)", *draw(3, 3, 3)),
+            ("N=5, D=2, M=3", *draw(5, 2, 3))]
+
+
+def affine_backward_cases(inputs) -> list[Case]:
+    """The cases of ``affine_backward`` for ``inputs`` (``(label, x, W, b, dout)`` each): ``dout`` and the
+    reference's cache; each keeps its input tuple as ``case.inputs``."""
+    from . import reference
+    forward = reference.load(TOPIC).affine_forward
+    out = []
+    for item in inputs:
+        label, x, W, b, dout = item
+        _, cache = forward(x.copy(), W.copy(), b.copy())
+        case = Case(label, {"dout": dout, "cache": cache})
+        case.inputs = item
+        out.append(case)
+    return out
+
+
+def _init_fc_net_cases(rng: np.random.Generator) -> list[Case]:
+    def case(label, D, hidden, C, **kwargs):
+        return Case(label, {"input_dim": D, "hidden_dims": list(hidden), "num_classes": C,
+                            "rng": np.random.default_rng(int(rng.integers(2 ** 31)))}, kwargs=kwargs)
+    return [case("input_dim=5, hidden_dims=[4, 3], num_classes=2, He initialisation, no normalization", 5, [4, 3], 2),
+            case("input_dim=6, hidden_dims=[8], num_classes=3, normalization='batchnorm'", 6, [8], 3,
+                 normalization="batchnorm"),
+            case("input_dim=4, hidden_dims=[3, 5, 2], num_classes=3, weight_scale=0.01, normalization='layernorm'",
+                 4, [3, 5, 2], 3, weight_scale=0.01, normalization="layernorm"),
+            case("no hidden layer: input_dim=3, hidden_dims=[], num_classes=4", 3, [], 4)]
+
+
+def fc_net_params(rng: np.random.Generator, dims: list[int], normalization) -> dict:
+    """Random parameters (the course's own draw, not init_fc_net's): weights of scale 1/sqrt(fan_in), small
+    random biases, and random gamma (some negative) and beta, so that no parameter takes its initial value."""
+    params = {}
+    for i in range(1, len(dims)):
+        params[f"W{i}"] = rng.standard_normal((dims[i - 1], dims[i])) / np.sqrt(dims[i - 1])
+        params[f"b{i}"] = 0.1 * rng.standard_normal(dims[i])
+        if normalization is not None and i < len(dims) - 1:
+            params[f"gamma{i}"] = rng.uniform(0.5, 1.5, dims[i]) * rng.choice([-1.0, 1.0], dims[i])
+            params[f"beta{i}"] = 0.5 * rng.standard_normal(dims[i])
+    return params
+
+
+def fc_net_case(rng: np.random.Generator, label: str, dims: list[int], N: int, normalization=None,
+                train: bool = True, running: bool = False) -> Case:
+    """A case of ``fc_net_loss``: parameters for ``dims`` = [D, H1, ..., C], N examples, labels (train) or
+    None (test mode), and with batch norm one bn_param dict per hidden layer (with running statistics if
+    ``running``)."""
+    params = fc_net_params(rng, dims, normalization)
+    X = 2.0 * rng.standard_normal((N, dims[0])) + 0.5
+    y = rng.integers(dims[-1], size=N) if train else None
+    bn_params = None
+    if normalization == "batchnorm":
+        bn_params = [({"running_mean": rng.standard_normal(h), "running_var": rng.uniform(0.5, 2.0, h)}
+                      if running else {}) for h in dims[1:-1]]
+    return Case(label, {"params": params, "X": X, "y": y},
+                kwargs={"normalization": normalization, "bn_params": bn_params})
+
+
+def _fc_net_loss_cases(rng: np.random.Generator) -> list[Case]:
+    return [
+        fc_net_case(rng, "no normalization: dims 5 -> 4 -> 3 -> 3 classes, N=6 examples", [5, 4, 3, 3], 6),
+        fc_net_case(rng, "normalization='batchnorm': dims 5 -> 4 -> 3 -> 3 classes, N=6, random gamma and beta, "
+                         "bn_params = [{}, {}]", [5, 4, 3, 3], 6, "batchnorm"),
+        fc_net_case(rng, "normalization='layernorm': dims 4 -> 5 -> 3 classes, N=4, random gamma and beta",
+                    [4, 5, 3], 4, "layernorm"),
+        fc_net_case(rng, "no hidden layer (L=1): dims 3 -> 4 classes, N=5", [3, 4], 5),
+        fc_net_case(rng, "test mode (y=None) with batch norm: the running statistics in bn_params must be used",
+                    [4, 3, 3, 2], 5, "batchnorm", train=False, running=True),
+        fc_net_case(rng, "test mode (y=None) with layer norm", [4, 5, 3], 3, "layernorm", train=False),
+    ]
+
+
 HINTS = {
     "batchnorm_forward": "Train mode: the mean and the biased variance of every column (axis=0), then "
                          "x_hat = (x - mean) / np.sqrt(var + eps) and the output gamma * x_hat + beta; store "
@@ -154,19 +250,37 @@ HINTS = {
     "batchnorm_backward": "Follow the table of section 4 from the bottom up, one line per step; every sum over "
                           "the batch is .sum(axis=0). The centred x feeds both x_hat and the variance, so its "
                           "gradient has two terms; x feeds both the centred x and the mean.",
-    "batchnorm_backward_alt": "dbeta and dgamma as in batchnorm_backward; then the last formula of section 5, "
-                              "dx = gamma / (N * std) * (N * dout - dbeta - x_hat * dgamma), with std = "
-                              "sqrt(var + eps) from your cache. Broadcasting does the rest.",
+    "batchnorm_backward_alt": "dbeta and dgamma as in batchnorm_backward. For dx: d x_hat_k / d x_i has three "
+                              "terms (delta_ki, the -1/N through the mean, and one through the standard deviation, "
+                              "whose derivative is x_hat_i / N); sum d x_hat_k times it over k. The two sums over "
+                              "the batch that remain are dbeta and dgamma. Use std = sqrt(var + eps) from your cache.",
     "layernorm_forward": "Batch norm's training formula with the statistics of each row: mean and biased variance "
                          "along axis=1 with keepdims=True (shape (N, 1)). No running statistics, no modes.",
-    "layernorm_backward": "dgamma and dbeta still sum over the batch (axis=0). For dx use the formula of section 6: "
-                          "first dx_hat = dout * gamma, then its sums over the features (axis=1, keepdims=True).",
+    "layernorm_backward": "dgamma and dbeta still sum over the batch (axis=0). For dx take your derivation of "
+                          "section 5 with the axes swapped: form dx_hat = dout * gamma first, then its sums over "
+                          "the features (axis=1, keepdims=True).",
+    "affine_forward": "Each row of x times W, plus b: one matrix product and a broadcast addition. Cache what "
+                      "the backward pass needs (x and W).",
+    "affine_backward": "Write out[n, m] = sum_d x[n, d] W[d, m] + b[m] and differentiate with respect to one "
+                       "x[n, d], one W[d, m] and one b[m]; sum over what each feeds. Each result is one matrix "
+                       "product or one sum; match the shapes: dx like x (N, D), dW like W (D, M), db like b (M,).",
+    "init_fc_net": "Loop over the layers i = 1..L with dims = [input_dim, *hidden_dims, num_classes]: one "
+                   "rng.standard_normal((fan_in, fan_out)) per layer, times He's standard deviation for fan_in (or "
+                   "weight_scale); zero biases; gamma and beta for hidden layers only.",
+    "fc_net_loss": "Forward: for i = 1..L-1 affine, then the normalisation (set bn_params[i-1]['mode'] first), then "
+                   "relu_forward, keeping the three caches of each layer in a list; then the last affine layer and "
+                   "softmax_cross_entropy. Backward: the same layers in reverse order, each backward pass with its "
+                   "own cache, storing grads under the parameter's name.",
     "bias_gradient_with_bn": "Adding a constant c to one feature of every example moves that feature's batch mean "
                              "by c as well. What is left of c after the mean is subtracted?",
 }
 
 
 CASES = {
+    "affine_forward": _affine_forward_cases,
+    "affine_backward": lambda rng: affine_backward_cases(_affine_backward_inputs(rng)),
+    "init_fc_net": _init_fc_net_cases,
+    "fc_net_loss": _fc_net_loss_cases,
     "batchnorm_forward": _bn_forward_cases,
     "batchnorm_backward": _backward_cases("batchnorm_forward"),
     "layernorm_forward": _ln_forward_cases,
@@ -405,13 +519,14 @@ def check_layernorm_forward(layernorm_forward, *, hidden=False):
 
 
 # ---------------------------------------------------------------- backward passes (both normalisations)
-def _paired(exercise: str, hidden: bool):
+def _paired(exercise: str, hidden: bool, draw_inputs=None):
     """The fixture's (or fresh hidden) cases, each with the inputs ``(label, x, gamma, beta, dout)`` it was
-    generated from: cases drawn just now carry them, the fixture's are paired with a redraw."""
+    generated from (or, for the affine layer, ``(label, x, W, b, dout)`` drawn by ``draw_inputs``): cases drawn
+    just now carry them, the fixture's are paired with a redraw."""
     cases_ = cases(TOPIC, exercise, hidden)
     if all(hasattr(c, "inputs") for c in cases_):
         return [(c.inputs, c) for c in cases_]
-    inputs = _backward_inputs(np.random.default_rng(VISIBLE_SEED))
+    inputs = (draw_inputs or _backward_inputs)(np.random.default_rng(VISIBLE_SEED))
     if len(inputs) != len(cases_) or not all(np.array_equal(i[4], c.args["dout"]) for i, c in zip(inputs, cases_)):
         raise RuntimeError(f"graders/fixtures/{TOPIC}.json is out of date: run `python -m authoring build {TOPIC}`.")
     return list(zip(inputs, cases_))
@@ -473,7 +588,8 @@ def _check_backward(backward, forward, name: str, forward_name: str, exercise: s
                     + ("." if batch else ", or the sums run over the batch instead of over each example's features "
                        "(axis=1, keepdims=True)."))
         elif batch:
-            hint = "check the term through the variance: dx = gamma / (N * std) * (N * dout - dbeta - x_hat * dgamma)."
+            hint = ("the columns of dx sum to 0, so the path through the mean is there: check the term through the "
+                    "variance (the derivative of sqrt(var + eps) with respect to x_i is x_hat_i / N).")
         else:
             hint = "check the term through the variance, x_hat * sum over the features of (dx_hat * x_hat). " + gamma_hint
         expect_close(dx, exp_dx, "dx", shown, RTOL, atol, hint)
@@ -526,6 +642,263 @@ def check_layernorm_backward(layernorm_backward, *, forward, hidden=False):
     ``layernorm_forward``)."""
     _check_backward(layernorm_backward, forward, "layernorm_backward", "layernorm_forward",
                     "layernorm_backward", hidden)
+
+
+# ---------------------------------------------------------------- the affine layer
+@reporting("out of shape (N, M) within 1e-6 of the reference (also for a square W), float64; x, W, b untouched")
+def check_affine_forward(affine_forward, *, hidden=False):
+    """Check ``affine_forward(x, W, b) -> (out, cache)``."""
+    name = "affine_forward"
+    for case in cases(TOPIC, name, hidden):
+        x, W, b = case.args["x"], case.args["W"], case.args["b"]
+        out, _cache = _expect_tuple(call(affine_forward, name, case), ("out", "cache"), name, case)
+        exp_out = case.expected[0]
+        hint = None
+        if isinstance(out, np.ndarray) and out.shape == exp_out.shape:
+            if _close(out, exp_out - b) and not _close(b, np.zeros_like(b)):
+                hint = "the bias b is missing: add b (shape (M,)) to every row of x @ W."
+            elif W.shape[0] == W.shape[1] and _close(out, x @ W.T + b):
+                hint = "W is transposed: each row of x (D values) is multiplied by W of shape (D, M), as x @ W."
+        elif isinstance(out, np.ndarray) and out.shape == exp_out.shape[::-1]:
+            hint = f"out has shape {out.shape}, the transpose of (N, M) = {exp_out.shape}: one row per example."
+        out = _expect_float64(out, "out returned by affine_forward", case, exp_out.shape)
+        expect_close(out, exp_out, "out returned by affine_forward", case, RTOL,
+                     1e-9 * max(1.0, float(np.abs(exp_out).max())), hint)
+
+
+@reporting("run on the cache of your affine_forward: dx, dW, db of the right shapes, within 1e-6 of the reference "
+           "and of a numeric gradient (random dout); dout and cache untouched")
+def check_affine_backward(affine_backward, *, forward, hidden=False):
+    """Check ``affine_backward(dout, cache) -> (dx, dW, db)`` with the cache of ``forward`` (your
+    ``affine_forward``)."""
+    name = "affine_backward"
+    for (label, x, W, b, dout), ref_case in _paired(name, hidden, _affine_backward_inputs):
+        N, D = x.shape
+        M = W.shape[1]
+        fcase = Case(label, {"x": x, "W": W, "b": b})
+        out, cache = _expect_tuple(call(forward, "affine_forward", fcase), ("out", "cache"), "affine_forward", fcase)
+        exp_dx, exp_dW, exp_db = ref_case.expected
+        if not (isinstance(out, np.ndarray) and out.shape == (N, M)):
+            fail("your affine_forward does not return an output of shape (N, M) on this input, so its cache cannot be "
+                 "trusted. Make check_affine_forward pass first.", fcase)
+        bcase = Case(label, {"dout": dout, "cache": cache})
+        dx, dW, db = _expect_tuple(call(affine_backward, name, bcase), ("dx", "dW", "db"), name, bcase)
+        shown = Case(label, {"x": x, "W": W, "b": b, "dout": dout})
+        for value, what, shape in ((dx, "dx", (N, D)), (dW, "dW", (D, M)), (db, "db", (M,))):
+            if isinstance(value, np.ndarray) and value.shape != shape:
+                hint = {("dW", (M, D)): "dW is transposed: it must have W's shape (D, M); which product of x and "
+                                        "dout gives (D, M)?",
+                        ("db", (N, M)): "db is not summed: b is added to every example, so its gradient sums dout "
+                                        "over the batch.",
+                        ("db", (N,)): "db is summed over the wrong axis: one entry per output (M,), summed over the "
+                                      "examples.",
+                        ("dx", (N, M)): "dx must have x's shape (N, D): dout (N, M) has to go back through W."}
+                fail(f"{what} has shape {value.shape}, but it must have the shape {shape} of the parameter it is the "
+                     f"gradient of.", shown, hint.get((what, value.shape)))
+        dx = _expect_float64(dx, "dx", shown, (N, D))
+        dW = _expect_float64(dW, "dW", shown, (D, M))
+        db = _expect_float64(db, "db", shown, (M,))
+        hint_db = "db sums dout over the batch (axis=0)." if _close(db, exp_db * N) or _close(db, exp_db / N) else None
+        expect_close(db, exp_db, "db", shown, RTOL, 1e-9, hint_db)
+        hint_dW = None
+        r = ratio(dW, exp_dW)
+        if r is not None and (np.isclose(r, 1.0 / N) or np.isclose(r, float(N))):
+            hint_dW = ("dW is off by a factor of N: the average over the batch is already in dout (the loss is a "
+                       "mean), so do not divide (or multiply) by N again.")
+        elif D == M and _close(dW, exp_dW.T):
+            hint_dW = "dW is transposed: dW[d, m] collects x[n, d] * dout[n, m] over the examples n."
+        expect_close(dW, exp_dW, "dW", shown, RTOL, 1e-9 * max(1.0, float(np.abs(exp_dW).max())), hint_dW)
+        hint_dx = ("dx goes back through W the wrong way round: dx[n, d] collects dout[n, m] * W[d, m] over the "
+                   "outputs m." if D == M and _close(dx, dout @ W) else None)
+        expect_close(dx, exp_dx, "dx", shown, RTOL, 1e-9 * max(1.0, float(np.abs(exp_dx).max())), hint_dx)
+        # and a numeric gradient of your forward pass, contracted with dout
+        def outs_at(points, which):
+            calls = []
+            for v in points:
+                inputs = {"x": x.copy(), "W": W.copy(), "b": b.copy()}
+                inputs[which] = v.copy()
+                calls.append(([inputs["x"], inputs["W"], inputs["b"]], {}))
+            stand_ins = prefetch(forward, calls, keep=1)
+            return [np.asarray(f(*a)[0], dtype=np.float64) for f, (a, _k) in zip(stand_ins, calls)]
+
+        for which, value, analytic in (("x", x, dx), ("W", W, dW), ("b", b, db)):
+            num = numerical_gradient_array(None, np.array(value, dtype=np.float64), dout,
+                                           f_many=lambda points, which=which: outs_at(points, which))
+            # rounding leaves ~1e-10 absolute in the numeric gradient: DX_GRAD_TOL keeps entries near 0 fair
+            expect_gradient(analytic, num, f"d{which}", shown, DX_GRAD_TOL)
+
+
+# ---------------------------------------------------------------- the network
+def _expected_keys(input_dim: int, hidden_dims: list, num_classes: int, normalization) -> dict:
+    dims = [input_dim, *hidden_dims, num_classes]
+    keys = {}
+    for i in range(1, len(dims)):
+        keys[f"W{i}"] = (dims[i - 1], dims[i])
+        keys[f"b{i}"] = (dims[i],)
+        if normalization is not None and i < len(dims) - 1:
+            keys[f"gamma{i}"] = (dims[i],)
+            keys[f"beta{i}"] = (dims[i],)
+    return keys
+
+
+@reporting("a dict with exactly the keys W1, b1, ... (and gamma, beta for the hidden layers with a normalization) of "
+           "the right shapes, float64; the weights from one draw per layer in order, He-scaled or weight_scale")
+def check_init_fc_net(init_fc_net, *, hidden=False):
+    """Check ``init_fc_net(input_dim, hidden_dims, num_classes, rng, *, weight_scale, normalization) -> params``."""
+    name = "init_fc_net"
+    for case in cases(TOPIC, name, hidden):
+        a, kw = case.args, case.kwargs
+        params = call(init_fc_net, name, Case(case.label, dict(a, rng=copy.deepcopy(a["rng"])), kwargs=kw))
+        if not isinstance(params, dict):
+            fail(f"init_fc_net returned {type(params).__name__}; it must return a dict of arrays "
+                 "{'W1': ..., 'b1': ..., ...}.", case)
+        keys = _expected_keys(a["input_dim"], a["hidden_dims"], a["num_classes"], kw.get("normalization"))
+        missing, extra = sorted(set(keys) - set(params)), sorted(set(params) - set(keys))
+        if missing or extra:
+            hint = None
+            if any(k.startswith(("gamma", "beta")) for k in extra):
+                hint = ("gamma and beta belong to the hidden layers only (none after the last affine layer), and only "
+                        "with a normalization.")
+            elif any(k.startswith(("gamma", "beta")) for k in missing):
+                hint = "with a normalization every hidden layer i has gamma{i} (ones) and beta{i} (zeros)."
+            fail(f"the dict has the wrong keys: missing {missing}, unexpected {extra}.", case, hint)
+        exp = case.expected
+        for key, shape in keys.items():
+            value = params[key]
+            if isinstance(value, np.ndarray) and value.shape == shape[::-1] and shape[0] != shape[-1]:
+                fail(f"params['{key}'] has shape {value.shape}, but layer weights are (fan_in, fan_out) = {shape}.",
+                     case, "draw rng.standard_normal((fan_in, fan_out)), so that x @ W maps fan_in features to fan_out.")
+            value = _expect_float64(value, f"params['{key}']", case, shape)
+            hint = None
+            if key.startswith("W"):
+                fan_in, fan_out = shape
+                r = ratio(value, exp[key])
+                if r is not None and kw.get("weight_scale") is None:
+                    if np.isclose(r, np.sqrt(fan_in / fan_out)) and fan_in != fan_out:
+                        hint = "He's standard deviation uses fan_in (the number of inputs of the layer), not fan_out."
+                    elif np.isclose(r, np.sqrt(0.5)):
+                        hint = "that is 1 / sqrt(fan_in) (Xavier, for tanh); ReLU networks use He's sqrt(2 / fan_in)."
+                    elif np.isclose(r, 1.0 / np.sqrt(2.0 / fan_in)):
+                        hint = "the draw is not scaled: multiply it by He's standard deviation sqrt(2 / fan_in)."
+                elif r is not None and kw.get("weight_scale") is not None:
+                    hint = "with weight_scale given, multiply the draw by weight_scale (instead of He's standard deviation)."
+                if hint is None:
+                    hint = ("the weights differ from one draw rng.standard_normal((fan_in, fan_out)) per layer, W1 first, "
+                            "with nothing else drawn in between (biases are zeros, not drawn).")
+            elif key.startswith("b") or key.startswith("beta"):
+                hint = f"{key} starts at zeros."
+            else:
+                hint = f"{key} starts at ones (the normalised values pass through unscaled)."
+            expect_close(value, exp[key], f"params['{key}']", case, 1e-9, 1e-12, hint)
+
+
+def _run_net(fc_net_loss, case: Case, bn_params):
+    """Call ``fc_net_loss(params, X, y, normalization=..., bn_params=bn_params)``; ``bn_params`` is the caller's
+    list (its dicts may change), the shown case's are untouched; params, X and y are checked for mutation."""
+    normalization = case.kwargs["normalization"]
+    shown = Case(case.label, dict(case.args), kwargs={"normalization": normalization,
+                                                      "bn_params": case.kwargs["bn_params"]})
+
+    def run(params, X, y, **_ignored):
+        return fc_net_loss(params, X, y, normalization=normalization, bn_params=bn_params)
+
+    try:
+        return call(run, "fc_net_loss", shown), shown
+    except CheckFailure as err:
+        if "changed its input `params`" in str(err):
+            fail("fc_net_loss changed an array in params in place. The network only reads its parameters; "
+                 "changing them is the optimiser's job, outside fc_net_loss.", shown)
+        if "changed its input" in str(err):
+            fail(str(err).split("\n")[0].replace(" Work on a copy", " The network only reads its inputs. Work on a "
+                                                                     "copy"), shown)
+        raise
+
+
+def _backward_order(keys) -> list[str]:
+    """Parameter names in the order a backward pass computes them: layer L first; within a hidden layer the
+    normalisation's gamma and beta before the affine layer's W and b."""
+    def layer(k):
+        return int("".join(ch for ch in k if ch.isdigit()))
+    rank = {"gamma": 0, "beta": 1, "W": 2, "b": 3}
+    return sorted(keys, key=lambda k: (-layer(k), rank["".join(ch for ch in k if not ch.isdigit())]))
+
+
+@reporting("training mode: the loss and the gradient of every parameter within 1e-6 of the reference, without "
+           "normalization, with batch norm and with layer norm, also without hidden layers; test mode (y=None): "
+           "the scores, with batch norm's running statistics; running statistics kept in bn_params; params, X, y "
+           "untouched")
+def check_fc_net_loss(fc_net_loss, *, hidden=False):
+    """Check ``fc_net_loss(params, X, y=None, *, normalization=None, bn_params=None)``."""
+    for case in cases(TOPIC, "fc_net_loss", hidden):
+        normalization = case.kwargs["normalization"]
+        bn_params = copy.deepcopy(case.kwargs["bn_params"])
+        result, shown = _run_net(fc_net_loss, case, bn_params)
+        params, X, y = case.args["params"], case.args["X"], case.args["y"]
+        if y is None:
+            exp_scores = case.expected
+            hint = None
+            if normalization == "batchnorm":
+                hint = ("without y the network runs in test mode: set bn_params[i - 1]['mode'] = 'test' for every hidden "
+                        "layer, so that your batchnorm_forward uses the running statistics stored there.")
+            if isinstance(result, tuple):
+                fail("with y=None fc_net_loss must return the class scores (an array of shape (N, C)), not a tuple.",
+                     shown, "return the scores of the last affine layer right after computing them when y is None.")
+            scores = _expect_float64(result, "the output for y=None (the scores)", shown, exp_scores.shape)
+            expect_close(scores, exp_scores, "the output for y=None (the scores)", shown, RTOL,
+                         1e-9 * max(1.0, float(np.abs(exp_scores).max())), hint)
+            continue
+        loss, grads = _expect_tuple(result, ("loss", "grads"), "fc_net_loss", shown)
+        exp_loss, exp_grads = case.expected
+        loss = expect_scalar(loss, "the loss returned by fc_net_loss", shown)
+        loss_hint = ("the loss is the mean softmax cross-entropy of the scores; check the forward pass layer by layer "
+                     "(the order affine -> normalisation -> ReLU, the last layer without normalisation and ReLU).")
+        if np.isclose(loss, exp_loss * X.shape[0], rtol=1e-8):
+            loss_hint = "the loss is N times too large: it is the mean over the batch, as softmax_cross_entropy returns it."
+        expect_close(loss, exp_loss, "the loss returned by fc_net_loss", shown, 1e-8, 1e-12, loss_hint)
+        if not isinstance(grads, dict):
+            fail(f"grads is {describe_kind(grads)}; it must be a dict with the same keys as params.", shown)
+        missing, extra = sorted(set(params) - set(grads)), sorted(set(grads) - set(params))
+        if missing or extra:
+            fail(f"grads has the wrong keys: missing {missing}, unexpected {extra}; it needs one entry per "
+                 "parameter, under the same name.", shown)
+        wrong = []
+        for key in _backward_order(params):
+            g = expect_array(grads[key], f"grads['{key}']", shown, shape=params[key].shape)
+            if not _close(g, exp_grads[key], RTOL, 1e-9 * max(1.0, float(np.abs(exp_grads[key]).max()))):
+                wrong.append(key)
+        if wrong:
+            first = wrong[0]
+            right = [k for k in _backward_order(params) if k not in wrong]
+            r = ratio(plain(grads[first]), exp_grads[first])
+            hint = (f"{first} is the first wrong gradient in the order the backward pass computes them (layer L "
+                    "first)" + (f"; those computed before it ({', '.join(_backward_order(params)[:_backward_order(params).index(first)])}) "
+                                "are right" if _backward_order(params).index(first) else "") +
+                    ", so look at the step that produces it.")
+            if r is not None and (np.isclose(r, X.shape[0]) or np.isclose(r, 1.0 / X.shape[0])):
+                hint += (" It is off by a factor of N, the batch size" + (
+                    ": softmax_cross_entropy's dscores already averages over the batch." if first == wrong[0]
+                    and _backward_order(params).index(first) == 0 else "."))
+            elif r is not None and np.isclose(r, -1.0):
+                hint += " It has the wrong sign."
+            elif first.startswith("b") and normalization == "batchnorm" and first != f"b{_num_layers(params)}":
+                hint += " A bias followed by batch norm has gradient 0 (question 3)."
+            elif first.startswith(("W", "b")) and first[1:] != str(_num_layers(params)) and normalization is None:
+                hint += " Between two affine layers the gradient goes through relu_backward with that layer's cache."
+            expect_close(grads[first], exp_grads[first], f"grads['{first}']", shown, RTOL,
+                         1e-9 * max(1.0, float(np.abs(exp_grads[first]).max())), hint)
+        if normalization == "batchnorm":
+            dims = [params[f"W{i}"].shape[1] for i in range(1, _num_layers(params))]
+            for i, (p, h) in enumerate(zip(bn_params, dims), start=1):
+                rm = p.get("running_mean") if isinstance(p, dict) else None
+                if not (isinstance(rm, np.ndarray) and rm.shape == (h,) and np.any(rm != 0)):
+                    fail(f"after a training-mode call, bn_params[{i - 1}] holds no updated running mean for hidden layer "
+                         f"{i} (found {describe_kind(rm)}).", shown,
+                         f"hand bn_params[{i - 1}] itself to batchnorm_forward (not a new dict), so that the running "
+                         "statistics it stores there are kept for test mode.")
+
+
+def _num_layers(params: dict) -> int:
+    return sum(1 for k in params if k.startswith("W"))
 
 
 # ---------------------------------------------------------------- the experiment

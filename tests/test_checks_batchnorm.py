@@ -11,6 +11,7 @@ from wrong import MODE_IDS, MODES, assert_rejects, bank_params, run_check
 from coursework import run_notebook_cells
 
 REF = reference.load("batchnorm")
+from utils import layers as utils_layers  # noqa: E402
 
 
 # ---------------------------------------------------------------- batch norm forward, with one mistake each
@@ -153,7 +154,169 @@ def ln_variant(**options):
     return functools.partial(_ln_forward, **options)
 
 
+# ---------------------------------------------------------------- the affine layer, with one mistake each
+def _affine_forward(x, W, b, *, mistake=None):
+    if mistake == "mutates x":
+        x -= 0.0
+        x[0, 0] += 1.0
+    out = {"no bias": lambda: x @ W, "W transposed": lambda: x @ W.T + b, "bias subtracted": lambda: x @ W - b,
+           "bias twice": lambda: x @ W + 2 * b, "bias averaged": lambda: x @ W + b.mean(),
+           "out transposed": lambda: (x @ W + b).T, "rounded": lambda: np.round(x @ W + b),
+           "float32": lambda: (x @ W + b).astype(np.float32), "W @ x.T": lambda: (W.T @ x.T).T * 1.0 + b * 0,
+           }.get(mistake, lambda: x @ W + b)()
+    if mistake == "out only":
+        return out
+    return out, (x, W)
+
+
+def affine_fwd(mistake=None):
+    return functools.partial(_affine_forward, mistake=mistake)
+
+
+def affine_forward_keep_inputs(x, W, b):
+    return x @ W + b, {"x": x.copy(), "W": W.copy()}
+
+
+def _affine_backward(dout, cache, *, mistake=None):
+    x, W = cache["x"], cache["W"]
+    N = x.shape[0]
+    dx, dW, db = dout @ W.T, x.T @ dout, dout.sum(axis=0)
+    if mistake == "dx without transpose":
+        dx = dout @ W
+    if mistake == "dW transposed":
+        dW = dout.T @ x
+    if mistake == "db over the wrong axis":
+        db = dout.sum(axis=1)
+    if mistake == "db not summed":
+        db = dout
+    if mistake == "dW averaged over the batch":
+        dW = dW / N
+    if mistake == "db averaged":
+        db = dout.mean(axis=0)
+    if mistake == "dx sign":
+        dx = -dx
+    if mistake == "dx zeros":
+        dx = np.zeros_like(x)
+    if mistake == "dW from sums":
+        dW = np.outer(x.sum(axis=0), dout.sum(axis=0))
+    if mistake == "float32":
+        dW = dW.astype(np.float32)
+    if mistake == "mutates dout":
+        dout *= 1.0
+        dout[0, 0] += 1.0
+    if mistake == "list":
+        return [dx, dW, db]
+    return dx, dW, db
+
+
+def affine_bwd(mistake=None):
+    return functools.partial(_affine_backward, mistake=mistake)
+
+
+# ---------------------------------------------------------------- the network, with one mistake each
+def _init_fc_net(input_dim, hidden_dims, num_classes, rng, *, weight_scale=None, normalization=None, mistake=None):
+    dims = [input_dim, *hidden_dims, num_classes]
+    params = {}
+    for i in range(1, len(dims)):
+        fan_in, fan_out = dims[i - 1], dims[i]
+        shape = (fan_out, fan_in) if mistake == "transposed shapes" else (fan_in, fan_out)
+        draw = rng.standard_normal(shape)
+        he = {"He with fan_out": np.sqrt(2.0 / fan_out), "Xavier": np.sqrt(1.0 / fan_in),
+              "unscaled": 1.0}.get(mistake, np.sqrt(2.0 / fan_in))
+        if mistake == "weight_scale ignored" or weight_scale is None:
+            scale = he
+        else:
+            scale = weight_scale * (he if mistake == "weight_scale times He" else 1.0)
+        params[f"W{i}"] = draw * scale
+        params[f"b{i}"] = (0.01 * rng.standard_normal(fan_out) if mistake == "random biases" else np.zeros(fan_out))
+        last = i == len(dims) - 1
+        if normalization is not None and mistake != "no gamma and beta" and (not last or mistake == "gamma on the last layer"):
+            params[f"gamma{i}"] = np.zeros(fan_out) if mistake == "gamma zeros" else np.ones(fan_out)
+            params[f"beta{i}"] = np.ones(fan_out) if mistake == "beta ones" else np.zeros(fan_out)
+    if mistake == "float32":
+        params = {k: v.astype(np.float32) for k, v in params.items()}
+    if mistake == "list":
+        return list(params.values())
+    return params
+
+
+def init_net(mistake):
+    return functools.partial(_init_fc_net, mistake=mistake)
+
+
+def _fc_net_loss(params, X, y=None, *, normalization=None, bn_params=None, mistake=None):
+    relu_f, relu_b = utils_layers.relu_forward, utils_layers.relu_backward
+    L = sum(1 for k in params if k.startswith("W"))
+    mode = "test" if y is None and mistake != "always train mode" else "train"
+    if mistake == "mutates params":
+        params["W1"] *= 1.0
+        params["W1"][0, 0] += 1.0
+    h, caches = X, []
+    for i in range(1, L):
+        h, ac = REF.affine_forward(h, params[f"W{i}"], params[f"b{i}"])
+        rc = None
+        if mistake == "ReLU before the normalisation":
+            h, rc = relu_f(h)
+        nc = None
+        if normalization == "batchnorm" or (normalization == "layernorm" and mistake == "batch norm for layer norm"):
+            p = bn_params[i - 1] if mistake != "fresh bn_param dicts" else {}
+            p["mode"] = mode
+            h, nc = REF.batchnorm_forward(h, params[f"gamma{i}"], params[f"beta{i}"], p)
+        elif normalization == "layernorm":
+            h, nc = REF.layernorm_forward(h, params[f"gamma{i}"], params[f"beta{i}"], {})
+        if mistake not in ("no ReLU", "ReLU before the normalisation"):
+            h, rc = relu_f(h)
+        caches.append((ac, nc, rc))
+    scores, lc = REF.affine_forward(h, params[f"W{L}"], params[f"b{L}"])
+    if mistake == "ReLU after the last layer":
+        scores, _ = relu_f(scores)
+    if y is None:
+        return (scores, None) if mistake == "test mode returns a tuple" else scores
+    loss, dout = utils_layers.softmax_cross_entropy(scores, y)
+    if mistake == "loss summed":
+        loss = loss * X.shape[0]
+    if mistake == "gradients divided by N again":
+        dout = dout / X.shape[0]
+    grads = {}
+    dout, grads[f"W{L}"], grads[f"b{L}"] = REF.affine_backward(dout, lc)
+    for i in range(L - 1, 0, -1):
+        ac, nc, rc = caches[i - 1]
+        if mistake not in ("no ReLU", "ReLU backward skipped", "ReLU before the normalisation"):
+            dout = relu_b(dout, rc)
+        if nc is not None:
+            back = REF.layernorm_backward if normalization == "layernorm" and mistake != "batch norm for layer norm" \
+                else REF.batchnorm_backward_alt
+            dout, g, b = back(dout, nc)
+            grads[f"gamma{i}"], grads[f"beta{i}"] = (b, g) if mistake == "gamma and beta swapped" else (g, b)
+        if mistake == "ReLU before the normalisation":
+            dout = relu_b(dout, rc)
+        dout, grads[f"W{i}"], grads[f"b{i}"] = REF.affine_backward(dout, ac)
+        if mistake == "bias gradient not summed":
+            grads[f"b{i}"] = grads[f"b{i}"] / X.shape[0]
+    return loss, grads
+
+
+def net_loss(mistake):
+    return functools.partial(_fc_net_loss, mistake=mistake)
+
+
 BANK = {
+    "check_affine_forward": {f"affine forward: {m}": affine_fwd(m) for m in (
+        "no bias", "W transposed", "bias subtracted", "bias twice", "bias averaged", "out transposed", "rounded",
+        "float32", "mutates x", "out only")},
+    "check_affine_backward": {f"affine backward: {m}": affine_bwd(m) for m in (
+        "dx without transpose", "dW transposed", "db over the wrong axis", "db not summed",
+        "dW averaged over the batch", "db averaged", "dx sign", "dx zeros", "dW from sums", "float32",
+        "mutates dout", "list")},
+    "check_init_fc_net": {f"init_fc_net: {m}": init_net(m) for m in (
+        "transposed shapes", "He with fan_out", "Xavier", "unscaled", "weight_scale ignored",
+        "weight_scale times He", "random biases", "no gamma and beta", "gamma on the last layer", "gamma zeros",
+        "beta ones", "float32", "list")},
+    "check_fc_net_loss": {f"fc_net_loss: {m}": net_loss(m) for m in (
+        "no ReLU", "ReLU before the normalisation", "ReLU after the last layer", "ReLU backward skipped",
+        "always train mode", "fresh bn_param dicts", "test mode returns a tuple", "loss summed",
+        "gradients divided by N again", "batch norm for layer norm", "gamma and beta swapped",
+        "bias gradient not summed", "mutates params")},
     "check_batchnorm_forward": {
         "unbiased variance (ddof=1)": bn_variant(ddof=1, running_ddof=1),
         "eps outside the square root": bn_variant(eps_outside=True),
@@ -220,13 +383,14 @@ BANK = {
 }
 
 # the forward pass each backward check runs (the wrong backward passes use the transparent cache)
-FORWARD_FOR = {"check_batchnorm_backward": bn_forward_keep_inputs,
+FORWARD_FOR = {"check_affine_backward": affine_forward_keep_inputs,
+               "check_batchnorm_backward": bn_forward_keep_inputs,
                "check_batchnorm_backward_alt": bn_forward_keep_inputs,
                "check_layernorm_backward": ln_forward_keep_inputs}
 
-EXERCISES = ["batchnorm_forward", "batchnorm_backward", "batchnorm_backward_alt", "layernorm_forward",
+EXERCISES = ["affine_forward", "affine_backward", "init_fc_net", "fc_net_loss", "batchnorm_forward", "batchnorm_backward", "batchnorm_backward_alt", "layernorm_forward",
              "layernorm_backward"]
-REF_FORWARD = {"batchnorm_backward": REF.batchnorm_forward, "batchnorm_backward_alt": REF.batchnorm_forward,
+REF_FORWARD = {"affine_backward": REF.affine_forward, "batchnorm_backward": REF.batchnorm_forward, "batchnorm_backward_alt": REF.batchnorm_forward,
                "layernorm_backward": REF.layernorm_forward}
 
 
@@ -300,6 +464,24 @@ def test_backward_check_needs_a_working_forward():
     ("check_batchnorm_forward", bn_variant(test_no_eps=True), "add eps in test mode"),
     ("check_batchnorm_forward", bn_variant(test_no_sqrt=True), "running_var is a variance"),
     ("check_batchnorm_forward", bn_float32, "float64"),
+    ("check_affine_forward", affine_fwd("no bias"), "bias b is missing"),
+    ("check_affine_backward", affine_bwd("dW transposed"), "dW is transposed"),
+    ("check_affine_backward", affine_bwd("db not summed"), "db is not summed"),
+    ("check_affine_backward", affine_bwd("db over the wrong axis"), "wrong axis"),
+    ("check_affine_backward", affine_bwd("dW averaged over the batch"), "factor of N"),
+    ("check_init_fc_net", init_net("He with fan_out"), "not fan_out"),
+    ("check_init_fc_net", init_net("Xavier"), "Xavier"),
+    ("check_init_fc_net", init_net("unscaled"), "not scaled"),
+    ("check_init_fc_net", init_net("weight_scale ignored"), "weight_scale"),
+    ("check_init_fc_net", init_net("gamma on the last layer"), "hidden layers only"),
+    ("check_init_fc_net", init_net("transposed shapes"), "(fan_in, fan_out)"),
+    ("check_fc_net_loss", net_loss("ReLU backward skipped"), "relu_backward"),
+    ("check_fc_net_loss", net_loss("always train mode"), "test mode"),
+    ("check_fc_net_loss", net_loss("fresh bn_param dicts"), "running statistics"),
+    ("check_fc_net_loss", net_loss("loss summed"), "N times too large"),
+    ("check_fc_net_loss", net_loss("gradients divided by N again"), "already averages"),
+    ("check_fc_net_loss", net_loss("gamma and beta swapped"), "gamma2 is the first wrong gradient"),
+    ("check_fc_net_loss", net_loss("mutates params"), "only reads its parameters"),
 ])
 def test_messages_name_the_mistake(check, impl, hint):
     extra = {"forward": FORWARD_FOR[check]} if check in FORWARD_FOR else {}
@@ -320,7 +502,7 @@ def test_wrong_axis_of_dgamma_is_caught_on_a_square_batch(monkeypatch):
 
 
 def test_unstarted_exercise_raises_not_implemented():
-    def stub(*args):
+    def stub(*args, **kwargs):
         raise NotImplementedError()
     for exercise in EXERCISES:
         extra = {"forward": REF_FORWARD[exercise]} if exercise in REF_FORWARD else {}

@@ -104,3 +104,33 @@ def _require_float64(x: np.ndarray) -> np.ndarray:
             "error swamps the difference quotient."
         )
     return x
+
+
+def sampled_gradient_check(loss_fn: Callable[[dict], float], params: dict, grads: dict,
+                           rng: np.random.Generator, num_checks: int = 10, h: float = 1e-5) -> dict:
+    """Whole-network gradient check on a sample of entries: ``{name: largest relative error}``.
+
+    Inputs:
+    - loss_fn: ``loss_fn(params) -> float``, deterministic (dropout and augmentation off or fixed)
+    - params: dict of float64 arrays; not modified (each probe works on a copy)
+    - grads: dict with the same keys and shapes, the analytic gradients to check
+    - rng: draws, for each name in sorted order, ``min(num_checks, size)`` distinct flat indices
+      (``rng.choice(size, k, replace=False)``)
+    - h: step of the centred differences
+    Returns for every parameter the largest ``relative_error`` over its sampled entries.
+    """
+    errors = {}
+    for name in sorted(params):
+        value = _require_float64(params[name])
+        worst = 0.0
+        for flat in rng.choice(value.size, size=min(num_checks, value.size), replace=False):
+            idx = np.unravel_index(flat, value.shape)
+            probe = {k: np.array(v, copy=True) for k, v in params.items()}
+            probe[name][idx] = value[idx] + h
+            loss_plus = float(loss_fn(probe))
+            probe[name][idx] = value[idx] - h
+            loss_minus = float(loss_fn(probe))
+            numeric = (loss_plus - loss_minus) / (2 * h)
+            worst = max(worst, relative_error(np.asarray(grads[name])[idx], numeric))
+        errors[name] = worst
+    return errors

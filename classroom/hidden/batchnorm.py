@@ -3,7 +3,11 @@
 ``CASES`` draws, for each exercise, the visible kinds of case (with the grader's helpers, so the random
 stream is consumed as by the visible draw) followed by the hidden ones: a batch of one, a square batch,
 large batches with large offsets, other ``eps`` and ``momentum`` values. The backward exercises get, on
-top of the visible inputs, a batch of one, a batch of two (x_hat is +-1) and a large batch.
+top of the visible inputs, a batch of one, a batch of two (x_hat is +-1) and a large batch. The affine
+layer gets a large layer, a 1x1 one, a single example and an all-square one; ``init_fc_net`` a digits-sized
+network with batch norm, equal widths with a ``weight_scale`` and a narrow input with layer norm;
+``fc_net_loss`` three hidden layers with batch norm, layer norm with unequal widths, a batch of two with
+batch norm, a digits-sized input and test mode without normalisation.
 
 ``CRITERIA``:
 
@@ -20,8 +24,10 @@ from __future__ import annotations
 import numpy as np
 
 from classroom.hidden import expect_rerun
-from graders.batchnorm import (SWEEP_SCALES, _backward_inputs, _bn_forward_cases, _draw_backward, _ln_forward_cases,
-                               backward_cases, convergence_batch, weight_scale_sweep_bn, weight_scale_sweep_plain)
+from graders.batchnorm import (SWEEP_SCALES, _affine_backward_inputs, _affine_forward_cases, _backward_inputs,
+                               _bn_forward_cases, _draw_backward, _fc_net_loss_cases, _init_fc_net_cases,
+                               _ln_forward_cases, affine_backward_cases, backward_cases, convergence_batch,
+                               fc_net_case, weight_scale_sweep_bn, weight_scale_sweep_plain)
 from graders.checking import Case, fail
 from graders.fixtures import current_hidden_seed
 from graders.rerun import fast_modes, matching_rerun
@@ -63,7 +69,51 @@ def _backward_inputs_hidden(rng: np.random.Generator):
     ]
 
 
+def _affine_forward(rng: np.random.Generator) -> list[Case]:
+    return _affine_forward_cases(rng) + [
+        Case("N=40, D=30, M=20, inputs around 5", {"x": 5.0 + rng.standard_normal((40, 30)),
+                                                  "W": rng.standard_normal((30, 20)), "b": rng.standard_normal(20)}),
+        Case("D=1, M=1", {"x": rng.standard_normal((4, 1)), "W": np.array([[2.0]]), "b": np.array([-1.0])}),
+    ]
+
+
+def _affine_backward_inputs_hidden(rng: np.random.Generator):
+    def draw(N, D, M):
+        return rng.standard_normal((N, D)), rng.standard_normal((D, M)), rng.standard_normal(M), \
+            rng.standard_normal((N, M))
+    return _affine_backward_inputs(rng) + [("N=1, D=4, M=2: a single example", *draw(1, 4, 2)),
+                                           ("N=4, D=4, M=4: everything square", *draw(4, 4, 4)),
+                                           ("N=30, D=12, M=8", *draw(30, 12, 8))]
+
+
+def _init_fc_net(rng: np.random.Generator) -> list[Case]:
+    def case(label, D, hidden, C, **kwargs):
+        return Case(label, {"input_dim": D, "hidden_dims": list(hidden), "num_classes": C,
+                            "rng": np.random.default_rng(int(rng.integers(2 ** 31)))}, kwargs=kwargs)
+    return _init_fc_net_cases(rng) + [
+        case("input_dim=64, hidden_dims=[100, 50], num_classes=10, normalization='batchnorm'", 64, [100, 50], 10,
+             normalization="batchnorm"),
+        case("equal widths 7 -> 7 -> 7 -> 7 with weight_scale=2.0", 7, [7, 7], 7, weight_scale=2.0),
+        case("input_dim=2, hidden_dims=[9], num_classes=2, normalization='layernorm'", 2, [9], 2,
+             normalization="layernorm"),
+    ]
+
+
+def _fc_net_loss(rng: np.random.Generator) -> list[Case]:
+    return _fc_net_loss_cases(rng) + [
+        fc_net_case(rng, "batch norm, three hidden layers of equal width 4, N=5", [4, 4, 4, 4, 3], 5, "batchnorm"),
+        fc_net_case(rng, "layer norm, dims 6 -> 3 -> 4 -> 5 classes, N=7", [6, 3, 4, 5], 7, "layernorm"),
+        fc_net_case(rng, "batch norm, a batch of two examples (x_hat is +-1)", [3, 4, 2], 2, "batchnorm"),
+        fc_net_case(rng, "no normalization, 64 -> 20 -> 10, N=16", [64, 20, 10], 16),
+        fc_net_case(rng, "test mode without normalization", [5, 4, 3], 4, None, train=False),
+    ]
+
+
 CASES = {
+    "affine_forward": _affine_forward,
+    "affine_backward": lambda rng: affine_backward_cases(_affine_backward_inputs_hidden(rng)),
+    "init_fc_net": _init_fc_net,
+    "fc_net_loss": _fc_net_loss,
     "batchnorm_forward": _bn_forward,
     "batchnorm_backward": lambda rng: backward_cases(_backward_inputs_hidden(rng), "batchnorm_forward"),
     "layernorm_forward": _ln_forward,
