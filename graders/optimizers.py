@@ -29,7 +29,7 @@ import warnings
 import numpy as np
 
 from .checking import (CheckFailure, Case, call, expect_array, expect_close, expect_scalar,
-                       expect_tuple, fail, ratio, reporting, require_answer)
+                       expect_tuple, fail, ratio, reporting)
 from .fixtures import cases, hidden_criterion
 from .rerun import one_blas_thread
 
@@ -203,6 +203,11 @@ def _unpack(out, name: str, w_shape, case: Case):
     hint = "end with `return next_w, config`."
     next_w, config = expect_tuple(out, ("next_w", "config"), name, case, hint)
     next_w = expect_array(next_w, f"next_w returned by {name}", case, shape=w_shape)
+    if next_w.dtype != np.float64:   # w and dw are float64 in every case
+        fail(f"next_w returned by {name} has dtype {next_w.dtype}, but w and dw are float64: the result must "
+             "keep w's dtype.", case,
+             "a lower precision loses the small steps (a float32 number has about 7 significant digits). Do not "
+             "convert to float32 (astype, dtype=np.float32), and create the state with np.zeros_like(w).")
     if not isinstance(config, dict):
         fail(f"the config returned by {name} should be a dict, but it is {type(config).__name__}.", case,
              "on the first call (config=None) start from an empty dict: `if config is None: config = {}`.")
@@ -289,6 +294,14 @@ def _small_entries_off(info) -> bool:
     return bool(bad.any() and good.any() and g[bad].max() < g[good].min())
 
 
+def _divided_by_old_cache(info) -> bool:
+    """Is the first step (from an empty cache) about lr * dw / eps, where the gradient is not 0?"""
+    if info["k"] != 0 or (info["case"].args["config"] or {}).get("cache") is not None:
+        return False
+    g = info["case"].args["dw"] != 0
+    return bool(g.any() and np.all(np.abs(info["step"][g]) > 1e3 * np.abs(info["exp_step"][g])))
+
+
 def _generic_hint(info) -> str | None:
     r = _close_ratio(info["step"], info["exp_step"])
     if r is not None and np.isclose(r, -1.0):
@@ -343,9 +356,14 @@ def check_sgd_momentum(sgd_momentum, *, hidden=False):
                         "this course's v = momentum * v - lr * dw instead, which is -lr times that one.")
             return None
         r = _close_ratio(info["step"], info["exp_step"])
+        mu = info["config"]["momentum"]
         if r is not None and np.isclose(r, -1.0):
             return ("your step goes uphill. With v = momentum * v - lr * dw the update is w + v; a velocity "
                     "that accumulates +dw must be subtracted (w - lr * v), never added.")
+        if r is not None and np.isclose(r, 1.0 - mu, rtol=1e-4):
+            return (f"your steps are (1 - momentum) = {1 - mu:g} times the expected ones: that is the exponentially "
+                    "weighted form (v = beta * v + (1 - beta) * dw, w -= lr * v), an average of the gradients. This "
+                    "course's velocity has no (1 - momentum) factor: see section 2 for the three forms.")
         return _state_hint(info, "the velocity must decay and accumulate: v = momentum * v - lr * dw, "
                                  "with the v saved by the previous call.")
     _check_update(sgd_momentum, "sgd_momentum", hidden, hint)
@@ -355,10 +373,19 @@ def check_sgd_momentum(sgd_momentum, *, hidden=False):
 def check_nesterov_momentum(nesterov_momentum, *, hidden=False):
     """Check ``nesterov_momentum(w, dw, config=None) -> (next_w, config)`` in the look-ahead form."""
     def hint(info):
-        if "key" in info:
+        mu, lr = info["config"]["momentum"], info["config"]["lr"]
+        if "key" in info:   # the steps are right, config['v'] is not
+            r = _close_ratio(info["got_state"], info["config"]["v"])
+            if r is not None and np.isclose(r, -1.0 / lr):
+                return ("config['v'] holds PyTorch's buffer (buf = mu * buf + dw, w -= lr * (dw + mu * buf)), which "
+                        "takes the same steps at a constant lr. Store this course's velocity instead, "
+                        "v = mu * v - lr * dw, which is -lr times the buffer.")
             return None
-        mu = info["config"]["momentum"]
         r = _close_ratio(info["step"], info["exp_step"])
+        if info["k"] == 0 and r is not None and np.isclose(r, -mu / (1.0 + mu)):
+            return ("your first step goes uphill, by mu / (1 + mu) of the expected step: v and v_prev are swapped. "
+                    "The step is -mu * v_prev + (1 + mu) * v, where v_prev is the velocity read from config (0 on "
+                    "the first call) and v the one computed in this call.")
         if info["k"] == 0 and r is not None and np.isclose(r, 1.0 / (1.0 + mu)):
             return ("this is plain momentum's step (w + v). In the look-ahead form the step is "
                     "-mu * v_prev + (1 + mu) * v, where v_prev is the velocity before this call.")
@@ -378,6 +405,10 @@ def check_adagrad(adagrad, *, hidden=False):
         r = _close_ratio(info["step"], info["exp_step"])
         if r is not None and np.isclose(r, -1.0):
             return "your step goes uphill: w - lr * dw / (sqrt(cache) + eps)."
+        if _divided_by_old_cache(info):
+            return ("your first step is enormous: you divided by the root of the cache *before* adding this call's "
+                    "dw**2 (on the first call it is still 0, so the step is lr * dw / eps). Add dw**2 to the cache "
+                    "first, then divide by its root.")
         if info["k"] == 0 and r is not None and np.isclose(r, 10.0, rtol=1e-3):  # 1 / sqrt(1 - 0.99)
             return ("your first step is larger than lr per coordinate, as if the squared gradient were down-weighted "
                     "(RMSProp's (1 - decay)): AdaGrad adds dw**2 to the cache in full.")
@@ -399,6 +430,10 @@ def check_rmsprop(rmsprop, *, hidden=False):
             return None
         decay = info["config"]["decay"]
         r = _close_ratio(info["step"], info["exp_step"])
+        if _divided_by_old_cache(info):
+            return ("your first step is enormous: you divided by the root of the cache *before* updating it with "
+                    "this call's dw**2 (on the first call it is still 0, so the step is lr * dw / eps). Update the "
+                    "cache first, then divide by its root.")
         if info["k"] == 0 and r is not None and np.isclose(r, np.sqrt(1.0 - decay)):
             return ("your first step is sqrt(1 - decay) times the expected one: the cache is accumulating dw**2 "
                     "without the factor (1 - decay), which is AdaGrad, not RMSProp.")
@@ -594,11 +629,11 @@ def check_digits_training(histories, *, sgd, sgd_momentum, nesterov_momentum, ad
     """Check the digits experiment's ``histories`` (name -> the History of that optimizer's run). With
     ``hidden=True`` every history must be what the run gives when it is made again with the given update
     functions (``digits_experiment``), and the other adaptive runs must reach 80% validation accuracy."""
-    require_answer(histories, "histories")
-    if isinstance(histories, dict) and set(histories) < set(DIGIT_RUNS):
-        missing = ", ".join(sorted(set(DIGIT_RUNS) - set(histories)))
-        raise NotImplementedError(f"histories has no run for {missing} yet: the experiment cell stops at the first "
-                                  "update rule that is not implemented. Complete the exercises above, then run it.")
+    if histories is None or isinstance(histories, dict) and set(histories) < set(DIGIT_RUNS):
+        missing = ", ".join(sorted(set(DIGIT_RUNS) - set(histories or {})))
+        raise NotImplementedError(f"histories has no run for {missing} yet: the experiment cell above (a demo, "
+                                  "nothing to write there) stops at the first update rule that is not implemented. "
+                                  "Implement every update rule of sections 1 to 6, then run that cell again.")
     if not isinstance(histories, dict) or set(histories) != set(DIGIT_RUNS):
         fail(f"histories should be the dict built by the experiment cell, with the keys {sorted(DIGIT_RUNS)}; run "
              "that cell again without changing it.")

@@ -121,9 +121,39 @@ def momentum_wrong_default(w, dw, config=None):
     return REF.sgd_momentum(w, dw, config)
 
 
+def momentum_exponentially_weighted(w, dw, config=None):  # deeplearning.ai's v = beta v + (1 - beta) dw
+    config = _cfg(config, lr=1e-2, momentum=0.9)
+    b = config["momentum"]
+    v = b * config.get("v", np.zeros_like(w)) + (1 - b) * dw
+    config["v"] = v
+    return w - config["lr"] * v, config
+
+
+def momentum_float32(w, dw, config=None):
+    next_w, config = REF.sgd_momentum(w, dw, config)
+    return next_w.astype(np.float32), config
+
+
 # ---------------------------------------------------------------- nesterov
 def nesterov_plain_momentum(w, dw, config=None):
     return REF.sgd_momentum(w, dw, config)
+
+
+def nesterov_v_and_v_prev_swapped(w, dw, config=None):
+    config = _cfg(config, lr=1e-2, momentum=0.9)
+    mu = config["momentum"]
+    v_prev = config.get("v", np.zeros_like(w))
+    v = mu * v_prev - config["lr"] * dw
+    config["v"] = v
+    return w - mu * v + (1 + mu) * v_prev, config
+
+
+def nesterov_pytorch_buffer(w, dw, config=None):  # PyTorch's nesterov=True: right steps, the buffer in config['v']
+    config = _cfg(config, lr=1e-2, momentum=0.9)
+    mu = config["momentum"]
+    buf = mu * config.get("v", np.zeros_like(w)) + dw
+    config["v"] = buf
+    return w - config["lr"] * (dw + mu * buf), config
 
 
 def nesterov_wrong_sign_prev(w, dw, config=None):
@@ -456,8 +486,12 @@ BANK = {
         "dw changed in place": momentum_mutates_dw,
         "velocity never decays": momentum_no_decay,
         "wrong default momentum": momentum_wrong_default,
+        "exponentially weighted form (1 - beta) dw": momentum_exponentially_weighted,
+        "float32 result": momentum_float32,
     },
     "check_nesterov_momentum": {
+        "v and v_prev swapped in the step": nesterov_v_and_v_prev_swapped,
+        "PyTorch's buffer form: right steps, config['v'] holds the buffer": nesterov_pytorch_buffer,
         "plain momentum": nesterov_plain_momentum,
         "+mu * v_prev instead of -mu * v_prev": nesterov_wrong_sign_prev,
         "v_prev dropped (w + v)": nesterov_uses_new_v_twice,
@@ -571,6 +605,11 @@ def test_every_exercise_has_a_bank():
     ("check_adam", adam_no_one_minus_beta, "weighted averages"),
     ("check_adagrad", adagrad_decaying_cache, "in full"),
     ("check_sgd", sgd_uphill, "uphill"),
+    ("check_sgd_momentum", momentum_exponentially_weighted, "exponentially weighted form"),
+    ("check_sgd_momentum", momentum_float32, "dtype float32"),
+    ("check_nesterov_momentum", nesterov_v_and_v_prev_swapped, "v and v_prev are swapped"),
+    ("check_nesterov_momentum", nesterov_pytorch_buffer, "PyTorch's buffer"),
+    ("check_adagrad", adagrad_step_before_cache, "before"),
 ])
 def test_messages_name_the_mistake(check, impl, hint):
     message = assert_rejects(getattr(checks, check), impl, match=hint)
