@@ -663,7 +663,7 @@ LOOP_RTOL = 1e-7    # the loop only orders the check's own computations: a right
 def _labelled_examples(rng, N, shape=(3,), classes=3, dtype=np.float64):
     """N examples whose first entry is unique (so a batch's rows name the examples they are), and labels."""
     X = rng.standard_normal((N, *shape)).astype(dtype)
-    X.reshape(N, -1)[:, 0] = (np.arange(N) + rng.uniform(0.1, 0.9, N)).astype(dtype)
+    X.reshape(N, -1)[:, 0] = ((np.arange(N) + rng.uniform(0.1, 0.9, N)) / N).astype(dtype)
     return X, rng.integers(0, classes, N)
 
 
@@ -874,7 +874,8 @@ def _loop_hint(key, got, exp, spec, history) -> str | None:
                 "array with params[name], configs[name] = update(params[name], grads[name], configs[name]), one "
                 "config per parameter (a deep copy of optim_config each), passed back in at the next step.")
     if key == "lr":
-        if spec["rates"] is not None and np.allclose(got, spec["rates"][1:len(got) + 1]):
+        ahead = np.array(spec["rates"][1:len(got)]) if spec["rates"] is not None else np.array([])
+        if len(got) > 1 and ahead.shape == got[:-1].shape and np.allclose(got[:-1], ahead):
             return "the schedule is one epoch ahead: the first epoch is epoch 0, lr_schedule(0)."
         if spec["rates"] is not None:
             return ("set config['lr'] = float(lr_schedule(epoch)) in every parameter's config at the start of each "
@@ -940,9 +941,12 @@ def check_train_loop(train_loop, *, hidden=False):
             if len(history["loss"]) == n_epochs * (N // bs) and N % bs:
                 hint = ("the last, partial minibatch of every epoch is missing: train on every batch that "
                         "random_mini_batches returns.")
+            elif len(history["loss"]) > len(exp_hist["loss"]) and spec["stop_after"] is not None:
+                hint = ("the loop took the steps of an epoch it did not record: call early_stop(history) after "
+                        "recording the epoch, and stop right there when it returns True.")
             fail(f"history['loss'] holds {len(history['loss'])} steps; {n_epochs} epochs of N = {N} examples in "
                  f"batches of {bs} make {len(exp_hist['loss'])}.", run_case, hint)
-        for key in HISTORY_KEYS:
+        for key in ("lr", "loss", "train_loss", "val_loss", "train_acc", "val_acc"):   # causes before effects
             got, exp = np.array(history[key]), np.array(exp_hist[key])
             if not np.allclose(got, exp, rtol=LOOP_RTOL, atol=1e-12):
                 expect_close(got, exp, f"history[{key!r}]", run_case, LOOP_RTOL, 1e-12,
