@@ -1033,3 +1033,23 @@ def test_rerun_tolerances_cover_another_blas_kernel(kernel, tmp_path, fast):
                           env=unactivated_env(PYTHONPATH=str(ROOT), OPENBLAS_CORETYPE=kernel, TNN_FAST="1"))
     assert done.returncode == 0, done.stderr[-2000:]
     checks.check_digits_training(pickle.loads(out.read_bytes()), **UPDATES, hidden=True)
+
+
+@pytest.mark.parametrize("exercise", ["random_mini_batches", "train_loop"])
+def test_hidden_cases_pass_the_reference_over_200_seeds(exercise):
+    """The hidden cases of the new exercises draw random sizes and data: an honest solution passes for any seed."""
+    from graders.fixtures import hidden_seed
+    check = getattr(checks, f"check_{exercise}")
+    for seed in range(200):
+        with hidden_seed(seed):
+            check(getattr(REF, exercise), hidden=True)
+
+
+def test_train_loop_takes_every_update_rule_of_the_notebook():
+    """The loop's interface is the update rules' interface: each of them trains the check's linear classifier."""
+    args, kwargs = checks._loop_call(checks.cases("optimizers", "train_loop")[0].args["spec"])
+    for name in ("sgd", "sgd_momentum", "nesterov_momentum", "adagrad", "rmsprop", "adam"):
+        params, history = REF.train_loop(
+            args["params"], args["loss_fn"], args["predict_fn"], args["data"], getattr(REF, name),
+            **dict(kwargs, optim_config={"lr": 0.05}))
+        assert history["train_loss"][-1] < history["loss"][0], name
