@@ -80,6 +80,13 @@ HINTS = {
                     "lr_min + (lr0 - lr_min) * (1 + cos(pi * fraction)) / 2.",
     "linear_warmup": "(t + 1) / warmup_steps is the fraction of the warm-up done after step t; cap it at 1 with "
                      "np.minimum and multiply by lr0.",
+    "random_mini_batches": "Draw perm = rng.permutation(N) once, index X and y with it (both with the same perm), "
+                           "then slice the shuffled arrays every batch_size rows; range(0, N, batch_size) gives the "
+                           "start of every batch, the last one included.",
+    "train_loop": "Make one config per parameter (copy.deepcopy(optim_config or {})) before the first epoch. Each "
+                  "epoch: set the scheduled lr in every config, loop over random_mini_batches(...), and for each "
+                  "batch record the loss and update every parameter with its own config; then append the epoch's "
+                  "lr, losses and accuracies, and ask early_stop(history) whether to stop.",
 }
 
 

@@ -146,7 +146,9 @@ def test_digits_loop_as_the_text_says(monkeypatch, fast, offset):
         monkeypatch.setenv("TNN_FAST", "1")
     else:
         monkeypatch.delenv("TNN_FAST", raising=False)
-    ns = rerun(run_notebook_cells(ASSIGNMENT, REF, ["def warmup_then_cosine"]), "net = MLP(64", offset)
+    from datasets import load_digits
+    namespace = dict(run_notebook_cells(ASSIGNMENT, REF, ["def warmup_then_cosine"]), digits=load_digits())
+    ns = rerun(namespace, "net = MLP(64", offset)
     acc = {}
     for name, (_, _, rates) in ns["loop_rules"].items():
         for lr in rates:
