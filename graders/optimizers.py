@@ -878,8 +878,9 @@ def _loop_hint(key, got, exp, spec, history) -> str | None:
             return ("the first epoch is right but a later one starts differently: call random_mini_batches once "
                     "at the start of every epoch (a new order each epoch), with the same rng, and draw nothing else.")
         return ("a step after the first has another loss, so the parameters after a step differ: update every "
-                "array with params[name], configs[name] = update(params[name], grads[name], configs[name]), one "
-                "config per parameter (a deep copy of optim_config each), passed back in at the next step.")
+                "array with its own config, calling update(params[name], grads[name], configs[name]) and keeping "
+                "both results; one config per parameter (a deep copy of optim_config each), passed back in at "
+                "the next step.")
     if key == "lr":
         ahead = np.array(spec["rates"][1:len(got)]) if spec["rates"] is not None else np.array([])
         if len(got) > 1 and ahead.shape == got[:-1].shape and np.allclose(got[:-1], ahead):
