@@ -253,6 +253,15 @@ def rmsprop_really_adagrad(w, dw, config=None):  # seed 000: RMSProp's code is A
     return w - config["lr"] * dw / (np.sqrt(cache) + config["eps"]), config
 
 
+def rmsprop_step_before_cache(w, dw, config=None):  # divides by the average of the previous steps only
+    config = _cfg(config, lr=1e-2, decay=0.99, eps=1e-8)
+    d = config["decay"]
+    old = config.get("cache", np.zeros_like(w))
+    next_w = w - config["lr"] * dw / (np.sqrt(old) + config["eps"])
+    config["cache"] = d * old + (1 - d) * dw * dw
+    return next_w, config
+
+
 def rmsprop_swapped_weights(w, dw, config=None):
     config = _cfg(config, lr=1e-2, decay=0.99, eps=1e-8)
     d = config["decay"]
@@ -682,6 +691,7 @@ BANK = {
         "state not saved in config": rmsprop_state_not_saved,
         "wrong default decay": rmsprop_wrong_default_decay,
         "bias-corrected cache": rmsprop_bias_corrected,
+        "step divided by the previous cache": rmsprop_step_before_cache,
     },
     "check_adam": {
         "no bias correction": adam_no_bias_correction,
@@ -812,6 +822,7 @@ def test_every_exercise_has_a_bank():
     ("check_nesterov_momentum", nesterov_v_and_v_prev_swapped, "v and v_prev are swapped"),
     ("check_nesterov_momentum", nesterov_pytorch_buffer, "PyTorch's buffer"),
     ("check_adagrad", adagrad_step_before_cache, "before"),
+    ("check_rmsprop", rmsprop_step_before_cache, "before"),
     ("check_random_mini_batches", mb_no_shuffle, "original order"),
     ("check_random_mini_batches", mb_drops_last, "partial batch"),
     ("check_random_mini_batches", mb_separate_permutations, "same permutation"),

@@ -95,6 +95,17 @@ def test_saddle_as_the_text_says(surfaces):
     assert max(escape["AdaGrad"], escape["RMSProp"]) < escape["Adam"] < 30, escape   # "and Adam soon after"
 
 
+# ---------------------------------------------------------------- section 8: effective step sizes
+def test_effective_step_sizes_as_the_text_says():
+    ns = run_notebook_cells(ASSIGNMENT, REF, ["num_steps_eff = 2000"])
+    ada, rms_sizes, rms = ns["effective"]["AdaGrad"], ns["effective"]["RMSProp"], ns["rms"]
+    slope = np.polyfit(np.log(ns["steps"]), np.log(ada), 1)[0]
+    assert slope == pytest.approx(-0.5, abs=0.02)                  # "a straight line", question 4's -1/2
+    start = rms_sizes[0] / (0.01 / rms)
+    assert 6.5 < start < 7.5                                       # "here about 7 times the level it settles at"
+    assert np.mean(rms_sizes[-500:]) == pytest.approx(0.01 / rms, rel=0.1)   # "settles at lr / rms(g)"
+
+
 # ---------------------------------------------------------------- section 10: schedules against a noise floor
 @pytest.fixture(scope="module")
 def schedule_namespace():
