@@ -84,7 +84,8 @@ TABLE: tuple[Stub, ...] = (
          "the library version (closed form, so also the _alt exercise); on transposed inputs it is "
          "layer norm's backward pass"),
     # ---- 06_optimizers: sgd, sgd_momentum, nesterov_momentum, adagrad, rmsprop, adam, step_decay,
-    #      exponential_decay, inverse_time_decay, cosine_decay, linear_warmup
+    #      exponential_decay, inverse_time_decay, cosine_decay, linear_warmup, random_mini_batches,
+    #      train_loop (see REVIEWED for training.train)
     Stub("optim.sgd", "06_optimizers", ("sgd",), "the library version of the exercise"),
     Stub("optim.sgd_momentum", "06_optimizers", ("sgd_momentum", "nesterov_momentum"),
          "the library version; Nesterov is its result plus momentum * (v_new - v_old)"),
@@ -159,11 +160,15 @@ REVIEWED: dict[str, str] = {
     "training.Progress.update": "a progress bar",
     "training.progress": "a progress bar",
     "training.History": "a record of a training run",
-    "training.train": "near miss for 07 and 09: it stops on a patience of validation accuracy inside "
+    "training.train": "near miss for 06, 07 and 09: it stops on a patience of validation accuracy inside "
                       "its own loop (not early_stopping(val_losses, patience)), applies a schedule and "
                       "an update rule it is given (implements none of 06/09), and skips frozen "
                       "parameters (it does not freeze: 09's freeze sets them). Its default update is "
-                      "optim.sgd (stubbed for 06)",
+                      "optim.sgd (stubbed for 06). 06's random_mini_batches returns the batches, which "
+                      "train never exposes; 06's train_loop takes a model as two functions of a parameter "
+                      "dict and records the whole-set training loss and accuracy per epoch, which train does "
+                      "not (its train_acc is on a subset, its model an MLP object): wrapping it takes more "
+                      "code than the exercise",
 }
 
 # Judged and left in place (no shortcut to an exercise):

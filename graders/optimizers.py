@@ -29,7 +29,7 @@ import warnings
 import numpy as np
 
 from .checking import (CheckFailure, Case, call, expect_array, expect_close, expect_scalar,
-                       expect_tuple, fail, ratio, reporting, require_answer)
+                       expect_tuple, fail, ratio, reporting)
 from .fixtures import cases, hidden_criterion
 from .rerun import one_blas_thread
 
@@ -80,6 +80,13 @@ HINTS = {
                     "lr_min + (lr0 - lr_min) * (1 + cos(pi * fraction)) / 2.",
     "linear_warmup": "(t + 1) / warmup_steps is the fraction of the warm-up done after step t; cap it at 1 with "
                      "np.minimum and multiply by lr0.",
+    "random_mini_batches": "Draw perm = rng.permutation(N) once, index X and y with it (both with the same perm), "
+                           "then slice the shuffled arrays every batch_size rows; range(0, N, batch_size) gives the "
+                           "start of every batch, the last one included.",
+    "train_loop": "Make one config per parameter (copy.deepcopy(optim_config or {})) before the first epoch. Each "
+                  "epoch: set the scheduled lr in every config, loop over random_mini_batches(...), and for each "
+                  "batch record the loss and update every parameter with its own config; then append the epoch's "
+                  "lr, losses and accuracies, and ask early_stop(history) whether to stop.",
 }
 
 
@@ -169,6 +176,8 @@ CASES = {
     "inverse_time_decay": _decay_cases,
     "cosine_decay": _cosine_cases,
     "linear_warmup": _warmup_cases,
+    "random_mini_batches": lambda rng: _mini_batch_cases(rng),
+    "train_loop": lambda rng: _loop_cases(rng),
 }
 
 
@@ -203,6 +212,11 @@ def _unpack(out, name: str, w_shape, case: Case):
     hint = "end with `return next_w, config`."
     next_w, config = expect_tuple(out, ("next_w", "config"), name, case, hint)
     next_w = expect_array(next_w, f"next_w returned by {name}", case, shape=w_shape)
+    if next_w.dtype != np.float64:   # w and dw are float64 in every case
+        fail(f"next_w returned by {name} has dtype {next_w.dtype}, but w and dw are float64: the result must "
+             "keep w's dtype.", case,
+             "a lower precision loses the small steps (a float32 number has about 7 significant digits). Do not "
+             "convert to float32 (astype, dtype=np.float32), and create the state with np.zeros_like(w).")
     if not isinstance(config, dict):
         fail(f"the config returned by {name} should be a dict, but it is {type(config).__name__}.", case,
              "on the first call (config=None) start from an empty dict: `if config is None: config = {}`.")
@@ -289,6 +303,14 @@ def _small_entries_off(info) -> bool:
     return bool(bad.any() and good.any() and g[bad].max() < g[good].min())
 
 
+def _divided_by_old_cache(info) -> bool:
+    """Is the first step (from an empty cache) about lr * dw / eps, where the gradient is not 0?"""
+    if info["k"] != 0 or (info["case"].args["config"] or {}).get("cache") is not None:
+        return False
+    g = info["case"].args["dw"] != 0
+    return bool(g.any() and np.all(np.abs(info["step"][g]) > 1e3 * np.abs(info["exp_step"][g])))
+
+
 def _generic_hint(info) -> str | None:
     r = _close_ratio(info["step"], info["exp_step"])
     if r is not None and np.isclose(r, -1.0):
@@ -343,9 +365,14 @@ def check_sgd_momentum(sgd_momentum, *, hidden=False):
                         "this course's v = momentum * v - lr * dw instead, which is -lr times that one.")
             return None
         r = _close_ratio(info["step"], info["exp_step"])
+        mu = info["config"]["momentum"]
         if r is not None and np.isclose(r, -1.0):
             return ("your step goes uphill. With v = momentum * v - lr * dw the update is w + v; a velocity "
                     "that accumulates +dw must be subtracted (w - lr * v), never added.")
+        if r is not None and np.isclose(r, 1.0 - mu, rtol=1e-4):
+            return (f"your steps are (1 - momentum) = {1 - mu:g} times the expected ones: that is the exponentially "
+                    "weighted form (v = beta * v + (1 - beta) * dw, w -= lr * v), an average of the gradients. This "
+                    "course's velocity has no (1 - momentum) factor: see section 2 for the three forms.")
         return _state_hint(info, "the velocity must decay and accumulate: v = momentum * v - lr * dw, "
                                  "with the v saved by the previous call.")
     _check_update(sgd_momentum, "sgd_momentum", hidden, hint)
@@ -355,10 +382,19 @@ def check_sgd_momentum(sgd_momentum, *, hidden=False):
 def check_nesterov_momentum(nesterov_momentum, *, hidden=False):
     """Check ``nesterov_momentum(w, dw, config=None) -> (next_w, config)`` in the look-ahead form."""
     def hint(info):
-        if "key" in info:
+        mu, lr = info["config"]["momentum"], info["config"]["lr"]
+        if "key" in info:   # the steps are right, config['v'] is not
+            r = _close_ratio(info["got_state"], info["config"]["v"])
+            if r is not None and np.isclose(r, -1.0 / lr):
+                return ("config['v'] holds PyTorch's buffer (buf = mu * buf + dw, w -= lr * (dw + mu * buf)), which "
+                        "takes the same steps at a constant lr. Store this course's velocity instead, "
+                        "v = mu * v - lr * dw, which is -lr times the buffer.")
             return None
-        mu = info["config"]["momentum"]
         r = _close_ratio(info["step"], info["exp_step"])
+        if info["k"] == 0 and r is not None and np.isclose(r, -mu / (1.0 + mu)):
+            return ("your first step goes uphill, by mu / (1 + mu) of the expected step: v and v_prev are swapped. "
+                    "The step is -mu * v_prev + (1 + mu) * v, where v_prev is the velocity read from config (0 on "
+                    "the first call) and v the one computed in this call.")
         if info["k"] == 0 and r is not None and np.isclose(r, 1.0 / (1.0 + mu)):
             return ("this is plain momentum's step (w + v). In the look-ahead form the step is "
                     "-mu * v_prev + (1 + mu) * v, where v_prev is the velocity before this call.")
@@ -378,6 +414,10 @@ def check_adagrad(adagrad, *, hidden=False):
         r = _close_ratio(info["step"], info["exp_step"])
         if r is not None and np.isclose(r, -1.0):
             return "your step goes uphill: w - lr * dw / (sqrt(cache) + eps)."
+        if _divided_by_old_cache(info):
+            return ("your first step is enormous: you divided by the root of the cache *before* adding this call's "
+                    "dw**2 (on the first call it is still 0, so the step is lr * dw / eps). Add dw**2 to the cache "
+                    "first, then divide by its root.")
         if info["k"] == 0 and r is not None and np.isclose(r, 10.0, rtol=1e-3):  # 1 / sqrt(1 - 0.99)
             return ("your first step is larger than lr per coordinate, as if the squared gradient were down-weighted "
                     "(RMSProp's (1 - decay)): AdaGrad adds dw**2 to the cache in full.")
@@ -399,6 +439,10 @@ def check_rmsprop(rmsprop, *, hidden=False):
             return None
         decay = info["config"]["decay"]
         r = _close_ratio(info["step"], info["exp_step"])
+        if _divided_by_old_cache(info):
+            return ("your first step is enormous: you divided by the root of the cache *before* updating it with "
+                    "this call's dw**2 (on the first call it is still 0, so the step is lr * dw / eps). Update the "
+                    "cache first, then divide by its root.")
         if info["k"] == 0 and r is not None and np.isclose(r, np.sqrt(1.0 - decay)):
             return ("your first step is sqrt(1 - decay) times the expected one: the cache is accumulating dw**2 "
                     "without the factor (1 - decay), which is AdaGrad, not RMSProp.")
@@ -594,11 +638,11 @@ def check_digits_training(histories, *, sgd, sgd_momentum, nesterov_momentum, ad
     """Check the digits experiment's ``histories`` (name -> the History of that optimizer's run). With
     ``hidden=True`` every history must be what the run gives when it is made again with the given update
     functions (``digits_experiment``), and the other adaptive runs must reach 80% validation accuracy."""
-    require_answer(histories, "histories")
-    if isinstance(histories, dict) and set(histories) < set(DIGIT_RUNS):
-        missing = ", ".join(sorted(set(DIGIT_RUNS) - set(histories)))
-        raise NotImplementedError(f"histories has no run for {missing} yet: the experiment cell stops at the first "
-                                  "update rule that is not implemented. Complete the exercises above, then run it.")
+    if histories is None or isinstance(histories, dict) and set(histories) < set(DIGIT_RUNS):
+        missing = ", ".join(sorted(set(DIGIT_RUNS) - set(histories or {})))
+        raise NotImplementedError(f"histories has no run for {missing} yet: the experiment cell above (a demo, "
+                                  "nothing to write there) stops at the first update rule that is not implemented. "
+                                  "Implement every update rule of sections 1 to 6, then run that cell again.")
     if not isinstance(histories, dict) or set(histories) != set(DIGIT_RUNS):
         fail(f"histories should be the dict built by the experiment cell, with the keys {sorted(DIGIT_RUNS)}; run "
              "that cell again without changing it.")
@@ -616,3 +660,314 @@ def check_digits_training(histories, *, sgd, sgd_momentum, nesterov_momentum, ad
         hidden_criterion(TOPIC, "digits_training")(histories, updates={
             "sgd": sgd, "sgd_momentum": sgd_momentum, "nesterov_momentum": nesterov_momentum, "adagrad": adagrad,
             "rmsprop": rmsprop, "adam": adam})
+
+
+# ---------------------------------------------------------------- section 11: minibatches and a training loop
+HISTORY_KEYS = ("loss", "lr", "train_loss", "train_acc", "val_loss", "val_acc")
+LOOP_RTOL = 1e-7    # the loop only orders the check's own computations: a right loop agrees to ~1e-14
+
+
+def _labelled_examples(rng, N, shape=(3,), classes=3, dtype=np.float64):
+    """N examples whose first entry is unique (so a batch's rows name the examples they are), and labels."""
+    X = rng.standard_normal((N, *shape)).astype(dtype)
+    X.reshape(N, -1)[:, 0] = ((np.arange(N) + rng.uniform(0.1, 0.9, N)) / N).astype(dtype)
+    return X, rng.integers(0, classes, N)
+
+
+def _batch_case(rng, label, N, batch_size, shape=(3,), dtype=np.float64):
+    X, y = _labelled_examples(rng, N, shape, dtype=dtype)
+    return Case(label, {"X": X, "y": y, "batch_size": batch_size,
+                        "rng": np.random.default_rng(int(rng.integers(2 ** 31)))})
+
+
+def _mini_batch_cases(rng):
+    return [
+        _batch_case(rng, "N=10 examples of 3 features, batch_size=4 (batches of 4, 4 and 2)", 10, 4),
+        _batch_case(rng, "N=12, batch_size=4 (3 full batches, no partial one)", 12, 4),
+        _batch_case(rng, "batch_size=8 larger than N=5 (one batch of 5)", 5, 8),
+        _batch_case(rng, "X of shape (7, 2, 2) (images), batch_size=3", 7, 3, shape=(2, 2)),
+    ]
+
+
+def _order(batches_X, X) -> np.ndarray | None:
+    """The example index of every row of the batches, in order (None if a row is none of X's)."""
+    keys = {float(v): i for i, v in enumerate(X.reshape(len(X), -1)[:, 0])}
+    out = []
+    for Xb in batches_X:
+        for v in np.asarray(Xb).reshape(len(Xb), -1)[:, 0]:
+            if float(v) not in keys:
+                return None
+            out.append(keys[float(v)])
+    return np.array(out, dtype=int)
+
+
+@reporting("a list of (X_batch, y_batch) tuples in the order of one rng.permutation(N), every example once, "
+           "the last partial batch kept, dtypes kept, inputs untouched")
+def check_random_mini_batches(random_mini_batches, *, hidden=False):
+    """Check ``random_mini_batches(X, y, batch_size, rng) -> [(X_batch, y_batch), ...]``."""
+    for case in cases(TOPIC, "random_mini_batches", hidden):
+        X, y, bs = case.args["X"], case.args["y"], case.args["batch_size"]
+        N = len(X)
+        rng_after = copy.deepcopy(case.args["rng"])
+        rng_after.permutation(N)                      # where one permutation leaves the generator
+        fresh = copy.deepcopy(case.args["rng"])
+        run_case = Case(case.label, {"X": X.copy(), "y": y.copy(), "batch_size": bs, "rng": fresh})
+        out = call(random_mini_batches, "random_mini_batches", run_case)
+        expected = case.expected
+        if not isinstance(out, list):
+            fail(f"random_mini_batches should return a list of (X_batch, y_batch) tuples, but it returned "
+                 f"{type(out).__name__}.", run_case,
+                 "collect the batches in a list (a generator can be used only once, and the loop of section 11 "
+                 "may want len(batches)).")
+        for k, item in enumerate(out):
+            if not isinstance(item, tuple) or len(item) != 2:
+                fail(f"batch {k} should be a tuple (X_batch, y_batch), but it is {type(item).__name__}"
+                     f"{f' of length {len(item)}' if isinstance(item, (list, tuple)) else ''}.", run_case)
+        if len(out) != len(expected):
+            hint = None
+            if len(out) == N // bs and N % bs:
+                hint = (f"the last, partial batch of the {N % bs} examples left over is missing: keep it (ceil(N / "
+                        "batch_size) batches).")
+            elif len(out) == len(expected) + 1:
+                hint = "there is one batch too many: no batch may be empty (N = batch_size * k gives k batches)."
+            fail(f"random_mini_batches returned {len(out)} batches; with N = {N} and batch_size = {bs} there are "
+                 f"{len(expected)}.", run_case, hint)
+        for k, ((Xb, yb), (eXb, eyb)) in enumerate(zip(out, expected)):
+            Xb = expect_array(Xb, f"X_batch of batch {k}", run_case, floating=False)
+            yb = expect_array(yb, f"y_batch of batch {k}", run_case, floating=False)
+            if Xb.shape != eXb.shape or yb.shape != eyb.shape:
+                fail(f"batch {k} has X_batch of shape {Xb.shape} and y_batch of shape {yb.shape}; expected "
+                     f"{eXb.shape} and {eyb.shape}.", run_case,
+                     "each batch holds batch_size consecutive examples of the shuffled set (the last one the "
+                     "rest); slice [k * batch_size:(k + 1) * batch_size] with no overlap." if Xb.shape[1:] == eXb.shape[1:]
+                     else "keep every example's own shape: index the rows of X.")
+            if Xb.dtype != X.dtype or yb.dtype != y.dtype:
+                fail(f"batch {k} has dtypes {Xb.dtype} and {yb.dtype}; X and y have {X.dtype} and {y.dtype}.",
+                     run_case, "index X and y; do not convert them.")
+        order = _order([np.asarray(b[0]) for b in out], X)
+        exp_order = _order([b[0] for b in expected], X)
+        if order is None or sorted(order) != list(range(N)):
+            fail("the batches do not hold every example exactly once (some are missing or repeated).", run_case,
+                 "draw a permutation of all N indices (no repeats, unlike rng.choice with replacement) and cut it "
+                 "into consecutive pieces.")
+        y_got = np.concatenate([np.asarray(b[1]) for b in out])
+        if not np.array_equal(y_got, y[order]):
+            fail("some labels are no longer with their inputs: y_batch[i] must be the label of X_batch[i].",
+                 run_case, "shuffle X and y with the same permutation (one draw, used for both).")
+        if not np.array_equal(order, exp_order):
+            if np.array_equal(order, np.arange(N)):
+                hint = "the examples are in their original order: shuffle them with the permutation first."
+            elif np.array_equal(order, np.argsort(exp_order)):
+                hint = ("this is the inverse of the permutation: the first batch must start with example perm[0] "
+                        "(index X with the permutation).")
+            else:
+                hint = ("draw the order with rng.permutation(N) from the rng passed in, once, before anything else "
+                        "(not np.random, rng.shuffle or rng.choice, which draw other numbers).")
+            fail("the examples are not in the order of rng.permutation(N).", run_case, hint)
+        state = fresh.bit_generator.state
+        if state != case.args["rng"].bit_generator.state and state != rng_after.bit_generator.state:
+            fail("random_mini_batches drew more from rng than one permutation of N.", run_case,
+                 "draw exactly one rng.permutation(N) and nothing else: whatever else is drawn changes every "
+                 "later draw of the training run.")
+
+
+# the check's own model, update rule, schedule and stopping rule (made up for the check; plain functions,
+# so that the trusted re-check can hand them to a student's loop as callbacks)
+def _linear_loss(params, X, y):
+    """the mean softmax cross-entropy of the linear classifier X @ W + b, and its gradients"""
+    from utils.layers import softmax_cross_entropy
+
+    loss, dscores = softmax_cross_entropy(X @ params["W"] + params["b"], y)
+    return float(loss), {"W": X.T @ dscores, "b": dscores.sum(axis=0)}
+
+
+def _linear_scores(params, X):
+    """the class scores X @ W + b"""
+    return X @ params["W"] + params["b"]
+
+
+def _probe_update(w, dw, config=None):
+    """an update rule made up for this check: it steps along dw plus half the previous call's dw (kept in config['g'])"""
+    config = {} if config is None else config
+    config.setdefault("lr", 0.3)
+    g = config.get("g", np.zeros_like(w))
+    config["g"] = np.array(dw, dtype=np.float64)
+    return w - config["lr"] * (dw + 0.5 * g), config
+
+
+class _Schedule:
+    def __init__(self, rates):
+        self.rates = [float(r) for r in rates]
+        self.__doc__ = f"lr_schedule(epoch) = {self.rates}[epoch]"
+
+    def __call__(self, epoch):
+        return self.rates[int(epoch)]
+
+
+class _StopAfter:
+    def __init__(self, epochs):
+        self.epochs = int(epochs)
+        self.__doc__ = (f"early_stop(history) is True once history holds {self.epochs} epochs (after epoch "
+                        f"{self.epochs - 1})")
+
+    def __call__(self, history):
+        return len(history["val_loss"]) >= self.epochs
+
+
+def _loop_spec(rng, N, batch_size, epochs, *, D=3, C=3, optim_config=None, rates=None, stop_after=None,
+               N_val=6):
+    X, y = _labelled_examples(rng, N + N_val, (D,), classes=C)
+    return {"params": {"W": 0.1 * rng.standard_normal((D, C)), "b": np.zeros(C)},
+            "data": {"X_train": X[:N], "y_train": y[:N], "X_val": X[N:], "y_val": y[N:]},
+            "epochs": epochs, "batch_size": batch_size, "rng": np.random.default_rng(int(rng.integers(2 ** 31))),
+            "optim_config": optim_config, "rates": rates, "stop_after": stop_after}
+
+
+def _loop_call(spec):
+    """The call a loop case describes: (args, kwargs) of train_loop, with the check's own functions."""
+    spec = copy.deepcopy(spec)
+    args = {"params": spec["params"], "loss_fn": _linear_loss, "predict_fn": _linear_scores, "data": spec["data"],
+            "update": _probe_update}
+    kwargs = {"epochs": spec["epochs"], "batch_size": spec["batch_size"], "rng": spec["rng"],
+              "optim_config": spec["optim_config"],
+              "lr_schedule": _Schedule(spec["rates"]) if spec["rates"] is not None else None,
+              "early_stop": _StopAfter(spec["stop_after"]) if spec["stop_after"] is not None else None}
+    return args, kwargs
+
+
+def _reference_train_loop(ref, spec):
+    args, kwargs = _loop_call(spec)
+    return ref(*args.values(), **kwargs)
+
+
+REFERENCE_CALLS = {"train_loop": _reference_train_loop}
+
+
+def _loop_cases(rng):
+    return [
+        Case("N=11 training examples, batch_size=4 (batches of 4, 4, 3), 3 epochs, optim_config={'lr': 0.5}",
+             {"spec": _loop_spec(rng, 11, 4, 3, optim_config={"lr": 0.5})}),
+        Case("a schedule (lr 0.8, 0.4, 0.2, 0.1 in epochs 0..3), N=10, batch_size=5, 4 epochs",
+             {"spec": _loop_spec(rng, 10, 5, 4, optim_config={"lr": 0.01}, rates=[0.8, 0.4, 0.2, 0.1])}),
+        Case("early_stop says stop after epoch 1 (of at most 5), batch_size=16 > N=9, optim_config=None",
+             {"spec": _loop_spec(rng, 9, 16, 5, stop_after=2)}),
+    ]
+
+
+def _float_list(value, what, case) -> list:
+    if not isinstance(value, list):
+        fail(f"{what} should be a list, but it is {type(value).__name__}.", case,
+             "start each entry of the history as [] and append one float at a time.")
+    for v in value:
+        if not isinstance(v, float):
+            fail(f"{what} should hold Python floats, but it holds a {type(v).__name__} ({v!r:.60}).", case,
+                 "append float(value): a numpy array or a float32 is not a plain float.")
+    return value
+
+
+def _loop_hint(key, got, exp, spec, history) -> str | None:
+    N, bs = len(spec["data"]["y_train"]), spec["batch_size"]
+    steps = -(-N // bs)
+    if key == "loss":
+        bad = int(np.argmax(~np.isclose(got, exp, rtol=LOOP_RTOL, atol=0)))
+        if bad == 0:
+            return ("the first step's loss is not the loss of the first minibatch of random_mini_batches(X_train, "
+                    "y_train, batch_size, rng) at the initial parameters: make the minibatches with your "
+                    "random_mini_batches (checked above), from the rng passed in, and draw nothing else from it.")
+        if bad % steps == 0:
+            return ("the first epoch is right but a later one starts differently: call random_mini_batches once "
+                    "at the start of every epoch (a new order each epoch), with the same rng, and draw nothing else.")
+        return ("a step after the first has another loss, so the parameters after a step differ: update every "
+                "array with its own config, calling update(params[name], grads[name], configs[name]) and keeping "
+                "both results; one config per parameter (a deep copy of optim_config each), passed back in at "
+                "the next step.")
+    if key == "lr":
+        ahead = np.array(spec["rates"][1:len(got)]) if spec["rates"] is not None else np.array([])
+        if len(got) > 1 and ahead.shape == got[:-1].shape and np.allclose(got[:-1], ahead):
+            return "the schedule is one epoch ahead: the first epoch is epoch 0, lr_schedule(0)."
+        if spec["rates"] is not None:
+            return ("set config['lr'] = float(lr_schedule(epoch)) in every parameter's config at the start of each "
+                    "epoch, before its first step.")
+        return "record config['lr'] of the parameters' configs at the end of each epoch."
+    if key in ("train_loss", "val_loss"):
+        split = key.split("_")[0]
+        if key == "train_loss":
+            means = [float(np.mean(history["loss"][e * steps:(e + 1) * steps])) for e in range(len(got))] \
+                if isinstance(history.get("loss"), list) else []
+            if len(means) == len(got) and np.allclose(got, means, rtol=1e-9):
+                return ("this is the mean of the epoch's minibatch losses; the history wants loss_fn's loss on all "
+                        "the training examples after the epoch's last step.")
+        return (f"after each epoch's last step, record loss_fn(params, X_{split}, y_{split})[0] on all the "
+                f"{split} examples.")
+    if key in ("train_acc", "val_acc"):
+        split = key.split("_")[0]
+        return (f"the accuracy is the fraction of the {split} examples whose highest score "
+                f"(np.argmax(predict_fn(params, X_{split}), axis=1)) is their label, after the epoch's last step.")
+    return None
+
+
+@reporting("every minibatch from random_mini_batches, one config per parameter passed back in, the schedule at each "
+           "epoch's start, the history (per-step loss, per-epoch lr, loss and accuracy), the early-stopping hook")
+def check_train_loop(train_loop, *, hidden=False):
+    """Check ``train_loop(params, loss_fn, predict_fn, data, update, *, epochs, batch_size, rng, optim_config=None,
+    lr_schedule=None, early_stop=None) -> (params, history)`` on a linear classifier with the check's own update rule."""
+    for case in cases(TOPIC, "train_loop", hidden):
+        spec = case.args["spec"]
+        args, kwargs = _loop_call(spec)
+        config_before = copy.deepcopy(kwargs["optim_config"])
+        run_case = Case(case.label, args, kwargs=kwargs)
+        out = call(train_loop, "train_loop", run_case)
+        exp_params, exp_hist = case.expected
+        params, history = expect_tuple(out, ("params", "history"), "train_loop", run_case,
+                                       "end with `return params, history`.")
+        if not _same_config(kwargs["optim_config"], config_before):
+            fail("train_loop changed the optim_config passed in.", run_case,
+                 "give every parameter its own copy: configs = {name: copy.deepcopy(optim_config or {}) ...}.")
+        if not isinstance(history, dict) or set(history) != set(HISTORY_KEYS):
+            fail(f"history should be a dict with exactly the keys {list(HISTORY_KEYS)}; it "
+                 f"{'has the keys ' + str(sorted(history)) if isinstance(history, dict) else 'is a ' + type(history).__name__}.",
+                 run_case)
+        for key in HISTORY_KEYS:
+            _float_list(history[key], f"history[{key!r}]", run_case)
+        n_epochs, exp_epochs = len(history["lr"]), len(exp_hist["lr"])
+        if any(len(history[k]) != n_epochs for k in HISTORY_KEYS[1:]):
+            fail("the per-epoch lists of history (lr, train_loss, train_acc, val_loss, val_acc) have different "
+                 f"lengths: {[len(history[k]) for k in HISTORY_KEYS[1:]]}.", run_case,
+                 "append one value to each of them at the end of every epoch.")
+        if n_epochs != exp_epochs:
+            hint = None
+            if spec["stop_after"] is not None and n_epochs == spec["epochs"]:
+                hint = "early_stop(history) returned True, and training went on: stop after that epoch."
+            elif spec["stop_after"] is not None and n_epochs == exp_epochs - 1:
+                hint = "call early_stop(history) after recording the epoch (the hook needs that epoch's values)."
+            elif spec["stop_after"] is not None and n_epochs == exp_epochs + 1:
+                hint = "when early_stop(history) returns True, stop after the epoch just recorded, not one later."
+            fail(f"history holds {n_epochs} epochs; {exp_epochs} expected.", run_case, hint)
+        N, bs = len(spec["data"]["y_train"]), spec["batch_size"]
+        if len(history["loss"]) != len(exp_hist["loss"]):
+            hint = None
+            if len(history["loss"]) == n_epochs * (N // bs) and N % bs:
+                hint = ("the last, partial minibatch of every epoch is missing: train on every batch that "
+                        "random_mini_batches returns.")
+            elif len(history["loss"]) > len(exp_hist["loss"]) and spec["stop_after"] is not None:
+                hint = ("the loop took the steps of an epoch it did not record: call early_stop(history) after "
+                        "recording the epoch, and stop right there when it returns True.")
+            fail(f"history['loss'] holds {len(history['loss'])} steps; {n_epochs} epochs of N = {N} examples in "
+                 f"batches of {bs} make {len(exp_hist['loss'])}.", run_case, hint)
+        for key in ("lr", "loss", "train_loss", "val_loss", "train_acc", "val_acc"):   # causes before effects
+            got, exp = np.array(history[key]), np.array(exp_hist[key])
+            if not np.allclose(got, exp, rtol=LOOP_RTOL, atol=1e-12):
+                expect_close(got, exp, f"history[{key!r}]", run_case, LOOP_RTOL, 1e-12,
+                             _loop_hint(key, got, exp, spec, history))
+        if not isinstance(params, dict) or set(params) != set(exp_params):
+            fail(f"params should be a dict with the keys {sorted(exp_params)}.", run_case)
+        for name, exp in exp_params.items():
+            got = expect_array(params[name], f"params[{name!r}]", run_case, shape=exp.shape)
+            expect_close(got, exp, f"params[{name!r}] after training", run_case, LOOP_RTOL, 1e-12,
+                         "return the parameters after the last step (the dict the loop updated).")
+
+
+def _same_config(a, b) -> bool:
+    if a is None or b is None:
+        return a is b
+    return set(a) == set(b) and all(np.array_equal(a[k], b[k]) for k in a)

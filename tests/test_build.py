@@ -152,6 +152,7 @@ def test_cases_pass_arguments_in_the_signature_order(assignment):
     """The checks call the student's function with each case's arguments positionally, so every case
     (visible from the fixture, hidden from the reference) lists them in the order of the reference
     function's parameters."""
+    import importlib
     import inspect
 
     from graders import reference
@@ -159,7 +160,10 @@ def test_cases_pass_arguments_in_the_signature_order(assignment):
 
     topic = assignment.split("_", 1)[1]
     ref = reference.load(topic)
+    described = getattr(importlib.import_module(f"graders.{topic}"), "REFERENCE_CALLS", {})
     for exercise in json.loads(Course.checkout().fixture(topic).read_text()):
+        if exercise in described:   # its cases describe a call with functions in it (graders.fixtures.generate)
+            continue
         params = [p.name for p in inspect.signature(getattr(ref, exercise)).parameters.values()
                   if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
         for hidden in (False, True):

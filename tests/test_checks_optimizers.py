@@ -121,9 +121,39 @@ def momentum_wrong_default(w, dw, config=None):
     return REF.sgd_momentum(w, dw, config)
 
 
+def momentum_exponentially_weighted(w, dw, config=None):  # deeplearning.ai's v = beta v + (1 - beta) dw
+    config = _cfg(config, lr=1e-2, momentum=0.9)
+    b = config["momentum"]
+    v = b * config.get("v", np.zeros_like(w)) + (1 - b) * dw
+    config["v"] = v
+    return w - config["lr"] * v, config
+
+
+def momentum_float32(w, dw, config=None):
+    next_w, config = REF.sgd_momentum(w, dw, config)
+    return next_w.astype(np.float32), config
+
+
 # ---------------------------------------------------------------- nesterov
 def nesterov_plain_momentum(w, dw, config=None):
     return REF.sgd_momentum(w, dw, config)
+
+
+def nesterov_v_and_v_prev_swapped(w, dw, config=None):
+    config = _cfg(config, lr=1e-2, momentum=0.9)
+    mu = config["momentum"]
+    v_prev = config.get("v", np.zeros_like(w))
+    v = mu * v_prev - config["lr"] * dw
+    config["v"] = v
+    return w - mu * v + (1 + mu) * v_prev, config
+
+
+def nesterov_pytorch_buffer(w, dw, config=None):  # PyTorch's nesterov=True: right steps, the buffer in config['v']
+    config = _cfg(config, lr=1e-2, momentum=0.9)
+    mu = config["momentum"]
+    buf = mu * config.get("v", np.zeros_like(w)) + dw
+    config["v"] = buf
+    return w - config["lr"] * (dw + mu * buf), config
 
 
 def nesterov_wrong_sign_prev(w, dw, config=None):
@@ -221,6 +251,15 @@ def rmsprop_really_adagrad(w, dw, config=None):  # seed 000: RMSProp's code is A
     cache = config.get("cache", np.zeros_like(w)) + dw * dw
     config["cache"] = cache
     return w - config["lr"] * dw / (np.sqrt(cache) + config["eps"]), config
+
+
+def rmsprop_step_before_cache(w, dw, config=None):  # divides by the average of the previous steps only
+    config = _cfg(config, lr=1e-2, decay=0.99, eps=1e-8)
+    d = config["decay"]
+    old = config.get("cache", np.zeros_like(w))
+    next_w = w - config["lr"] * dw / (np.sqrt(old) + config["eps"])
+    config["cache"] = d * old + (1 - d) * dw * dw
+    return next_w, config
 
 
 def rmsprop_swapped_weights(w, dw, config=None):
@@ -436,6 +475,173 @@ def warmup_python_min(lr0, t, warmup_steps):            # fails on arrays
     return lr0 * min(1.0, (t + 1) / warmup_steps)
 
 
+# ---------------------------------------------------------------- random_mini_batches
+def _cut(X, y, bs, stop=None):
+    N = len(X)
+    return [(X[k:k + bs], y[k:k + bs]) for k in range(0, N if stop is None else stop, bs)]
+
+
+def mb_no_shuffle(X, y, batch_size, rng):
+    return _cut(X, y, batch_size)
+
+
+def mb_drops_last(X, y, batch_size, rng):
+    perm = rng.permutation(len(X))
+    return _cut(X[perm], y[perm], batch_size, stop=(len(X) // batch_size) * batch_size)
+
+
+def mb_separate_permutations(X, y, batch_size, rng):
+    return _cut(X[rng.permutation(len(X))], y[rng.permutation(len(X))], batch_size)
+
+
+def mb_shuffle_in_place(X, y, batch_size, rng):
+    rng.shuffle(X)
+    return _cut(X, y, batch_size)
+
+
+def mb_global_random(X, y, batch_size, rng):
+    perm = np.random.permutation(len(X))
+    return _cut(X[perm], y[perm], batch_size)
+
+
+def mb_with_replacement(X, y, batch_size, rng):
+    idx = rng.choice(len(X), len(X))
+    return _cut(X[idx], y[idx], batch_size)
+
+
+def mb_two_draws(X, y, batch_size, rng):
+    rng.permutation(len(X))                      # a "warm-up" draw
+    perm = rng.permutation(len(X))
+    return _cut(X[perm], y[perm], batch_size)
+
+
+def mb_extra_draw_after(X, y, batch_size, rng):
+    out = REF.random_mini_batches(X, y, batch_size, rng)
+    rng.random()
+    return out
+
+
+def mb_generator(X, y, batch_size, rng):
+    return iter(REF.random_mini_batches(X, y, batch_size, rng))
+
+
+def mb_lists_not_tuples(X, y, batch_size, rng):
+    return [[Xb, yb] for Xb, yb in REF.random_mini_batches(X, y, batch_size, rng)]
+
+
+def mb_empty_last_batch(X, y, batch_size, rng):
+    perm = rng.permutation(len(X))
+    Xs, ys = X[perm], y[perm]
+    return [(Xs[k * batch_size:(k + 1) * batch_size], ys[k * batch_size:(k + 1) * batch_size])
+            for k in range(len(X) // batch_size + 1)]
+
+
+def mb_overlapping(X, y, batch_size, rng):
+    perm = rng.permutation(len(X))
+    Xs, ys = X[perm], y[perm]
+    return [(Xs[k:k + batch_size + 1], ys[k:k + batch_size + 1]) for k in range(0, len(X), batch_size)]
+
+
+def mb_inverse_permutation(X, y, batch_size, rng):
+    perm = np.argsort(rng.permutation(len(X)))
+    return _cut(X[perm], y[perm], batch_size)
+
+
+def mb_choice_without_replacement(X, y, batch_size, rng):
+    perm = rng.choice(len(X), len(X), replace=False, shuffle=True)
+    perm = perm[::-1] if len(X) > 1 else perm        # (numpy's choice happens to draw like permutation)
+    return _cut(X[perm], y[perm], batch_size)
+
+
+def mb_float_cast(X, y, batch_size, rng):
+    return [(Xb.astype(np.float64), yb.astype(np.float64)) for Xb, yb in REF.random_mini_batches(X, y, batch_size, rng)]
+
+
+# ---------------------------------------------------------------- train_loop
+def _loop(params, loss_fn, predict_fn, data, update, *, epochs, batch_size, rng, optim_config=None,
+          lr_schedule=None, early_stop=None, batches=None, shared=False, pass_back=True, schedule_shift=0,
+          stop_before_record=False, ignore_stop=False, train_loss_mean=False, float32=False, in_place=False,
+          acc_on_train=False, fixed_batches=False):
+    """The reference loop with one mistake switched on (for the bank)."""
+    params = params if in_place else dict(params)
+    configs = ({name: optim_config if optim_config is not None else {} for name in params} if shared else
+               {name: copy.deepcopy(optim_config or {}) for name in params})
+    if shared:
+        one = configs[next(iter(params))]
+        configs = {name: one for name in params}
+    history = {k: [] for k in checks.HISTORY_KEYS}
+    first = REF.random_mini_batches(data["X_train"], data["y_train"], batch_size, rng) if fixed_batches else None
+    for epoch in range(epochs):
+        if lr_schedule is not None:
+            for c in configs.values():
+                c["lr"] = float(lr_schedule(min(epoch + schedule_shift, epochs - 1)))
+        mbs = first if fixed_batches else (batches or REF.random_mini_batches)(data["X_train"], data["y_train"],
+                                                                                 batch_size, rng)
+        for Xb, yb in mbs:
+            loss, grads = loss_fn(params, Xb, yb)
+            history["loss"].append(float(np.float32(loss)) if False else (np.float32(loss) if float32 else float(loss)))
+            for name in params:
+                new_w, new_c = update(params[name], grads[name], configs[name] if pass_back else copy.deepcopy(configs[name]))
+                params[name] = new_w
+                if pass_back and not shared:
+                    configs[name] = new_c
+        if stop_before_record and early_stop is not None and early_stop(history):
+            break
+        history["lr"].append(float(next(iter(configs.values())).get("lr", 0.3)))
+        steps = -(-len(data["y_train"]) // batch_size)
+        for split in ("train", "val"):
+            X, y = data[f"X_{split}"], data[f"y_{split}"]
+            loss = (float(np.mean(history["loss"][-steps:])) if train_loss_mean and split == "train"
+                    else float(loss_fn(params, X, y)[0]))
+            history[f"{split}_loss"].append(loss)
+            Xa, ya = (data["X_train"], data["y_train"]) if acc_on_train else (X, y)
+            history[f"{split}_acc"].append(float(np.mean(np.argmax(predict_fn(params, Xa), axis=1) == ya)))
+        if not stop_before_record and not ignore_stop and early_stop is not None and early_stop(history):
+            break
+    return params, history
+
+
+def _variant(**mistake):
+    def loop(params, loss_fn, predict_fn, data, update, **kwargs):
+        return _loop(params, loss_fn, predict_fn, data, update, **kwargs, **mistake)
+    return loop
+
+
+loop_drops_last_batch = _variant(batches=mb_drops_last)
+loop_no_shuffle = _variant(batches=mb_no_shuffle)
+loop_same_batches_every_epoch = _variant(fixed_batches=True)
+loop_one_shared_config = _variant(shared=True)
+loop_config_not_passed_back = _variant(pass_back=False)
+loop_schedule_one_ahead = _variant(schedule_shift=1)
+loop_stop_checked_before_recording = _variant(stop_before_record=True)
+loop_early_stop_ignored = _variant(ignore_stop=True)
+loop_train_loss_from_minibatches = _variant(train_loss_mean=True)
+loop_float32_losses = _variant(float32=True)
+loop_changes_params_in_place = _variant(in_place=True)
+loop_val_acc_on_training_set = _variant(acc_on_train=True)
+
+
+def loop_schedule_ignored(params, loss_fn, predict_fn, data, update, *, lr_schedule=None, **kwargs):
+    return _loop(params, loss_fn, predict_fn, data, update, **kwargs)
+
+
+def loop_mutates_optim_config(params, loss_fn, predict_fn, data, update, *, optim_config=None, **kwargs):
+    if optim_config is not None:
+        optim_config.setdefault("momentum", 0.9)
+    return _loop(params, loss_fn, predict_fn, data, update, optim_config=optim_config, **kwargs)
+
+
+def loop_returns_history_only(*args, **kwargs):
+    return _loop(*args, **kwargs)[1]
+
+
+def loop_loss_after_update(params, loss_fn, predict_fn, data, update, *, epochs, batch_size, rng, optim_config=None,
+                           lr_schedule=None, early_stop=None):
+    return REF.train_loop(params, lambda p, X, y: loss_fn(p, X, y), predict_fn, data, update, epochs=epochs,
+                          batch_size=batch_size, rng=np.random.default_rng(0), optim_config=optim_config,
+                          lr_schedule=lr_schedule, early_stop=early_stop)
+
+
 BANK = {
     "check_sgd": {
         "learning rate ignored": sgd_no_lr,
@@ -456,8 +662,12 @@ BANK = {
         "dw changed in place": momentum_mutates_dw,
         "velocity never decays": momentum_no_decay,
         "wrong default momentum": momentum_wrong_default,
+        "exponentially weighted form (1 - beta) dw": momentum_exponentially_weighted,
+        "float32 result": momentum_float32,
     },
     "check_nesterov_momentum": {
+        "v and v_prev swapped in the step": nesterov_v_and_v_prev_swapped,
+        "PyTorch's buffer form: right steps, config['v'] holds the buffer": nesterov_pytorch_buffer,
         "plain momentum": nesterov_plain_momentum,
         "+mu * v_prev instead of -mu * v_prev": nesterov_wrong_sign_prev,
         "v_prev dropped (w + v)": nesterov_uses_new_v_twice,
@@ -481,6 +691,7 @@ BANK = {
         "state not saved in config": rmsprop_state_not_saved,
         "wrong default decay": rmsprop_wrong_default_decay,
         "bias-corrected cache": rmsprop_bias_corrected,
+        "step divided by the previous cache": rmsprop_step_before_cache,
     },
     "check_adam": {
         "no bias correction": adam_no_bias_correction,
@@ -518,6 +729,41 @@ BANK = {
         "a full cosine period": cosine_full_period,
         "quarter-period cosine": cosine_quarter_period,
     },
+    "check_random_mini_batches": {
+        "not shuffled": mb_no_shuffle,
+        "last partial batch dropped": mb_drops_last,
+        "X and y shuffled with different permutations": mb_separate_permutations,
+        "rng.shuffle(X) in place": mb_shuffle_in_place,
+        "np.random instead of rng": mb_global_random,
+        "rng.choice with replacement": mb_with_replacement,
+        "two permutations drawn": mb_two_draws,
+        "an extra draw after the permutation": mb_extra_draw_after,
+        "returns an iterator": mb_generator,
+        "batches as lists": mb_lists_not_tuples,
+        "an empty batch at the end when batch_size divides N": mb_empty_last_batch,
+        "overlapping batches (batch_size + 1 rows)": mb_overlapping,
+        "the inverse permutation": mb_inverse_permutation,
+        "rng.choice without replacement (another order)": mb_choice_without_replacement,
+        "labels cast to float": mb_float_cast,
+    },
+    "check_train_loop": {
+        "last partial batch dropped": loop_drops_last_batch,
+        "not shuffled": loop_no_shuffle,
+        "the same batches every epoch": loop_same_batches_every_epoch,
+        "one config shared by all parameters": loop_one_shared_config,
+        "the returned config not passed back in": loop_config_not_passed_back,
+        "schedule one epoch ahead": loop_schedule_one_ahead,
+        "schedule ignored": loop_schedule_ignored,
+        "early stop checked before the epoch is recorded": loop_stop_checked_before_recording,
+        "early stop ignored": loop_early_stop_ignored,
+        "train_loss as the mean of the minibatch losses": loop_train_loss_from_minibatches,
+        "float32 losses in the history": loop_float32_losses,
+        "params changed in place": loop_changes_params_in_place,
+        "val_acc measured on the training set": loop_val_acc_on_training_set,
+        "optim_config changed": loop_mutates_optim_config,
+        "returns the history only": loop_returns_history_only,
+        "its own rng instead of the one passed in": loop_loss_after_update,
+    },
     "check_linear_warmup": {
         "starts from 0 (t / warmup_steps)": warmup_from_zero,
         "never reaches lr0": warmup_never_reaches_lr0,
@@ -528,7 +774,7 @@ BANK = {
 
 UPDATES = ["sgd", "sgd_momentum", "nesterov_momentum", "adagrad", "rmsprop", "adam"]
 SCHEDULES = ["step_decay", "exponential_decay", "inverse_time_decay", "cosine_decay", "linear_warmup"]
-EXERCISES = UPDATES + SCHEDULES
+EXERCISES = UPDATES + SCHEDULES + ["random_mini_batches", "train_loop"]
 
 
 # The reference passes visible and hidden checks; every wrong implementation in BANK is rejected.
@@ -571,6 +817,33 @@ def test_every_exercise_has_a_bank():
     ("check_adam", adam_no_one_minus_beta, "weighted averages"),
     ("check_adagrad", adagrad_decaying_cache, "in full"),
     ("check_sgd", sgd_uphill, "uphill"),
+    ("check_sgd_momentum", momentum_exponentially_weighted, "exponentially weighted form"),
+    ("check_sgd_momentum", momentum_float32, "dtype float32"),
+    ("check_nesterov_momentum", nesterov_v_and_v_prev_swapped, "v and v_prev are swapped"),
+    ("check_nesterov_momentum", nesterov_pytorch_buffer, "PyTorch's buffer"),
+    ("check_adagrad", adagrad_step_before_cache, "before"),
+    ("check_rmsprop", rmsprop_step_before_cache, "before"),
+    ("check_random_mini_batches", mb_no_shuffle, "original order"),
+    ("check_random_mini_batches", mb_drops_last, "partial batch"),
+    ("check_random_mini_batches", mb_separate_permutations, "same permutation"),
+    ("check_random_mini_batches", mb_shuffle_in_place, "in place"),
+    ("check_random_mini_batches", mb_with_replacement, "exactly once"),
+    ("check_random_mini_batches", mb_two_draws, "rng.permutation"),
+    ("check_random_mini_batches", mb_extra_draw_after, "one permutation"),
+    ("check_random_mini_batches", mb_inverse_permutation, "inverse"),
+    ("check_random_mini_batches", mb_empty_last_batch, "empty"),
+    ("check_train_loop", loop_drops_last_batch, "partial minibatch"),
+    ("check_train_loop", loop_no_shuffle, "random_mini_batches"),
+    ("check_train_loop", loop_same_batches_every_epoch, "every epoch"),
+    ("check_train_loop", loop_config_not_passed_back, "one config per parameter"),
+    ("check_train_loop", loop_schedule_one_ahead, "one epoch ahead"),
+    ("check_train_loop", loop_schedule_ignored, "start of each epoch"),
+    ("check_train_loop", loop_stop_checked_before_recording, "after recording"),
+    ("check_train_loop", loop_early_stop_ignored, "training went on"),
+    ("check_train_loop", loop_train_loss_from_minibatches, "mean of the epoch's minibatch losses"),
+    ("check_train_loop", loop_float32_losses, "Python floats"),
+    ("check_train_loop", loop_changes_params_in_place, "in place"),
+    ("check_train_loop", loop_mutates_optim_config, "optim_config"),
 ])
 def test_messages_name_the_mistake(check, impl, hint):
     message = assert_rejects(getattr(checks, check), impl, match=hint)
@@ -771,3 +1044,23 @@ def test_rerun_tolerances_cover_another_blas_kernel(kernel, tmp_path, fast):
                           env=unactivated_env(PYTHONPATH=str(ROOT), OPENBLAS_CORETYPE=kernel, TNN_FAST="1"))
     assert done.returncode == 0, done.stderr[-2000:]
     checks.check_digits_training(pickle.loads(out.read_bytes()), **UPDATES, hidden=True)
+
+
+@pytest.mark.parametrize("exercise", ["random_mini_batches", "train_loop"])
+def test_hidden_cases_pass_the_reference_over_200_seeds(exercise):
+    """The hidden cases of the new exercises draw random sizes and data: an honest solution passes for any seed."""
+    from graders.fixtures import hidden_seed
+    check = getattr(checks, f"check_{exercise}")
+    for seed in range(200):
+        with hidden_seed(seed):
+            check(getattr(REF, exercise), hidden=True)
+
+
+def test_train_loop_takes_every_update_rule_of_the_notebook():
+    """The loop's interface is the update rules' interface: each of them trains the check's linear classifier."""
+    args, kwargs = checks._loop_call(checks.cases("optimizers", "train_loop")[0].args["spec"])
+    for name in ("sgd", "sgd_momentum", "nesterov_momentum", "adagrad", "rmsprop", "adam"):
+        params, history = REF.train_loop(
+            args["params"], args["loss_fn"], args["predict_fn"], args["data"], getattr(REF, name),
+            **dict(kwargs, optim_config={"lr": 0.05}))
+        assert history["train_loss"][-1] < history["loss"][0], name

@@ -6,7 +6,10 @@ stream is consumed as by the visible draw) followed by the hidden ones:
 - update rules: a long trajectory with gradients from 1e-3 to 1e3 in different coordinates, a config
   that already holds state (training resumed), a zero gradient first, a 3-D ``w``;
 - schedules: long random ranges, step 0, single steps at the edges, ``every=1``, ``T=1``,
-  ``warmup_steps=1``, a 2-D array of steps.
+  ``warmup_steps=1``, a 2-D array of steps;
+- minibatches: random sizes, one example, ``batch_size=1``, ``batch_size=N``, float32 inputs;
+- the training loop: more features and classes, ``batch_size=1``, a schedule with an early stop, an early
+  stop that never fires.
 
 ``CRITERIA["digits_training"]``: the digits experiment run again with the student's six update functions
 (``graders.optimizers.digits_experiment``, the notebook's seeds and epochs); every history's losses and
@@ -22,8 +25,9 @@ import numpy as np
 from classroom.hidden import expect_rerun
 from graders import reference
 from graders.checking import Case, fail
-from graders.optimizers import (CUSTOM, DIGIT_RUNS, DIGITS_EPOCHS, STATE_KEYS, TOPIC, _cosine_cases, _decay_cases,
-                                _gradients, _step_decay_cases, _trajectories, _trajectory, _warmup_cases, digits_epochs,
+from graders.optimizers import (CUSTOM, DIGIT_RUNS, DIGITS_EPOCHS, STATE_KEYS, TOPIC, _batch_case, _cosine_cases,
+                                _decay_cases, _gradients, _loop_cases, _loop_spec, _mini_batch_cases,
+                                _step_decay_cases, _trajectories, _trajectory, _warmup_cases, digits_epochs,
                                 digits_experiment, trajectory_cases)
 from graders.rerun import mode_of
 
@@ -92,8 +96,36 @@ def _warmup(rng: np.random.Generator) -> list[Case]:
     ]
 
 
+def _mini_batches(rng: np.random.Generator) -> list[Case]:
+    N, bs = int(rng.integers(30, 120)), int(rng.integers(3, 17))
+    return _mini_batch_cases(rng) + [
+        _batch_case(rng, f"N={N}, batch_size={bs} (random sizes)", N, bs),
+        _batch_case(rng, "one example, batch_size=1", 1, 1),
+        _batch_case(rng, "batch_size=1 (one batch per example), N=6", 6, 1),
+        _batch_case(rng, "batch_size equal to N=7 (one full batch)", 7, 7),
+        _batch_case(rng, "X of dtype float32, N=9, batch_size=2", 9, 2, dtype=np.float32),
+    ]
+
+
+def _loops(rng: np.random.Generator) -> list[Case]:
+    N, bs = int(rng.integers(12, 30)), int(rng.integers(3, 7))
+    return _loop_cases(rng) + [
+        Case(f"N={N}, batch_size={bs}, 4 features and 5 classes, 3 epochs, optim_config={{'lr': 0.2}}",
+             {"spec": _loop_spec(rng, N, bs, 3, D=4, C=5, optim_config={"lr": 0.2})}),
+        Case("batch_size=1 (one step per example), N=5, 2 epochs",
+             {"spec": _loop_spec(rng, 5, 1, 2, optim_config={"lr": 0.1})}),
+        Case("a schedule and an early stop after epoch 2 (of at most 6), N=13, batch_size=4",
+             {"spec": _loop_spec(rng, 13, 4, 6, optim_config={"lr": 1.0}, rates=[0.6, 0.5, 0.4, 0.3, 0.2, 0.1],
+                                 stop_after=3)}),
+        Case("an early stop that never fires (it would after 9 epochs; at most 3), N=8, batch_size=3",
+             {"spec": _loop_spec(rng, 8, 3, 3, stop_after=9)}),
+    ]
+
+
 CASES = {
     **{name: _update_cases(name) for name in STATE_KEYS},
+    "random_mini_batches": _mini_batches,
+    "train_loop": _loops,
     "step_decay": _step_decay,
     "exponential_decay": _decay,
     "inverse_time_decay": _decay,
