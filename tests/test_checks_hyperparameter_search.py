@@ -575,12 +575,15 @@ EXERCISES = ["initial_loss_ok", "diagnose_learning_curve", "sample_log_uniform",
              "sample_config", "random_search", "grid_search", "refine_space"]
 
 
-@pytest.mark.parametrize("exercise", ["sample_log_uniform", "sample_one_minus_log_uniform", "sample_config",
-                                      "random_search"])
-def test_statistical_checks_pass_the_reference_for_many_seeds(exercise):
-    """The statistical parts have tolerances of >= 6 standard deviations; 20 more seeds must all pass (the
-    hidden check seeds its statistical draws with the hidden seed)."""
-    for seed in range(100, 120):
+@pytest.mark.parametrize("exercise, seeds", [("sample_log_uniform", 200), ("sample_one_minus_log_uniform", 200),
+                                             ("sample_config", 50), ("random_search", 50)])
+def test_statistical_checks_pass_the_reference_for_many_seeds(exercise, seeds):
+    """The statistical parts have tolerances of >= 6 standard deviations; more seeds must all pass (the hidden
+    check seeds its statistical draws and its hidden cases with the hidden seed). These checks also demand the
+    exact draws, so every solution that passes produces the reference's numbers for a given seed: only the
+    seed can vary. 200 seeds where a check is cheap; sample_config and random_search draw 4,000 and 1,000
+    configs in Python per seed (about 0.15 s), so 50 seeds keep the suite fast."""
+    for seed in range(100, 100 + seeds):
         with hidden_seed(seed):
             getattr(checks, f"check_{exercise}")(getattr(REF, exercise), hidden=True)
 
@@ -591,7 +594,7 @@ PROMISED = {"healthy": "healthy", "too low": "lr_too_low", "too high": "lr_too_h
 
 def test_synthetic_curves_get_the_label_their_description_promises():
     """Each curve is far from every threshold but its own: the label holds for any noise seed and scale."""
-    for seed in list(range(60)) + [None]:
+    for seed in list(range(200)) + [None]:
         for module in (checks, hidden):
             rng = np.random.default_rng(0 if seed is None else seed)
             for case in module.CASES["diagnose_learning_curve"](rng):
