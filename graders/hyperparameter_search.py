@@ -333,9 +333,14 @@ def _check_overfit_run(overfit_small_subset, data, label):
 
 @reporting("returns (MLP, History); first loss within 50% of log 10; a hidden layer, reg = 0, no dropout; "
            "100% accuracy and loss < 0.1 on the images it was given")
-def check_overfit_small_subset(overfit_small_subset, *, data, hidden=False):
-    """Check ``overfit_small_subset(data) -> (model, history)``: called on ``data`` (20 images) and, hidden,
-    on other sets of 20 training images; the check evaluates the returned model itself."""
+def check_overfit_small_subset(overfit_small_subset, *, data=None, hidden=False):
+    """Check ``overfit_small_subset(data) -> (model, history)``: called on ``data`` (20 images; by default the
+    notebook's `small`, the first 20 training images) and, hidden, on other sets of 20 training images; the
+    check evaluates the returned model itself."""
+    if data is None:
+        from datasets import load_digits
+        digits = load_digits()
+        data = {"X_train": digits["X_train"][:20], "y_train": digits["y_train"][:20]}
     _check_overfit_run(overfit_small_subset, data, f"data = the {len(data['y_train'])} images of `small`")
     if hidden:
         for label, subset in hidden_criterion(TOPIC, "overfit_small_subset")():
