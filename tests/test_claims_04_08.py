@@ -114,6 +114,9 @@ def test_08_first_loss_of_he_init_is_in_the_range_the_text_gives(digits):
         he.append(MLP(64, [64], 10, np.random.default_rng(seed)).loss(X, y)[0])
         big.append(MLP(64, [64], 10, np.random.default_rng(seed), weight_scale=1.0).loss(X, y)[0])
     he = np.array(he)
+    demo = [MLP(64, [64], 10, np.random.default_rng(seed)).loss(digits["X_train"][:200], digits["y_train"][:200])[0]
+            for seed in range(200)]                                         # the demo cell's batch of 200
+    assert all(REF8.initial_loss_ok(loss, 10) for loss in demo)
     assert 2.0 <= he.min() and he.max() <= 3.2 and he.max() / np.log(10) - 1 <= 0.4
     assert all(REF8.initial_loss_ok(loss, 10) for loss in he)
     assert min(big) > 10 and not any(REF8.initial_loss_ok(loss, 10) for loss in big)
