@@ -5,8 +5,11 @@ coarse-to-fine refinement.
 Each ``check_<exercise>(student_function)`` prints one ``[ok]`` line on a correct implementation and
 raises ``AssertionError`` with an explanation on a wrong one. With no options it uses the visible cases
 (``fixtures/hyperparameter_search.json``); hidden tests pass ``hidden=True``: the cases then come from the
-hidden module (``classroom/hidden/hyperparameter_search.py``, not part of the student release), as does the
-extra criterion of ``check_overfit_small_subset(model, history, data=small, hidden=True)``.
+hidden module (``classroom/hidden/hyperparameter_search.py``, not part of the student release), as do the
+other sets of 20 images that ``check_overfit_small_subset(overfit_small_subset, data=small, hidden=True)`` hands
+to the student's function. That check measures the returned model itself (accuracy and loss from its weights;
+in the trusted re-check the model arrives as plain parameters and the judge's own MLP evaluates them), so no
+typed-in number can pass it.
 
 The samplers are specified down to the exact numpy call, so their outputs are compared with the
 reference exactly (up to rounding, rtol 1e-9). Before that, a statistical check on many draws tells a
@@ -30,8 +33,7 @@ import math
 
 import numpy as np
 
-from .checking import (Case, CheckFailure, call, expect_array, expect_close, expect_scalar, fail, repeat, reporting,
-                       require_answer)
+from .checking import Case, CheckFailure, call, expect_array, expect_close, expect_scalar, fail, repeat, reporting
 from .fixtures import cases, current_hidden_seed, hidden_criterion
 
 TOPIC = "hyperparameter_search"
