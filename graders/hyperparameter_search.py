@@ -5,8 +5,11 @@ coarse-to-fine refinement.
 Each ``check_<exercise>(student_function)`` prints one ``[ok]`` line on a correct implementation and
 raises ``AssertionError`` with an explanation on a wrong one. With no options it uses the visible cases
 (``fixtures/hyperparameter_search.json``); hidden tests pass ``hidden=True``: the cases then come from the
-hidden module (``classroom/hidden/hyperparameter_search.py``, not part of the student release), as does the
-extra criterion of ``check_overfit_small_subset(model, history, data=small, hidden=True)``.
+hidden module (``classroom/hidden/hyperparameter_search.py``, not part of the student release), as do the
+other sets of 20 images that ``check_overfit_small_subset(overfit_small_subset, data=small, hidden=True)`` hands
+to the student's function. That check measures the returned model itself (accuracy and loss from its weights;
+in the trusted re-check the model arrives as plain parameters and the judge's own MLP evaluates them), so no
+typed-in number can pass it.
 
 The samplers are specified down to the exact numpy call, so their outputs are compared with the
 reference exactly (up to rounding, rtol 1e-9). Before that, a statistical check on many draws tells a
@@ -30,8 +33,7 @@ import math
 
 import numpy as np
 
-from .checking import (Case, CheckFailure, call, expect_array, expect_close, expect_scalar, fail, repeat, reporting,
-                       require_answer)
+from .checking import Case, CheckFailure, call, expect_array, expect_close, expect_scalar, fail, repeat, reporting
 from .fixtures import cases, current_hidden_seed, hidden_criterion
 
 TOPIC = "hyperparameter_search"
@@ -41,9 +43,10 @@ RTOL = 1e-9   # the samplers are defined by one numpy call; 10**x vs exp(x ln 10
 HINTS = {
     "initial_loss_ok": "Compute log C with np.log (the natural log), then compare the absolute difference between "
                        "the loss and log C with tol times log C; wrap the comparison in bool().",
-    "overfit_small_subset": "MLP(64, [64], 10, make_rng(...)) has reg=0 and keep_prob=1 by default. Train it on "
-                            "`small` with batch_size=20 (one full-batch step per epoch), update=sgd and a learning "
-                            "rate around 0.5 for a couple of hundred epochs.",
+    "overfit_small_subset": "MLP(64, [64], 10, make_rng(...)) has reg=0, keep_prob=1 and He initialisation by "
+                            "default. Train it on `data` with batch_size=20 (one full-batch step per epoch), "
+                            "update=sgd and a learning rate around 0.5 for a couple of hundred epochs; return "
+                            "(model, history).",
     "diagnose_learning_curve": "Convert with np.asarray(losses, dtype=np.float64) and return 'diverged' at once if "
                                "not all values are finite. Then compute m, first, tail, mid and jump "
                                "(np.abs(np.diff(L)).mean()) and test rules 1 to 5 in order, each with if/return.",
@@ -285,38 +288,65 @@ def check_initial_loss_ok(initial_loss_ok, *, hidden=False):
                  "compare |loss - np.log(C)| (natural log, both sides) with tol * np.log(C).")
 
 
-@reporting("an MLP with a hidden layer, reg = 0, no dropout, 100% training accuracy on the 20 images, last loss < 0.1")
-def check_overfit_small_subset(model, history, *, data, hidden=False):
-    """Check the overfitting exercise: ``model`` (an MLP) memorised ``data`` (20 images) without regularization;
-    ``history`` is what ``utils.training.train`` returned."""
-    require_answer(model, "overfit_model")
-    require_answer(history, "overfit_history")
-    for attr in ("predict", "params", "reg", "keep_prob", "num_layers"):
+FIRST_LOSS_TOL = 0.5   # the overfitting run's first loss must pass initial_loss_ok(first, 10, tol=0.5)
+
+
+def _check_overfit_run(overfit_small_subset, data, label):
+    """One call of the student's ``overfit_small_subset(data)``; the check computes the accuracy and the final
+    loss itself, from the returned model's parameters (in the trusted re-check, with its own MLP class)."""
+    case = Case(label, {"data": data})
+    out = call(overfit_small_subset, "overfit_small_subset", case)
+    if not (isinstance(out, tuple) and len(out) == 2):
+        fail(f"overfit_small_subset should return a tuple (model, history), but it returned a "
+             f"{type(out).__name__}.", case, "end with `return model, history`.")
+    model, history = out
+    for attr in ("predict", "loss", "params", "reg", "keep_prob", "num_layers"):
         if not hasattr(model, attr):
-            fail(f"overfit_model should be a utils.training.MLP, but it has no `{attr}` "
-                 f"(it is a {type(model).__name__}).")
+            fail(f"the model that overfit_small_subset returns should be a utils.training.MLP, but it has no "
+                 f"`{attr}` (it is a {type(model).__name__}).", case)
     if not hasattr(history, "loss") or len(history.loss) == 0:
-        fail("overfit_history should be the History returned by utils.training.train, with a non-empty "
-             f"`loss` list (it is a {type(history).__name__}).")
+        fail("the history that overfit_small_subset returns should be the History that utils.training.train "
+             f"returned, with a non-empty `loss` list (it is a {type(history).__name__}).", case)
     if model.num_layers < 2:
-        fail("overfit_model has no hidden layer; build it with hidden_dims such as [64].")
+        fail("the model has no hidden layer; build it with hidden_dims such as [64].", case)
     if model.reg != 0 or model.keep_prob != 1.0:
-        fail(f"overfit_model has reg = {model.reg} and keep_prob = {model.keep_prob}. For this test turn "
-             "regularization off (reg=0, keep_prob=1): nothing should stop the network from memorising.")
+        fail(f"the model has reg = {model.reg} and keep_prob = {model.keep_prob}. For this test turn "
+             "regularization off (reg=0, keep_prob=1): nothing should stop the network from memorising.", case)
+    first = float(np.asarray(history.loss, dtype=np.float64)[0])
+    log_c = np.log(10)
+    if not abs(first - log_c) <= FIRST_LOSS_TOL * log_c:
+        fail(f"the first training loss was {first:.3f}, more than {FIRST_LOSS_TOL:.0%} away from log 10 = "
+             f"{log_c:.3f}, so it fails initial_loss_ok(first, 10) (tol = {FIRST_LOSS_TOL}).", case,
+             "the initial scores are far from uniform: use MLP's default (He) initialisation; a weight_scale "
+             "or init of your own that makes the weights larger is the usual cause.")
     X, y = data["X_train"], data["y_train"]
     with np.errstate(all="ignore"):
         predictions = np.asarray(model.predict(X))
+        final = float(model.loss(X, y)[0])
     acc = float(np.mean(predictions == y))
     if acc < 1.0:
-        fail(f"overfit_model classifies {acc:.0%} of the {len(y)} training images correctly; 100% is expected. "
-             "Train longer (more epochs) or with a larger learning rate; if the loss does not fall at all, "
-             "something is broken.")
-    losses = np.asarray(history.loss, dtype=np.float64)
-    last = float(losses[-1])
-    if not (np.isfinite(last) and last < 0.1):
-        fail(f"the last training loss is {last:.4f}; memorising 20 images should bring it below 0.1. Train longer.")
+        fail(f"the trained model classifies {acc:.0%} of the {len(y)} training images correctly; 100% is "
+             "expected.", case, "train longer (more epochs) or with a larger learning rate; if the loss does "
+             "not fall at all, something is broken.")
+    if not (np.isfinite(final) and final < 0.1):
+        fail(f"the trained model's loss on the {len(y)} images (computed by the check from its weights) is "
+             f"{final:.4f}; memorising them should bring it below 0.1.", case, "train longer.")
+
+
+@reporting("returns (MLP, History); first loss within 50% of log 10; a hidden layer, reg = 0, no dropout; "
+           "100% accuracy and loss < 0.1 on the images it was given")
+def check_overfit_small_subset(overfit_small_subset, *, data=None, hidden=False):
+    """Check ``overfit_small_subset(data) -> (model, history)``: called on ``data`` (20 images; by default the
+    notebook's `small`, the first 20 training images) and, hidden, on other sets of 20 training images; the
+    check evaluates the returned model itself."""
+    if data is None:
+        from datasets import load_digits
+        digits = load_digits()
+        data = {"X_train": digits["X_train"][:20], "y_train": digits["y_train"][:20]}
+    _check_overfit_run(overfit_small_subset, data, f"data = the {len(data['y_train'])} images of `small`")
     if hidden:
-        hidden_criterion(TOPIC, "overfit_small_subset")(model, history, data)
+        for label, subset in hidden_criterion(TOPIC, "overfit_small_subset")():
+            _check_overfit_run(overfit_small_subset, subset, label)
 
 
 @reporting("the label of every synthetic curve (one or more per label, and curves that test the rule order)")
@@ -341,6 +371,22 @@ def check_diagnose_learning_curve(diagnose_learning_curve, *, hidden=False):
 
 
 # ---------------------------------------------------------------- samplers
+SWAPPED_HINT = ("numpy's rng.uniform(low, high) refuses high < low: the exponent's bounds are swapped. Which "
+                "exponent is the smaller one? For 1 - beta, log10(1 - high) < log10(1 - low).")
+
+
+def _call_sampler(f, name, case):
+    """``call``, with a hint when numpy refuses swapped bounds (rng.uniform raises 'high - low < 0')."""
+    __tracebackhide__ = True
+    try:
+        return call(f, name, case)
+    except CheckFailure as err:
+        cause = err.__cause__
+        if isinstance(cause, (ValueError, OverflowError)) and "high - low" in str(cause):
+            raise CheckFailure(f"{err}\nHint: {SWAPPED_HINT}") from cause
+        raise
+
+
 def _decade_fractions(u: np.ndarray, lo: float, hi: float, bins: int) -> np.ndarray:
     counts, _ = np.histogram(u, bins=bins, range=(lo, hi))
     return counts / len(u)
@@ -353,7 +399,7 @@ def _check_sampler_distribution(sampler, name, low, high, to_u, u_range, what, r
     so the tolerance 0.03 is > 8.5 standard deviations: a correct sampler cannot fail it (p < 1e-16)."""
     n = 20_000
     case = Case(f"{n} draws with low = {low}, high = {high}", {"low": low, "high": high, "size": n, "rng": rng})
-    values = expect_array(call(sampler, name, case), f"{name}(low, high, size={n}, rng)", case, shape=(n,))
+    values = expect_array(_call_sampler(sampler, name, case), f"{name}(low, high, size={n}, rng)", case, shape=(n,))
     if np.any(values < low * (1 - 1e-12)) or np.any(values > high * (1 + 1e-12)):
         bad = values[(values < low * (1 - 1e-12)) | (values > high * (1 + 1e-12))][0]
         hint = None
@@ -381,7 +427,7 @@ def _check_sampler_distribution(sampler, name, low, high, to_u, u_range, what, r
 def _check_exact_draws(sampler, name, cases_, mirror):
     for case in cases_:
         size = case.args["size"]
-        got = call(sampler, name, case)
+        got = _call_sampler(sampler, name, case)
         expected = case.expected
         if size is None:
             value = expect_scalar(got, f"{name}(..., size=None, rng)", case)
@@ -489,7 +535,7 @@ def check_sample_config(sample_config, *, hidden=False):
     """Check ``sample_config(space, rng) -> config``."""
     exact = _cases("sample_config", hidden)
     for case in copy.deepcopy(exact):   # copies: the exact comparison below needs the generators unused
-        got = call(sample_config, "sample_config", case)
+        got = _call_sampler(sample_config, "sample_config", case)
         _check_config_shape(got, case.args["space"], "sample_config(space, rng)", case)
 
     # Distribution over 4,000 configs. A share of 1/4 (1/3) has standard deviation <= 0.0075 over 4,000
@@ -525,7 +571,7 @@ def check_sample_config(sample_config, *, hidden=False):
              "should get 0.25 (+- 0.05).", case, "a 'choice' is options[rng.integers(len(options))].")
 
     for case in exact:
-        got = call(sample_config, "sample_config", case)
+        got = _call_sampler(sample_config, "sample_config", case)
         for name in sorted(case.args["space"]):
             if not _same_value(got[name], case.expected[name]):
                 fail(f"sample_config(space, rng)[{name!r}] is {got[name]!r}, expected {case.expected[name]!r} "

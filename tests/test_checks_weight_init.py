@@ -367,6 +367,23 @@ def test_statistical_checks_do_not_flake(seed):
             getattr(checks, f"check_{exercise}")(getattr(REF, exercise), hidden=True)
 
 
+def test_statistical_parts_pass_the_reference_for_200_seeds():
+    """The statistical part of the initializer checks (std within 2%, mean, kurtosis) with 200 hidden seeds,
+    each on one of the hidden shapes and one initializer in turn (the full checks above run all of them for
+    5 seeds). The criteria are scale-free and each reference initializer is its std times the same standard
+    normal draw, so one initializer per seed tests that seed's draw for all three."""
+    from classroom.hidden import weight_init as hidden_module
+    _, shapes = hidden_module.large_draws()
+    specs = [("init_small_random", lambda fi, fo: 0.3, {"scale": 0.3}, lambda fi, fo: checks._mistakes_small(fi, fo, scale=0.3)),
+             ("init_xavier", lambda fi, fo: 1 / np.sqrt(fi), {}, checks._mistakes_xavier),
+             ("init_he", lambda fi, fo: np.sqrt(2 / fi), {}, checks._mistakes_he)]
+    for seed in range(1000, 1200):
+        fan_in, fan_out = shapes[seed % len(shapes)]
+        name, std_of, kwargs, mistakes_of = specs[(seed // len(shapes)) % len(specs)]
+        checks._statistics(getattr(REF, name), name, std_of(fan_in, fan_out), fan_in, fan_out, seed, kwargs,
+                               mistakes_of(fan_in, fan_out))
+
+
 # The reference passes visible and hidden checks; every wrong implementation in BANK is rejected.
 test_reference_passes, test_wrong_implementation_rejected = reference_and_bank_tests(checks, REF, EXERCISES, BANK)
 

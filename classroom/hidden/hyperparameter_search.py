@@ -10,13 +10,15 @@ a one-option choice; 30 random trials refined with top_k larger than the trials,
 objectives of the visible module (the check records its calls): for random_search the visible runs with
 other generators and edge cases (no trial, one trial, 40 trials), with the reference's results as
 ``expected``; for grid_search the grids tried after the visible ones (a single combination, a 5 x 4 x 3
-grid). ``CRITERIA`` holds the hidden criterion of ``check_overfit_small_subset``.
+grid). ``CRITERIA`` holds the hidden inputs of ``check_overfit_small_subset``: two other sets of 20
+training images (drawn with the hidden seed) that the student's ``overfit_small_subset`` must memorise.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from graders.checking import Case, fail
+from graders.checking import Case
+from graders.fixtures import current_hidden_seed
 from graders.hyperparameter_search import (RANDOM_SEARCH_RUNS, SEARCH_SPACE, SPACE_EXAMPLE, SPACE_OPTIM,
                                            SPACE_REFINE, _config_cases, _curves, _edge_results, _initial_loss_cases,
                                            _log_uniform_cases, _one_minus_cases, _random_configs, _refine_cases,
@@ -119,12 +121,17 @@ CASES = {
 }
 
 
-def _overfit_first_loss(model, history, data) -> None:
-    """The overfitting run started from a sensible initialisation: its first loss passes initial_loss_ok."""
-    first = float(np.asarray(history.loss, dtype=np.float64)[0])
-    if not abs(first - np.log(10)) <= 0.2 * np.log(10):
-        fail(f"the first training loss was {first:.3f}, more than 20% away from log 10 = {np.log(10):.3f}, so "
-             "it fails initial_loss_ok: start from the default (He) initialisation or small weights.")
+def _overfit_subsets() -> list[tuple[str, dict]]:
+    """Two other sets of 20 training images, drawn with the hidden seed, that overfit_small_subset must memorise."""
+    from datasets import load_digits
+    digits = load_digits()
+    rng = np.random.default_rng(current_hidden_seed())
+    out = []
+    for k in range(2):
+        idx = np.sort(rng.choice(len(digits["y_train"]), 20, replace=False))
+        out.append((f"20 other training images (hidden set {k + 1})",
+                    {"X_train": digits["X_train"][idx], "y_train": digits["y_train"][idx]}))
+    return out
 
 
-CRITERIA = {"overfit_small_subset": _overfit_first_loss}
+CRITERIA = {"overfit_small_subset": _overfit_subsets}
