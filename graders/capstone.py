@@ -37,7 +37,7 @@ from .rerun import one_blas_thread
 TOPIC = "capstone"
 CONFIG_KEYS = ("lr", "reg", "keep_prob", "hidden")
 WIDTHS = (64, 128, 256)
-FINAL_VAL_MIN = 0.96       # lower bar on the validation images (the reference: 0.980 full, 0.969 short)
+FINAL_VAL_MIN = 0.95       # lower bar on the validation images (the reference: 0.980 full, 0.969 short; 0.958-0.986 over seeds)
 SEARCH_BEST_MIN = 0.90     # best search trial (reference: 0.958 in the full search, 0.955 in the short one)
 TRANSFER_VAL_MIN = 0.60    # visible, target validation images, 5 labels per class (reference: 0.78, 0.85, 0.90)
 
@@ -598,7 +598,7 @@ def expect_row_rerun(row: dict, k: int, seed: int, fit) -> None:
 
 
 # ---------------------------------------------------------------- the final model
-@reporting("final_params is a network in the capstone's format with >= 0.96 validation accuracy (graded: fit gives "
+@reporting("final_params is a network in the capstone's format with >= 0.95 validation accuracy (graded: fit gives "
            "it again for final_config and seed 7, and its test accuracy, computed by the grader, is >= 0.97)")
 def check_final_params(final_params, *, final_config, fit, hidden=False):
     """Check the capstone's final network, handed over as plain arrays; with ``hidden=True`` it must be what

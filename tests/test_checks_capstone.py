@@ -697,9 +697,12 @@ def test_final_params_bank_is_rejected_visibly(notebook):
     bank = _bad_final(notebook)
     assert len(bank) >= 10
     for name, bad in bank.items():
-        with pytest.raises(AssertionError) as caught:
+        try:
             checks.check_final_params(bad, final_config=notebook.final_config, fit=_stub)
-        assert len(str(caught.value)) > 40, name
+        except AssertionError as caught:
+            assert len(str(caught)) > 40, name
+        else:
+            raise AssertionError(f"the final_params bank's {name!r} passed")
 
 
 def test_final_params_not_from_fit_fail_the_hidden_part(notebook):
@@ -720,13 +723,14 @@ def test_final_params_keeps_its_hidden_criterion(monkeypatch, notebook):
                    hidden=True, match="test accuracy")
 
 
-def test_final_params_reach_the_goal_over_200_seeds():
-    """The reference recipe (the fast-mode final configuration) reaches 97 % on the test images for 200 seeds of
-    fit: the goal does not depend on a lucky seed."""
+def test_final_params_reach_the_goal_over_seeds():
+    """The reference recipe (the short run's final configuration, the weaker of the two) reaches 97 % on the test
+    images for 30 seeds of fit, not only for the notebook's seed 7: the goal does not depend on a lucky seed (the
+    graded run itself has a fixed seed)."""
     data = checks._load_digits()
     train_val = checks.train_val_split()
     config = {"epochs": 10, "lr": 1.85e-3, "reg": 7.1e-3, "keep_prob": 0.66, "hidden": 256}
-    accs = [checks.params_accuracy(REF.fit(config, train_val, s), data["X_test"], data["y_test"]) for s in range(200)]
+    accs = [checks.params_accuracy(REF.fit(config, train_val, s), data["X_test"], data["y_test"]) for s in range(30)]
     assert min(accs) >= 0.97, (min(accs), int(np.argmin(accs)))
 
 
@@ -783,8 +787,9 @@ def _ablation_bank(ablation):
     out["three rows"] = [r for r in rows if r["name"] in ("full", "baseline", "no dropout")]
     out["one seed"] = [dict(r, val_acc=r["val_acc"][:1]) for r in rows]
     out["percentages"] = [dict(r, val_acc=[100 * a for a in r["val_acc"]]) for r in rows]
-    out["a mean in place of a seed's accuracy"] = [dict(r, val_acc=[float(np.mean(r["val_acc"]))] * len(r["val_acc"]))
-                                                   if r["name"] == "no dropout" else r for r in rows]
+    out["the mean over seeds in place of the accuracies"] = [dict(r, val_acc=float(np.mean(r["val_acc"]))) for r in rows]
+    out["validation losses in place of accuracies"] = [dict(r, val_acc=[0.1234 + 0.01 * k for k in range(len(
+        r["val_acc"]))]) for r in rows]
     out["two rows with one name"] = rows + [dict(copy.deepcopy(full), config={**full["config"], "epochs": 1})]
     out["two rows with one configuration"] = rows + [dict(copy.deepcopy(full), name="full again")]
     out["a baseline with dropout"] = [dict(r, config={**r["config"], "keep_prob": 0.5}) if r["name"] == "baseline"
@@ -808,9 +813,12 @@ def test_ablation_bank_is_rejected(notebook):
     bank = _ablation_bank(notebook.ablation)
     assert len(bank) >= 10
     for name, bad in bank.items():
-        with pytest.raises(AssertionError) as caught:
+        try:
             checks.check_ablation(bad, seeds=notebook.ablation_seeds, fit=FIT)
-        assert len(str(caught.value)) > 40, name
+        except AssertionError as caught:
+            assert len(str(caught)) > 40, name
+        else:
+            raise AssertionError(f"the ablation bank's {name!r} passed")
     with pytest.raises(NotImplementedError):
         checks.check_ablation(None, seeds=notebook.ablation_seeds, fit=FIT)
 
