@@ -56,14 +56,14 @@ HINTS = {
            "a backward pass (gradient-check it on a tiny network in float64, without dropout); an Adam update per "
            "array with the epoch's learning rate; a loop over shuffled minibatches, the last partial one included. "
            "Make every generator from `seed`.",
-    "search_results": "A for loop over range(n_trials); every trial builds config = {**base_config, "
-                      "**draw_config(search_rng)}, calls fit(config, train_val, seed=1000 + t) and appends "
-                      "(config, params_accuracy(params, data['X_val'], data['y_val'])).",
+    "search_results": "A for loop over range(n_trials); every trial merges base_config and a draw of "
+                      "draw_config(search_rng) into one dict (base_config first), trains it with fit and the seed "
+                      "1000 + t, and appends the pair (that dict, the validation accuracy from params_accuracy).",
     "ablation": "One row per variant of final_config: {'name': ..., 'config': {**final_config, <one change>}, "
                 "'val_acc': [params_accuracy(fit(config, train_val, seed=s), X_val, y_val) for s in ablation_seeds]}; "
                 "the 'baseline' row turns every extra piece off (reg = 0, keep_prob = 1 and your own switches).",
-    "final_params": "final_params = fit(final_config, train_val, seed=7): the arrays themselves, in the format of "
-                    "section 4.",
+    "final_params": "Call fit once with final_config, train_val and the seed 7 and keep what it returns: the arrays "
+                    "themselves, in the format of section 4.",
     "table_cell": "How many labelled images per class does the target task have, and are the digits 5-9 the same "
                   "kind of input (8 x 8 scans of handwritten digits) as the digits 0-4?",
     "bummer_strategy": "Little data and different data: which layers' features are specific to the old task, and "
@@ -467,16 +467,16 @@ def check_fit(fit, *, hidden=False):
 
 
 # ---------------------------------------------------------------- the search, with the student's fit
-SEARCH_HINT = ("each trial is config = {**base_config, **draw_config(search_rng)}, then fit(config, train_val, "
-               "seed=1000 + t), then the validation accuracy of its network (params_accuracy).")
+SEARCH_HINT = ("each trial's configuration is base_config updated with the draw of draw_config(search_rng); train it "
+               "with fit and seed 1000 + t, and record the validation accuracy of its network (params_accuracy).")
 
 
 @reporting("one (config, accuracy) pair per trial, the configurations draw_config gives from make_rng(1), "
            "accuracies in [0, 1], a good best trial")
 def check_search_results(search_results, *, n_trials, base_config, draw_config, fit, hidden=False):
     """Check the random search: ``search_results`` is a list of ``(config, validation accuracy)``, one per trial
-    of the ``n_trials``; trial t's config is ``{**base_config, **draw_config(search_rng)}`` (search_rng =
-    make_rng(1)) and its accuracy that of ``fit(config, train_val, seed=1000 + t)``. With ``hidden=True`` one
+    of the ``n_trials``; trial t's config is ``base_config`` updated with the t-th draw of ``draw_config`` from
+    search_rng = make_rng(1), and its accuracy that of ``fit`` for that config and seed 1000 + t. With ``hidden=True`` one
     trial is trained again with ``fit`` (the hidden test's choice) and must give its recorded accuracy."""
     from utils import make_rng
 
@@ -498,8 +498,8 @@ def check_search_results(search_results, *, n_trials, base_config, draw_config, 
                 not (config[k] == expected[k] or (isinstance(expected[k], float) and np.isclose(config[k], expected[k],
                                                                                                   rtol=1e-12, atol=0)))
                 for k in expected):
-            fail(f"the config of trial {t} is {config!r:.200}, expected {{**base_config, **draw_config(search_rng)}} "
-                 f"= {expected!r:.200}.", None,
+            fail(f"the config of trial {t} is {config!r:.200}, expected base_config updated with draw_config's "
+                 f"draw {t}: {expected!r:.200}.", None,
                  "draw every configuration from the one generator search_rng = make_rng(1), in trial order.")
         acc = expect_scalar(item[1], f"the accuracy of trial {t}")
         if not 0.0 <= acc <= 1.0:
