@@ -723,15 +723,37 @@ def test_final_params_keeps_its_hidden_criterion(monkeypatch, notebook):
                    hidden=True, match="test accuracy")
 
 
-def test_final_params_reach_the_goal_over_seeds():
-    """The reference recipe (the short run's final configuration, the weaker of the two) reaches 97 % on the test
-    images for 30 seeds of fit, not only for the notebook's seed 7: the goal does not depend on a lucky seed (the
+def test_final_params_reach_the_goal_over_seeds(notebook):
+    """The reference recipe (the final configuration of the short run nbgrader makes) reaches 97 % on the test
+    images for 30 seeds of fit, not only for the notebook's seed 7: the goal does not hang on a lucky seed (the
     graded run itself has a fixed seed)."""
-    data = checks._load_digits()
-    train_val = checks.train_val_split()
-    config = {"epochs": 10, "lr": 1.85e-3, "reg": 7.1e-3, "keep_prob": 0.66, "hidden": 256}
-    accs = [checks.params_accuracy(REF.fit(config, train_val, s), data["X_test"], data["y_test"]) for s in range(30)]
+    data = notebook.data
+    accs = [checks.params_accuracy(REF.fit(notebook.final_config, notebook.train_val, s), data["X_test"],
+                                   data["y_test"]) for s in range(30)]
     assert min(accs) >= 0.97, (min(accs), int(np.argmin(accs)))
+
+
+def test_the_ablation_reading_holds_over_8_seeds(notebook):
+    """What the text says about the ablation, for the short run's final recipe over 8 seeds: batch norm costs
+    clearly more than the spread over seeds; without dropout or L2 the accuracy stays within the spread; a
+    constant rate does at least as well as the cosine schedule; the baseline is below the full recipe and
+    passes 97 % on the test images (3 seeds)."""
+    data = notebook.data
+    rows = {r["name"]: r["config"] for r in notebook.ablation}
+
+    def val(config, seeds=range(8)):
+        return np.array([checks.params_accuracy(FIT(config, notebook.train_val, s), data["X_val"], data["y_val"])
+                         for s in seeds])
+    full = val(rows["full"])
+    spread = full.std()
+    assert val(rows["no batch norm"]).mean() < full.mean() - max(2 * spread, 0.005)
+    for name in ("no dropout", "no L2"):
+        assert abs(val(rows[name]).mean() - full.mean()) <= max(spread, 0.003), name
+    assert val(rows["constant lr"]).mean() >= full.mean() - 0.001
+    assert val(rows["baseline"]).mean() < full.mean() - 0.005
+    tests = [checks.params_accuracy(FIT(rows["baseline"], notebook.train_val, s), data["X_test"], data["y_test"])
+             for s in range(3)]
+    assert min(tests) >= 0.97
 
 
 def test_params_accuracy_is_the_grader_s_own_forward_pass(notebook):
