@@ -962,3 +962,30 @@ def test_rerun_tolerances_cover_another_blas_kernel(kernel, tmp_path, fast):
     assert done.returncode == 0, done.stderr[-2000:]
     v = pickle.loads(out.read_bytes())
     checks.check_transfer_models(v["transfer_models"], pretrained=v["pretrained"], **TRANSFER, hidden=True)
+
+
+def test_a_frozen_batch_norm_layer_runs_in_test_mode_and_its_gradient_is_right():
+    """utils.training.MLP: a batch-norm layer whose gamma and beta are frozen normalizes with its running statistics
+    in training too and keeps them (what the transfer text says); the gradient through it (to a trainable layer
+    below) matches a numeric gradient in float64."""
+    from utils.training import MLP
+    rng = np.random.default_rng(0)
+    model = MLP(5, [4, 3], 2, rng, batchnorm=True)
+    X, y = rng.standard_normal((7, 5)), rng.integers(0, 2, 7)
+    model.loss(X, y)                                   # give the running statistics non-default values
+    model.frozen = {"gamma1", "beta1"}
+    before = copy.deepcopy(model.bn_params[0])
+    _, grads = model.loss(X, y)
+    assert all(np.array_equal(model.bn_params[0][k], before[k]) for k in ("running_mean", "running_var"))
+    assert model.bn_params[1]["mode"] == "train"
+    W = model.params["W1"]
+    numeric = np.zeros_like(W)
+    for idx in np.ndindex(W.shape):
+        old = W[idx]
+        W[idx] = old + 1e-6
+        plus = model.loss(X, y)[0]
+        W[idx] = old - 1e-6
+        minus = model.loss(X, y)[0]
+        W[idx] = old
+        numeric[idx] = (plus - minus) / 2e-6
+    np.testing.assert_allclose(grads["W1"], numeric, rtol=1e-5, atol=1e-8)
