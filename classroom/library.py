@@ -98,8 +98,9 @@ TABLE: tuple[Stub, ...] = (
     # ---- 08_hyperparameter_search (initial_loss_ok, diagnose_learning_curve, sample_log_uniform,
     #      sample_one_minus_log_uniform, sample_config, random_search, grid_search, refine_space):
     #      no library function implements any of them (utils.hyperparameter_search_plots only draws).
-    # ---- 09_capstone (make_schedule, draw_config, count_trainable_params, freeze, replace_head,
-    #      prepare_transfer): no library function implements any of them (see REVIEWED for MLP and train).
+    # ---- 09_capstone (make_schedule, draw_config, fit, count_trainable_params, freeze, replace_head,
+    #      prepare_transfer): no library function implements any of them (see REVIEWED for MLP and train;
+    #      fit is open-ended: it could wrap MLP and train, which the transfer part needs in the sandbox).
 )
 
 

@@ -1,21 +1,27 @@
-"""Checks for notebook 09_capstone: a learning-rate schedule, a random hyperparameter configuration, the
-random search and the final digits model; then the transfer-learning tools (counting trainable
-parameters, freezing, replacing the head, preparing a transfer) and the transfer experiment.
+"""Checks for notebook 09_capstone: a learning-rate schedule, a random hyperparameter configuration, the student's
+own training procedure ``fit``, the random search and the ablation table made with it, and the final network;
+then the transfer-learning tools (counting trainable parameters, freezing, replacing the head, preparing a
+transfer) and the transfer experiment.
 
-Functions that take a model cannot get their inputs from a fixture (an ``MLP`` is not JSON). Their
-checks build small networks from seeds with ``utils.training.MLP`` (random biases, batch-norm
-parameters and running statistics, so that nothing is trivially 0 or 1) and compare against what the
-docstring specifies: sizes counted from the architecture, the set of frozen names, the new head's
-weights drawn from a copy of the same generator. They need no reference solution, so visible and hidden
-checks work alike. ``draw_config`` has fixture cases (``fixtures/capstone.json``). Accuracy thresholds:
-visible checks use validation data and a low bar.
+The capstone's network crosses as plain parameter arrays: a list of layer dicts (``W``, ``b`` and, for a hidden
+layer with batch norm, ``gamma``, ``beta``, ``running_mean``, ``running_var``). ``expect_params`` checks the
+format with messages for students, and ``params_accuracy`` evaluates such a network with this module's own
+forward pass (test-mode batch norm, ReLU), never with the student's code. A number that stands for a training run
+(a search trial's accuracy, an ablation row's accuracy at one seed, the final network) is checked by calling the
+student's ``fit`` again with the same config and seed (``fit`` must be deterministic; accuracies agree within one
+validation image).
 
-Hidden tests pass ``hidden=True``: the schedules, configurations and networks then come from the hidden
-module (``classroom/hidden/capstone.py``, not part of the student release; other seeds and shapes), and
-the experiment checks add its hidden criteria (the graded accuracies, on the test images), e.g.
-``check_final_model(final_model, final_history, hidden=True)``. Checks that need more than the value under
-test take it keyword-only: ``check_search_results(search_results, n_trials=n_trials)``,
-``check_transfer_models(transfer_models, pretrained=pretrained)``.
+Functions that take an ``MLP`` cannot get their inputs from a fixture (an ``MLP`` is not JSON). Their checks
+build small networks from seeds with ``utils.training.MLP`` (random biases, batch-norm parameters and running
+statistics, so that nothing is trivially 0 or 1) and compare against what the docstring specifies: sizes
+counted from the architecture, the set of frozen names, the new head's weights drawn from a copy of the same
+generator. ``draw_config`` has fixture cases (``fixtures/capstone.json``). Accuracy thresholds: visible checks use
+validation data and a low bar.
+
+Hidden tests pass ``hidden=True``: the schedules, configurations and networks then come from the hidden module
+(``classroom/hidden/capstone.py``, not part of the student release; other seeds and shapes), and the experiment
+checks add its hidden criteria (another trial and row trained again, the graded accuracies on the test images),
+e.g. ``check_final_params(final_params, final_config=final_config, fit=fit, hidden=True)``.
 """
 from __future__ import annotations
 
@@ -31,22 +37,33 @@ from .rerun import one_blas_thread
 TOPIC = "capstone"
 CONFIG_KEYS = ("lr", "reg", "keep_prob", "hidden")
 WIDTHS = (64, 128, 256)
-FINAL_VAL_MIN = 0.96       # visible lower bar on the validation images (the reference run reaches ~0.98)
-SEARCH_BEST_MIN = 0.90     # best search trial, visible (reference: 0.966 in both the full and the short search)
+FINAL_VAL_MIN = 0.95       # lower bar on the validation images (the reference: 0.969-0.986 over seeds at both sizes)
+SEARCH_BEST_MIN = 0.90     # best search trial (reference: 0.958 at both sizes)
 TRANSFER_VAL_MIN = 0.60    # visible, target validation images, 5 labels per class (reference: 0.78, 0.85, 0.90)
 
 HINTS = {
     "he_std_first_layer": "He initialization draws N(0, 2 / fan_in). The first layer's fan-in is the number of "
                           "inputs of each unit: the 64 pixels. The answer is a standard deviation, not a variance.",
-    "make_schedule": "Return a lambda of `epoch`. For 'step' count the drops: (epoch >= epochs // 2) + "
-                     "(epoch >= 3 * epochs // 4) is 0, 1 or 2, and the rate is lr0 times 0.1 to that power. "
-                     "For 'cosine' use np.cos(np.pi * epoch / epochs). Anything else: raise ValueError.",
+    "make_schedule": "Return a function of `epoch` (a lambda or a nested def). For 'step' count the drops that "
+                     "have happened by this epoch (0, 1 or 2, at the milestones of the text) and multiply lr0 by 0.1 "
+                     "per drop. For 'cosine' write the formula of the text with np.cos and np.pi. Anything else: "
+                     "raise ValueError.",
     "draw_config": "Four calls on the given rng, in the order of the docstring: two rng.uniform for the exponents "
                    "of lr and reg (then 10 ** ...), one rng.uniform(0.6, 1.0), one rng.choice. Convert with "
                    "float(...) and int(...).",
-    "search_results": "A for loop over range(n_trials); every trial calls draw_config(search_rng), "
-                      "build_model(config, make_rng(1000 + t)) and train(...) with the arguments listed above, "
-                      "then appends (config, history.best_val_acc).",
+    "fit": "Write it in pieces and test each: initialize the list of layer dicts (He weights, zero biases, "
+           "gamma = 1, beta = 0, running mean 0 and variance 1); a forward pass in 'train' or 'test' mode with caches; "
+           "a backward pass (gradient-check it on a tiny network in float64, without dropout); an Adam update per "
+           "array with the epoch's learning rate; a loop over shuffled minibatches, the last partial one included. "
+           "Make every generator from `seed`.",
+    "search_results": "A for loop over range(n_trials); every trial merges base_config and a draw of "
+                      "draw_config(search_rng) into one dict (base_config first), trains it with fit and the seed "
+                      "1000 + t, and appends the pair (that dict, the validation accuracy from params_accuracy).",
+    "ablation": "One row per variant of final_config: {'name': ..., 'config': {**final_config, <one change>}, "
+                "'val_acc': [params_accuracy(fit(config, train_val, seed=s), X_val, y_val) for s in ablation_seeds]}; "
+                "the 'baseline' row turns every extra piece off (reg = 0, keep_prob = 1 and your own switches).",
+    "final_params": "Call fit once with final_config, train_val and the seed 7 and keep what it returns: the arrays "
+                    "themselves, in the format of section 4.",
     "table_cell": "How many labelled images per class does the target task have, and are the digits 5-9 the same "
                   "kind of input (8 x 8 scans of handwritten digits) as the digits 0-4?",
     "bummer_strategy": "Little data and different data: which layers' features are specific to the old task, and "
@@ -272,42 +289,104 @@ def check_draw_config(draw_config, *, hidden=False):
                  "draw hidden last, with rng.choice([64, 128, 256]).")
 
 
-# ---------------------------------------------------------------- the search and the final model
-SEARCH_HINT = ("train each model with Adam at config['lr'], the cosine schedule over search_epochs and patience=3, "
-               "and record history.best_val_acc; check make_schedule and draw_config above.")
+# ---------------------------------------------------------------- the network as plain parameter arrays
+INPUT_DIM, NUM_CLASSES = 64, 10
+BN_KEYS = ("gamma", "beta", "running_mean", "running_var")
+BN_EPS = 1e-5              # the batch-norm epsilon of the format (the course's batchnorm_forward default)
+N_VAL = 355                # validation (and test) images of the course's digits split
+ACC_ATOL = 1.0 / N_VAL     # an accuracy computed again may differ by at most one image
+FIT_KEYS = CONFIG_KEYS + ("epochs",)   # the keys every configuration has; any other key is the student's
+SPLIT_KEYS = ("X_train", "y_train", "X_val", "y_val")
+SEARCH_SEED0, FINAL_SEED = 1000, 7     # fit's seed for trial t is SEARCH_SEED0 + t; the final model's is FINAL_SEED
+FORMAT_HINT = ("hand over a list with one dict per layer: 'W' (fan_in, fan_out) and 'b' (fan_out,) as float arrays, "
+               "and for a hidden layer with batch norm also 'gamma', 'beta', 'running_mean', 'running_var' "
+               "(fan_out,); the first layer takes the 64 pixels, the last gives 10 scores.")
 
 
-@reporting("one (config, accuracy) pair per trial, valid and distinct configurations, accuracies in [0, 1], "
-           "a good best trial")
-def check_search_results(search_results, *, n_trials, draw_config, make_schedule, hidden=False):
-    """Check the random search: ``search_results`` is a list of ``(config, best validation accuracy)``, one
-    per trial of the ``n_trials``. With ``hidden=True`` the search is run again with the given ``draw_config``
-    and ``make_schedule`` (the notebook's seeds and sizes): its configurations and accuracies must be these."""
-    require_answer(search_results, "search_results")
-    if not isinstance(search_results, list):
-        fail(f"search_results should be a list, but it is a {type(search_results).__name__}.")
-    if len(search_results) != n_trials:
-        fail(f"search_results should hold one pair per trial ({n_trials}), but it has {len(search_results)}.")
-    accs = []
-    for t, item in enumerate(search_results):
-        if not (isinstance(item, (tuple, list)) and len(item) == 2):
-            fail(f"search_results[{t}] should be a pair (config, best validation accuracy), but it is {item!r:.120}.")
-        _expect_config(item[0], f"the config of trial {t}", None)
-        acc = expect_scalar(item[1], f"the accuracy of trial {t}")
-        if not 0.0 <= acc <= 1.0:
-            fail(f"the accuracy of trial {t} is {acc:.4g}; accuracies are fractions between 0 and 1 "
-                 "(history.best_val_acc), not percentages.")
-        accs.append(acc)
-    if n_trials > 1 and len({item[0]["lr"] for item in search_results}) == 1:
-        fail(f"all {n_trials} trials have the same configuration.", None,
-             "draw every configuration from the one generator search_rng; a new make_rng(...) inside the loop "
-             "starts over and gives the same draws every time.")
-    if not max(accs) >= SEARCH_BEST_MIN:
-        fail(f"the best trial reached only {max(accs):.3f} validation accuracy (at least {SEARCH_BEST_MIN} "
-             "expected).", None, SEARCH_HINT)
-    if hidden:
-        hidden_criterion(TOPIC, "search_results")(search_results, n_trials=n_trials, draw_config=draw_config,
-                                                  make_schedule=make_schedule)
+def expect_params(params, what: str = "params", case: Case | None = None, num_classes: int = NUM_CLASSES,
+                  hidden_width: int | None = None) -> list[dict]:
+    """``params`` in the capstone's format (see the notebook): a list of layer dicts; returns float64 copies.
+    ``hidden_width``: if given, every hidden layer must have that many units."""
+    __tracebackhide__ = True
+    if isinstance(params, tuple):
+        params = list(params)
+    if not isinstance(params, list) or not params:
+        kind = type(params).__name__
+        fail(f"{what} should be a non-empty list of layer dicts, but it is {'an empty list' if params == [] else 'a ' + kind}.",
+             case, ("an MLP object is not the format: take its arrays out into layer dicts. " if hasattr(params, "params")
+                    else "") + FORMAT_HINT)
+    out, fan_in = [], INPUT_DIM
+    for i, layer in enumerate(params):
+        last = i == len(params) - 1
+        name = f"{what}[{i}]"
+        if not isinstance(layer, dict):
+            fail(f"{name} should be a dict of arrays, but it is a {type(layer).__name__}.", case, FORMAT_HINT)
+        keys = set(layer)
+        allowed = {"W", "b"} | (set() if last else set(BN_KEYS))
+        if not {"W", "b"} <= keys or not keys <= allowed:
+            extra = sorted(str(k) for k in keys - allowed)
+            fail(f"{name} has the keys {sorted(str(k) for k in keys)}; a{' last' if last else ' hidden'} layer has "
+                 f"'W' and 'b'{'' if last else ' (and, with batch norm, all four of ' + str(list(BN_KEYS)) + ')'}"
+                 + (f", not {extra}" if extra else "") + ".", case,
+                 "the last layer has no batch norm: its scores go straight to the softmax." if last and keys & set(BN_KEYS)
+                 else FORMAT_HINT)
+        if not last and keys & set(BN_KEYS) and not set(BN_KEYS) <= keys:
+            fail(f"{name} has only {sorted(keys & set(BN_KEYS))} of the batch-norm arrays; a layer with batch norm "
+                 f"needs all four of {list(BN_KEYS)}.", case,
+                 "the test-mode batch norm uses the running mean and variance as well as gamma and beta.")
+        W = expect_array(layer["W"], f"{name}['W']", case)
+        if W.ndim != 2:
+            fail(f"{name}['W'] should be a 2-D array (fan_in, fan_out), but it has shape {W.shape}.", case, FORMAT_HINT)
+        if W.shape[0] != fan_in:
+            hint = ("W is stored as (fan_in, fan_out), so that scores = x @ W + b; this one looks transposed."
+                    if W.shape[1] == fan_in else FORMAT_HINT)
+            fail(f"{name}['W'] has shape {W.shape}, but the layer's input has {fan_in} numbers "
+                 f"({'the 64 pixels' if i == 0 else 'the width of the layer before'}): expected ({fan_in}, ...).",
+                 case, hint)
+        fan_out = W.shape[1]
+        if last and fan_out != num_classes:
+            fail(f"the last layer {name}['W'] has {fan_out} outputs; the network must give {num_classes} scores "
+                 f"(one per class).", case)
+        if not last and hidden_width is not None and fan_out != hidden_width:
+            fail(f"hidden layer {name} has {fan_out} units, but the configuration asked for hidden = {hidden_width}.",
+                 case, "every hidden layer has config['hidden'] units.")
+        clean = {"W": W.astype(np.float64), "b": expect_array(layer["b"], f"{name}['b']", case, shape=(fan_out,)).astype(np.float64)}
+        if not last and set(BN_KEYS) <= keys:
+            for k in BN_KEYS:
+                clean[k] = expect_array(layer[k], f"{name}[{k!r}]", case, shape=(fan_out,)).astype(np.float64)
+            if np.any(clean["running_var"] < 0):
+                fail(f"{name}['running_var'] has negative entries ({clean['running_var'].min():.4g}); a variance is "
+                     ">= 0.", case, "keep the running average of the batch variances, not of the standard deviations "
+                                    "minus something.")
+        out.append(clean)
+        fan_in = fan_out
+    if len(out) < 2:
+        fail(f"{what} has a single layer: a linear classifier, not a network with hidden layers.", case, FORMAT_HINT)
+    return out
+
+
+def params_scores(params, X: np.ndarray) -> np.ndarray:
+    """The class scores (N, C) of a network in the capstone's format (already through ``expect_params``): every
+    hidden layer affine, batch norm in test mode where present, ReLU; the last layer affine."""
+    h = np.asarray(X, dtype=np.float64)
+    for layer in params[:-1]:
+        h = h @ layer["W"] + layer["b"]
+        if "gamma" in layer:
+            h = layer["gamma"] * (h - layer["running_mean"]) / np.sqrt(layer["running_var"] + BN_EPS) + layer["beta"]
+        h = np.maximum(h, 0.0)
+    return h @ params[-1]["W"] + params[-1]["b"]
+
+
+def params_accuracy(params, X: np.ndarray, y: np.ndarray, what: str = "params") -> float:
+    """Accuracy of a network handed over as plain parameter arrays, evaluated with the grader's own code: the
+    format is checked first (``expect_params``), then the scores are computed here, never by the student's code."""
+    clean = expect_params(params, what)
+    with np.errstate(all="ignore"):
+        scores = params_scores(clean, X)
+    if not np.all(np.isfinite(scores)):
+        fail(f"{what} gives non-finite scores on {int(np.sum(~np.all(np.isfinite(scores), axis=1)))} images.", None,
+             "check the running variances and the weights for huge values.")
+    return float(np.mean(np.argmax(scores, axis=1) == np.asarray(y)))
 
 
 def _load_digits():
@@ -315,21 +394,233 @@ def _load_digits():
     return load_digits()
 
 
+def train_val_split() -> dict:
+    """The digits without the test images: what ``fit`` gets (``X_train, y_train, X_val, y_val``)."""
+    data = _load_digits()
+    return {k: data[k] for k in SPLIT_KEYS}
+
+
+def _fit_case(config: dict, seed: int) -> Case:
+    shown = {k: (round(v, 6) if isinstance(v, float) else v) for k, v in config.items()}
+    return Case(f"fit(config={shown}, data=<the digits without the test images>, seed={seed})",
+                {"config": dict(config), "data": train_val_split(), "seed": seed})
+
+
+def fit_accuracy(fit, config: dict, seed: int, what: str) -> float:
+    """``fit(config, data, seed)`` called as a check calls it, its network's validation accuracy (grader's code)."""
+    case = _fit_case(config, seed)
+    params = call(fit, "fit", case)
+    clean = expect_params(params, f"{what}: fit's result", case)
+    return params_accuracy(clean, case.args["data"]["X_val"], case.args["data"]["y_val"], f"{what}: fit's result")
+
+
+def _expect_fit_config(config, what: str) -> dict:
+    """A configuration holds the draw_config keys (in range) and an integer number of epochs >= 1."""
+    if not isinstance(config, dict) or not set(FIT_KEYS) <= set(config):
+        fail(f"{what} should be a dict with at least the keys {list(FIT_KEYS)}, but it is {config!r:.160}.", None,
+             "a configuration is base_config updated with draw_config's four values.")
+    for k in ("hidden", "epochs"):
+        v = config[k]
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or int(v) < 1:
+            fail(f"{what}[{k!r}] should be a positive int, but it is {v!r:.40}.")
+    lr, reg, keep = (expect_scalar(config[k], f"{what}[{k!r}]") for k in ("lr", "reg", "keep_prob"))
+    if not (lr > 0 and reg >= 0 and 0 < keep <= 1):
+        fail(f"{what} has lr = {lr:.4g}, reg = {reg:.4g}, keep_prob = {keep:.4g}; expected lr > 0, reg >= 0 and "
+             "0 < keep_prob <= 1.")
+    for k, v in config.items():
+        if not isinstance(k, str) or not (v is None or isinstance(v, (bool, int, float, str, np.number, np.bool_))):
+            fail(f"{what}[{k!r}] is {v!r:.60}; a configuration holds plain values only (numbers, strings, bools, "
+                 "None), so that it can be written down and run again.")
+    return config
+
+
+# ---------------------------------------------------------------- fit: the student's own training procedure
+FIT_RUNS = [({"lr": 3e-3, "reg": 1e-4, "keep_prob": 0.9, "hidden": 64, "epochs": 6}, 11)]   # (config, seed)
+FIT_VAL_MIN = 0.85   # validation accuracy after FIT_RUNS' short run (reference: 0.96-0.97 over seeds)
+
+
+@reporting("a network in the capstone's format with config['hidden'] units per hidden layer, the same arrays for "
+           "the same seed, other arrays for another seed, data unchanged, a short run learns (>= 0.85 validation)")
+def check_fit(fit, *, hidden=False):
+    """Check ``fit(config, data, seed) -> params`` on short runs (``FIT_RUNS``; hidden: other widths and seeds)."""
+    runs = hidden_criterion(TOPIC, "fit_runs")() if hidden else FIT_RUNS
+    for config, seed in runs:
+        case = _fit_case(config, seed)
+        first = expect_params(call(fit, "fit", case), "fit's result", case, hidden_width=int(config["hidden"]))
+        again = expect_params(call(fit, "fit", _fit_case(config, seed)), "fit's result (second call)", case)
+        if len(again) != len(first) or any(set(a) != set(b) or any(not np.array_equal(a[k], b[k]) for k in a)
+                                           for a, b in zip(first, again)):
+            fail("two calls with the same config, data and seed gave different networks.", case,
+                 "draw every random number (initial weights, minibatch order, dropout masks) from generators made "
+                 "from `seed` (make_rng(seed)), never from np.random or a generator made outside fit; keep no state "
+                 "between calls (a search and the grader call fit again and must get the same network).")
+        other = expect_params(call(fit, "fit", _fit_case(config, seed + 1)), "fit's result (seed + 1)", case)
+        if all(np.array_equal(a["W"], b["W"]) for a, b in zip(first, other)):
+            fail(f"fit gave the same weights for seed {seed} and seed {seed + 1}.", case,
+                 "make the generators from the seed you are given: make_rng(seed).")
+        acc = params_accuracy(first, case.args["data"]["X_val"], case.args["data"]["y_val"], "fit's result")
+        if not acc >= FIT_VAL_MIN:
+            fail(f"after this short run the network reaches only {acc:.3f} validation accuracy (at least {FIT_VAL_MIN} "
+                 "expected).", case,
+                 "check the gradient of your network with a numeric gradient check, the update rule (Adam at "
+                 "config['lr']) and that each epoch visits every training image.")
+
+
+# ---------------------------------------------------------------- the search, with the student's fit
+SEARCH_HINT = ("each trial's configuration is base_config updated with the draw of draw_config(search_rng); train it "
+               "with fit and seed 1000 + t, and record the validation accuracy of its network (params_accuracy).")
+
+
+@reporting("one (config, accuracy) pair per trial, the configurations draw_config gives from make_rng(1), "
+           "accuracies in [0, 1], a good best trial")
+def check_search_results(search_results, *, n_trials, base_config, draw_config, fit, hidden=False):
+    """Check the random search: ``search_results`` is a list of ``(config, validation accuracy)``, one per trial
+    of the ``n_trials``; trial t's config is ``base_config`` updated with the t-th draw of ``draw_config`` from
+    search_rng = make_rng(1), and its accuracy that of ``fit`` for that config and seed 1000 + t. With ``hidden=True`` one
+    trial is trained again with ``fit`` (the hidden test's choice) and must give its recorded accuracy."""
+    from utils import make_rng
+
+    require_answer(search_results, "search_results")
+    if not isinstance(search_results, list):
+        fail(f"search_results should be a list, but it is a {type(search_results).__name__}.")
+    if len(search_results) != n_trials:
+        fail(f"search_results should hold one pair per trial ({n_trials}), but it has {len(search_results)}.")
+    if not isinstance(base_config, dict):
+        fail(f"base_config should be a dict, but it is a {type(base_config).__name__}.")
+    draws = repeat(draw_config, n_trials, make_rng(1))
+    accs = []
+    for t, item in enumerate(search_results):
+        if not (isinstance(item, (tuple, list)) and len(item) == 2):
+            fail(f"search_results[{t}] should be a pair (config, validation accuracy), but it is {item!r:.120}.")
+        config = _expect_fit_config(item[0], f"the config of trial {t}")
+        expected = {**base_config, **_expect_config(draws[t], f"draw_config's configuration {t}", None)}
+        if set(config) != set(expected) or any(
+                not (config[k] == expected[k] or (isinstance(expected[k], float) and np.isclose(config[k], expected[k],
+                                                                                                  rtol=1e-12, atol=0)))
+                for k in expected):
+            fail(f"the config of trial {t} is {config!r:.200}, expected base_config updated with draw_config's "
+                 f"draw {t}: {expected!r:.200}.", None,
+                 "draw every configuration from the one generator search_rng = make_rng(1), in trial order.")
+        acc = expect_scalar(item[1], f"the accuracy of trial {t}")
+        if not 0.0 <= acc <= 1.0:
+            fail(f"the accuracy of trial {t} is {acc:.4g}; accuracies are fractions between 0 and 1, not percentages.")
+        accs.append(acc)
+    if not max(accs) >= SEARCH_BEST_MIN:
+        fail(f"the best trial reached only {max(accs):.3f} validation accuracy (at least {SEARCH_BEST_MIN} "
+             "expected).", None, SEARCH_HINT)
+    if hidden:
+        hidden_criterion(TOPIC, "search_results")(search_results, fit=fit)
+
+
+# ---------------------------------------------------------------- the ablation table
+ABLATION_MIN_ROWS = 4
+ROW_KEYS = ("name", "config", "val_acc")
+ABLATION_HINT = ("ablation is a list of rows {'name': str, 'config': dict, 'val_acc': [one accuracy per seed of "
+                 "ablation_seeds]}, with a row 'full' (your final recipe), a row 'baseline' (no regularization: "
+                 "reg = 0, keep_prob = 1) and at least two rows that each take one piece away.")
+
+
+def _expect_ablation(ablation, seeds) -> list[dict]:
+    require_answer(ablation, "ablation")
+    if not isinstance(ablation, list):
+        fail(f"ablation should be a list of rows, but it is a {type(ablation).__name__}.", None, ABLATION_HINT)
+    seeds = [int(s) for s in seeds]
+    if len(seeds) < 2 or len(set(seeds)) != len(seeds):
+        fail(f"ablation_seeds should be at least two different seeds, but it is {seeds}.", None,
+             "one seed cannot tell a real difference from luck; average over several.")
+    if len(ablation) < ABLATION_MIN_ROWS:
+        fail(f"the ablation table has {len(ablation)} rows; at least {ABLATION_MIN_ROWS} are expected.", None,
+             ABLATION_HINT)
+    names, rows = [], []
+    for i, row in enumerate(ablation):
+        if not isinstance(row, dict) or set(row) != set(ROW_KEYS):
+            fail(f"row {i} of the ablation table should be a dict with exactly the keys {list(ROW_KEYS)}, but it is "
+                 f"{row!r:.160}.", None, ABLATION_HINT)
+        name = row["name"]
+        if not isinstance(name, str) or not name:
+            fail(f"row {i}'s name should be a non-empty string, but it is {name!r:.60}.", None, ABLATION_HINT)
+        config = _expect_fit_config(row["config"], f"the config of row {name!r}")
+        accs = row["val_acc"]
+        if not isinstance(accs, (list, tuple, np.ndarray)) or len(accs) != len(seeds):
+            fail(f"row {name!r} should have one validation accuracy per seed ({len(seeds)}: seeds {seeds}), but its "
+                 f"val_acc is {accs!r:.120}.", None, "run fit once per seed of ablation_seeds for every row.")
+        values = [expect_scalar(a, f"row {name!r}: val_acc[{k}]") for k, a in enumerate(accs)]
+        for k, a in enumerate(values):
+            if not 0.0 <= a <= 1.0:
+                fail(f"row {name!r}: val_acc[{k}] = {a:.4g} is not an accuracy (a fraction between 0 and 1).")
+            if abs(a * N_VAL - round(a * N_VAL)) > 1e-6:
+                fail(f"row {name!r}: val_acc[{k}] = {a:.6g} is not a validation accuracy: it is not a whole number of "
+                     f"the {N_VAL} validation images.", None,
+                     "record params_accuracy(params, X_val, y_val) of the network fit returns, not a mean or a loss.")
+        names.append(name)
+        rows.append({"name": name, "config": config, "val_acc": values})
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        fail(f"the row names {duplicates} appear more than once.", None, "give every row its own name.")
+    for required in ("full", "baseline"):
+        if required not in names:
+            fail(f"the ablation table has no row named {required!r} (its rows: {names}).", None, ABLATION_HINT)
+    configs = [sorted(r["config"].items(), key=lambda kv: kv[0]) for r in rows]
+    for i in range(len(rows)):
+        for j in range(i):
+            if configs[i] == configs[j]:
+                fail(f"the rows {rows[j]['name']!r} and {rows[i]['name']!r} have the same configuration; each row "
+                     "should change something.", None, ABLATION_HINT)
+    base = rows[names.index("baseline")]["config"]
+    if float(base["reg"]) != 0.0 or float(base["keep_prob"]) != 1.0:
+        fail(f"the 'baseline' row should have no regularization (reg = 0, keep_prob = 1), but it has reg = "
+             f"{base['reg']}, keep_prob = {base['keep_prob']}.", None,
+             "the baseline is the plain network trained with Adam: the yardstick for every piece you add.")
+    return rows
+
+
+@reporting("the ablation table's structure (rows 'full' and 'baseline', one validation accuracy per seed, distinct "
+           "configurations) and one row trained again with fit gives the accuracies of the table")
+def check_ablation(ablation, *, seeds, fit, hidden=False):
+    """Check the ablation table (``_expect_ablation``) and its consistency: a row trained again with ``fit`` for one
+    seed gives the table's accuracy (within one image). Visible: row 'full', the first seed; hidden: another row
+    and seed (the hidden test's choice)."""
+    rows = _expect_ablation(ablation, seeds)
+    if hidden:
+        hidden_criterion(TOPIC, "ablation")(rows, seeds=[int(s) for s in seeds], fit=fit)
+        return
+    expect_row_rerun(rows[[r["name"] for r in rows].index("full")], 0, int(seeds[0]), fit)
+
+
+def expect_row_rerun(row: dict, k: int, seed: int, fit) -> None:
+    """Row ``row`` of the ablation table, trained again with ``fit`` for its ``k``-th seed, gives its accuracy."""
+    acc = fit_accuracy(fit, row["config"], seed, f"row {row['name']!r}")
+    if abs(acc - row["val_acc"][k]) > ACC_ATOL + 1e-9:
+        fail(f"row {row['name']!r} says {row['val_acc'][k]:.4f} for seed {seed}, but fit(config, train_val, seed={seed}) "
+             f"gives a network with {acc:.4f} validation accuracy.", None,
+             "fill the table from fit's results (params_accuracy on the validation images) and keep fit "
+             "deterministic: the same config and seed must give the same network.")
+
+
+# ---------------------------------------------------------------- the final model
+@reporting("final_params is a network in the capstone's format with >= 0.95 validation accuracy (graded: fit gives "
+           "it again for final_config and seed 7, and its test accuracy, computed by the grader, is >= 0.97)")
+def check_final_params(final_params, *, final_config, fit, hidden=False):
+    """Check the capstone's final network, handed over as plain arrays; with ``hidden=True`` it must be what
+    ``fit(final_config, train_val, seed=FINAL_SEED)`` returns, and its test accuracy reach the goal."""
+    require_answer(final_params, "final_params")
+    _expect_fit_config(final_config, "final_config")
+    data = train_val_split()
+    val = params_accuracy(final_params, data["X_val"], data["y_val"], "final_params")
+    if not val >= FINAL_VAL_MIN:
+        fail(f"the final network's validation accuracy is {val:.3f}; at least {FINAL_VAL_MIN} is expected before the "
+             "test set is worth a look.", None,
+             "the search's best configuration, trained for longer, should be well above it; check fit and "
+             "the configuration you chose.")
+    if hidden:
+        hidden_criterion(TOPIC, "final_params")(final_params, final_config=final_config, fit=fit)
+
+
 # ---------------------------------------------------------------- the notebook's runs, as its code cells make them
-SEARCH_SIZE = {"fast": (4, 6), "full": (6, 8)}   # (n_trials, search_epochs) while nbgrader grades / otherwise
-FINAL_EPOCHS = 30
 TRANSFER_CONFIG = {"hidden": 128, "keep_prob": 0.8, "reg": 1e-4, "lr": 3e-3}
 PRETRAIN_EPOCHS = 20
 TRANSFER_LR = {"head": 1e-2, "finetune": 1e-3, "scratch": 3e-3}
 TARGET_EPOCHS = 40
-
-
-def search_size(fast: bool | None = None) -> tuple[int, int]:
-    """``(n_trials, search_epochs)`` of the random search while graded (``fast``) or not; by default in this
-    process's mode (``utils.fast_mode``)."""
-    from utils import fast_mode
-
-    return SEARCH_SIZE["fast" if (fast_mode() if fast is None else fast) else "full"]
 
 
 def capstone_model(config: dict, rng: np.random.Generator, num_classes: int = 10):
@@ -349,21 +640,6 @@ def cosine_schedule(make_schedule, lr0: float, epochs: int):
     if not callable(schedule):
         fail(f"make_schedule should return a function of the epoch, but it returned {schedule!r:.80}.", case)
     return schedule
-
-
-def final_training(best_config: dict, make_schedule):
-    """Section 5: the best configuration trained for 30 epochs (``make_rng(7)``, ``make_rng(8)``) with Adam, the
-    cosine schedule of ``make_schedule`` and early stopping (patience 8). Returns ``(model, history)``."""
-    from utils import make_rng
-    from utils.optim import adam
-    from utils.training import train
-
-    model = capstone_model(best_config, make_rng(7))
-    schedule = cosine_schedule(make_schedule, best_config["lr"], FINAL_EPOCHS)
-    with one_blas_thread():
-        history = train(model, _load_digits(), rng=make_rng(8), epochs=FINAL_EPOCHS, update=adam,
-                        optim_config={"lr": best_config["lr"]}, lr_schedule=schedule, patience=8, progress_bar=False)
-    return model, history
 
 
 def transfer_experiment(make_schedule, prepare_transfer) -> tuple:
@@ -412,27 +688,6 @@ def _transfer_runs(make_schedule, prepare_transfer, source: dict, X_pool, y_pool
               batch_size=len(y_few), update=adam, optim_config={"lr": TRANSFER_LR[strategy]}, progress_bar=False)
         models[strategy] = model
     return network, models
-
-
-@reporting("batch norm and dropout in use, best validation accuracy >= 0.96 (graded: test accuracy >= 0.97)")
-def check_final_model(final_model, final_history, *, draw_config, make_schedule, hidden=False):
-    """Check the capstone's final model; with ``hidden=True`` the search and the final training are run again
-    with the given ``draw_config`` and ``make_schedule`` (``final_training``): the model and its history must
-    be theirs, and its accuracy on the test images reach the capstone's goal."""
-    require_answer(final_model, "final_model")
-    require_answer(final_history, "final_history")
-    if not (hasattr(final_model, "params") and hasattr(final_model, "predict")):
-        fail(f"final_model should be the trained MLP, but it is a {type(final_model).__name__}.")
-    if not final_model.batchnorm or not final_model.keep_prob < 1.0:
-        fail(f"the final model should use batch norm and dropout (batchnorm={final_model.batchnorm}, "
-             f"keep_prob={final_model.keep_prob}); build it with build_model(best_config, ...).")
-    val = expect_scalar(getattr(final_history, "best_val_acc", None), "final_history.best_val_acc")
-    if not val >= FINAL_VAL_MIN:
-        fail(f"the final model's best validation accuracy is {val:.3f}; at least {FINAL_VAL_MIN} is expected.", None,
-             "train the best configuration for final_epochs with Adam, the cosine schedule and early stopping.")
-    if hidden:
-        hidden_criterion(TOPIC, "final_model")(final_model, final_history, draw_config=draw_config,
-                                               make_schedule=make_schedule)
 
 
 # ---------------------------------------------------------------- transfer-learning tools

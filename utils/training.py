@@ -53,7 +53,9 @@ class MLP:
     - init: ``init(fan_in, fan_out, rng) -> (fan_in, fan_out)`` weights (default He), or
       ``weight_scale``: a float to use ``weight_scale * standard normal`` instead
     - batchnorm, keep_prob (1.0 = no dropout), reg (L2 strength), layers (:class:`Layers`)
-    ``frozen`` is a set of parameter names that :func:`train` leaves unchanged (transfer learning).
+    ``frozen`` is a set of parameter names that :func:`train` leaves unchanged (transfer learning). A
+    batch-norm layer whose ``gamma`` and ``beta`` are both frozen runs in test mode in training too (as a
+    frozen ``BatchNormalization`` does in Keras): it normalizes with its running statistics and keeps them.
     """
 
     def __init__(self, input_dim: int, hidden_dims: list[int], num_classes: int, rng: np.random.Generator,
@@ -86,7 +88,7 @@ class MLP:
             h, c_aff = ly.affine_forward(h, p[f"W{i}"], p[f"b{i}"])
             c_bn = c_do = None
             if self.batchnorm:
-                self.bn_params[i - 1]["mode"] = mode
+                self.bn_params[i - 1]["mode"] = "test" if self._bn_frozen(i) else mode
                 h, c_bn = ly.batchnorm_forward(h, p[f"gamma{i}"], p[f"beta{i}"], self.bn_params[i - 1])
             h, c_act = ly.activation_forward(h)
             if self.keep_prob < 1.0:
@@ -95,6 +97,10 @@ class MLP:
         out, c_aff = ly.affine_forward(h, p[f"W{self.num_layers}"], p[f"b{self.num_layers}"])
         caches.append(c_aff)
         return out, caches
+
+    def _bn_frozen(self, i: int) -> bool:
+        """Batch norm of hidden layer ``i`` runs in test mode: its gamma and beta are both frozen."""
+        return {f"gamma{i}", f"beta{i}"} <= self.frozen
 
     def loss(self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator | None = None):
         """Training-mode loss (data loss + L2) and the gradient of every parameter."""
@@ -109,7 +115,11 @@ class MLP:
             if self.keep_prob < 1.0:
                 dout = ly.dropout_backward(dout, c_do)
             dout = ly.activation_backward(dout, c_act)
-            if self.batchnorm:
+            if self.batchnorm and self._bn_frozen(i):   # test mode: a fixed affine map of its input
+                x_hat, gamma, inv_std = c_bn
+                grads[f"gamma{i}"], grads[f"beta{i}"] = (dout * x_hat).sum(axis=0), dout.sum(axis=0)
+                dout = dout * gamma * inv_std
+            elif self.batchnorm:
                 dout, grads[f"gamma{i}"], grads[f"beta{i}"] = ly.batchnorm_backward(dout, c_bn)
             dout, grads[f"W{i}"], grads[f"b{i}"] = ly.affine_backward(dout, c_aff)
         if self.reg:

@@ -8,27 +8,28 @@
   kinds from other seeds, one with three hidden layers of random widths and one with a single hidden
   unit; each case's first argument is the network, and ``rng`` (where the check draws its generators
   from) is the case's own.
-``CRITERIA`` holds the hidden parts of the experiment checks. Each runs the notebook's procedure again with
-the student's functions (the search of section 4 with ``draw_config`` and ``make_schedule``, here because it is
-the exercise's solution; the final training and the transfer experiment with the procedures of
-``graders.capstone``), requires the notebook's values to be its results (parameters to rtol/atol 1e-6:
-floating-point noise stays near 1e-15 over these trainings; accuracies to half an image), and then applies
-the graded bars, on the test images: the best search trial, the final model's test accuracy, the transfer
-models' target test accuracies.
+``CRITERIA`` holds the hidden parts of the experiment checks. The student's ``fit`` is the student's own code:
+it runs in the student's kernel only (through the worker), and what it returns is plain parameter arrays that
+the grader evaluates with its own code (``graders.capstone.params_accuracy``). ``fit_runs``: check_fit's short
+runs for the hidden seed. ``search_results`` and ``ablation``: one trial, and one row at one seed (the hidden
+seed's choices), trained again with ``fit`` must give the recorded validation accuracy within one image.
+``final_params``: ``fit(final_config, train_val, seed=7)`` must give the handed-over arrays (rtol/atol 1e-6), and
+their test accuracy must reach 0.97. ``transfer_models``: the transfer experiment run again with the library's
+``MLP`` and ``train`` and the student's ``make_schedule`` and ``prepare_transfer`` (parameters to rtol/atol
+1e-6), then the target test accuracies.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from classroom.hidden import RERUN_HINT, expect_rerun
-from graders.capstone import (CONFIG_KEYS, SCHEDULE_RUNS, SEARCH_HINT, SEARCH_SIZE, TOOL_NETWORKS, _draw_config_seeds,
-                              _expect_config, _fresh_generator_case, _load_digits, _network, _target_split,
-                              capstone_model, cosine_schedule, final_training, search_size, transfer_experiment)
-from graders.checking import Case, fail, repeat
-from graders.rerun import matching_rerun, mode_of, one_blas_thread
+from graders.capstone import (ACC_ATOL, FINAL_SEED, SCHEDULE_RUNS, SEARCH_SEED0, TOOL_NETWORKS, _draw_config_seeds,
+                              _fit_case, _fresh_generator_case, _load_digits, _network, _target_split, expect_params,
+                              expect_row_rerun, fit_accuracy, params_accuracy, transfer_experiment)
+from graders.checking import Case, call, fail
+from graders.fixtures import current_hidden_seed
 
 FINAL_TEST_MIN = 0.97      # the capstone's goal, on the 355 test images
-SEARCH_BEST_MIN = 0.93     # best search trial (reference: 0.966 in both the full and the short search)
 TRANSFER_TEST_MIN = {"head": 0.70, "finetune": 0.75, "scratch": 0.75}   # reference: 0.825, 0.898, 0.898
 
 
@@ -97,25 +98,51 @@ CASES = {
 PARAM_RTOL = PARAM_ATOL = 1e-6   # parameters after training (the pre-batch-norm biases are noise of ~1e-10)
 
 
-def rerun_search(draw_config, make_schedule, fast: bool | None = None) -> list:
-    """Section 4's search with the student's ``draw_config`` and ``make_schedule``, at the size of ``fast`` (see
-    ``graders.capstone.search_size``): ``[(config, best_val_acc)]``."""
-    from utils import make_rng
-    from utils.optim import adam
-    from utils.training import train
+def _fit_runs() -> list[tuple[dict, int]]:
+    """check_fit's hidden runs: short runs of other widths, regularization and seeds (the hidden seed's)."""
+    rng = np.random.default_rng(current_hidden_seed())
+    seeds = [int(s) for s in rng.integers(0, 2**31 - 2, size=2)]
+    return [({"lr": 3e-3, "reg": 0.0, "keep_prob": 1.0, "hidden": 48, "epochs": 6}, seeds[0]),
+            ({"lr": 2e-3, "reg": 1e-3, "keep_prob": 0.8, "hidden": 96, "epochs": 6}, seeds[1])]
 
-    n_trials, search_epochs = search_size(fast)
-    configs = repeat(draw_config, n_trials, make_rng(1))   # one generator for every trial
-    results = []
-    for t, config in enumerate(configs):
-        config = _expect_config(config, f"draw_config's configuration of trial {t}", None)
-        model = capstone_model(config, make_rng(1000 + t))
-        schedule = cosine_schedule(make_schedule, config["lr"], search_epochs)
-        with one_blas_thread():
-            history = train(model, _load_digits(), rng=make_rng(2000 + t), epochs=search_epochs, update=adam,
-                            optim_config={"lr": config["lr"]}, lr_schedule=schedule, patience=3, progress_bar=False)
-        results.append((config, history.best_val_acc))
-    return results
+
+def _pick(n: int, salt: int) -> int:
+    """A choice among ``n`` that the hidden seed makes (the same one in every run of the same grading)."""
+    return int(np.random.default_rng([current_hidden_seed(), salt]).integers(n))
+
+
+def _search_results(search_results, *, fit) -> None:
+    """One trial (the hidden seed's choice) trained again with the student's fit gives its recorded accuracy."""
+    t = _pick(len(search_results), 1)
+    config, acc = search_results[t]
+    rerun = fit_accuracy(fit, dict(config), SEARCH_SEED0 + t, f"trial {t}")
+    expect_rerun(acc, rerun, f"the accuracy of trial {t}", rtol=0, atol=ACC_ATOL + 1e-9)
+
+
+def _ablation(rows, *, seeds, fit) -> None:
+    """Another row than the visible check's, at a seed of the table, both the hidden seed's choice."""
+    others = [r for r in rows if r["name"] != "full"]
+    row = others[_pick(len(others), 2)]
+    k = _pick(len(seeds), 3)
+    expect_row_rerun(row, k, seeds[k], fit)
+
+
+def _final_params(final_params, *, final_config, fit) -> None:
+    """final_params is fit(final_config, train_val, seed=FINAL_SEED); its test accuracy (grader's code) >= 0.97."""
+    case = _fit_case(dict(final_config), FINAL_SEED)
+    rerun = expect_params(call(fit, "fit", case), "fit(final_config, train_val, seed=7)", case)
+    got = expect_params(final_params, "final_params")
+    if len(got) != len(rerun) or any(set(a) != set(b) for a, b in zip(got, rerun)):
+        fail("final_params does not have the layers of fit(final_config, train_val, seed=7).", None, RERUN_HINT)
+    for i, (a, b) in enumerate(zip(got, rerun)):
+        for k in b:
+            expect_rerun(a[k], b[k], f"final_params[{i}][{k!r}]", rtol=PARAM_RTOL, atol=PARAM_ATOL)
+    data = _load_digits()
+    test = params_accuracy(got, data["X_test"], data["y_test"], "final_params")
+    if not test >= FINAL_TEST_MIN:
+        fail(f"the final network's test accuracy is {test:.3f}; the capstone's goal is at least {FINAL_TEST_MIN}.", None,
+             "compare your recipe with the ablation table: which pieces help on validation data, and is the final "
+             "run long enough?")
 
 
 def _expect_model(got, rerun, what: str) -> None:
@@ -127,43 +154,6 @@ def _expect_model(got, rerun, what: str) -> None:
         expect_rerun(params[name], value, f"{what}.params[{name!r}]", rtol=PARAM_RTOL, atol=PARAM_ATOL)
     if set(getattr(got, "frozen", set())) != set(rerun.frozen):
         fail(f"{what}.frozen is {sorted(got.frozen)}, but the rerun's is {sorted(rerun.frozen)}.", None, RERUN_HINT)
-
-
-def _search_results(search_results, *, n_trials, draw_config, make_schedule) -> None:
-    # 4 trials of 6 epochs while graded, 6 of 8 otherwise: the number of trials says which size to rerun
-    fast = mode_of(n_trials, {k: n for k, (n, _) in SEARCH_SIZE.items()}, "n_trials")
-    rerun = rerun_search(draw_config, make_schedule, fast)
-    for t, ((config, acc), (rerun_config, rerun_acc)) in enumerate(zip(search_results, rerun)):
-        for key in CONFIG_KEYS:
-            expect_rerun(config[key], rerun_config[key], f"the configuration of trial {t}: {key!r}", rtol=1e-12, atol=0)
-        expect_rerun(acc, rerun_acc, f"the accuracy of trial {t}", rtol=0, atol=0.5 / 355)
-    best = max(float(acc) for _, acc in rerun)
-    if not best >= SEARCH_BEST_MIN:
-        fail(f"the best trial reached only {best:.3f} validation accuracy (at least {SEARCH_BEST_MIN} expected).", None,
-             SEARCH_HINT)
-
-
-def _final_model(final_model, final_history, *, draw_config, make_schedule) -> None:
-    from utils.training import accuracy
-
-    def rerun(fast):
-        best_config, _ = max(rerun_search(draw_config, make_schedule, fast), key=lambda r: r[1])
-        return final_training(best_config, make_schedule)
-
-    def compare(result):
-        model, history = result
-        _expect_model(final_model, model, "final_model")
-        for attr, atol in (("val_acc", 0.5 / 355), ("loss", 1e-9)):
-            expect_rerun(getattr(final_history, attr, None), getattr(history, attr), f"final_history.{attr}",
-                         rtol=1e-6 if attr == "loss" else 0, atol=atol)
-
-    # the search's size (graded or not) does not show in the final model: the rerun tries both sizes
-    model, _ = matching_rerun(rerun, compare)
-    data = _load_digits()
-    with np.errstate(all="ignore"):
-        test = accuracy(model, data["X_test"], data["y_test"])
-    if not test >= FINAL_TEST_MIN:
-        fail(f"the final model's test accuracy is {test:.3f}; the capstone's goal is at least {FINAL_TEST_MIN}.")
 
 
 def _transfer_models(transfer_models, *, pretrained, make_schedule, prepare_transfer) -> None:
@@ -212,5 +202,6 @@ def _schedule_rates(kind: str, lr0: float, T: int) -> list[float]:
     return [float(_schedule_formula(kind, lr0, T, t)) for t in range(T)]
 
 
-CRITERIA = {"search_results": _search_results, "final_model": _final_model, "transfer_models": _transfer_models,
-            "schedule_rates": _schedule_rates, "trainable_count": _trainable_count}
+CRITERIA = {"search_results": _search_results, "ablation": _ablation, "final_params": _final_params,
+            "fit_runs": _fit_runs, "transfer_models": _transfer_models, "schedule_rates": _schedule_rates,
+            "trainable_count": _trainable_count}
