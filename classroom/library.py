@@ -33,7 +33,8 @@ from pathlib import Path
 COURSE_ROOT = Path(__file__).resolve().parent.parent
 
 ASSIGNMENTS = ("01_softmax", "02_activations", "03_preprocessing", "04_weight_init", "05_batchnorm",
-               "06_optimizers", "07_regularization", "08_hyperparameter_search", "09_capstone")
+               "06_optimizers", "07_regularization", "08_hyperparameter_search", "09_capstone",
+               "10_frameworks")
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,12 @@ TABLE: tuple[Stub, ...] = (
     #      no library function implements any of them (utils.hyperparameter_search_plots only draws).
     # ---- 09_capstone (make_schedule, draw_config, count_trainable_params, freeze, replace_head,
     #      prepare_transfer): no library function implements any of them (see REVIEWED for MLP and train).
+    # ---- 10_frameworks (unbroadcast, mul, matmul, relu, tanh, reduce_sum, power, softmax_cross_entropy,
+    #      topological_order, backward, optimizer_step, minimize, train_mlp): no library function implements
+    #      any of them. The primitives return (out, backward function); the library's layers return (out,
+    #      cache) and the checks reject a cache in place of a function. The library's backward passes and
+    #      update rules stay: the notebook checks its autograd against them, and its optimisers wrap
+    #      utils.optim's rules by design (an earlier notebook's parts).
 )
 
 
