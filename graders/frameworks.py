@@ -112,10 +112,10 @@ def expr_batchnorm(x, gamma, beta, *, dout):
 
 
 def expr_deep(x):
-    """A chain of 150 tanh layers: a graph 300 nodes deep."""
+    """100 residual steps h + 0.01 tanh(h): a graph 300 nodes deep, every h used twice."""
     h = x
-    for _ in range(150):
-        h = (h * 1.1).tanh()
+    for _ in range(100):
+        h = h + h.tanh() * 0.01
     return h.sum()
 
 
@@ -149,7 +149,8 @@ EXPRESSION_HINTS = {
                       "each primitive's own check first.",
     "expr_batchnorm": "batch norm from primitives: x feeds the mean and the subtraction, xc feeds the square (twice) "
                       "and the product. Every value used several times must collect every contribution.",
-    "expr_deep": "a chain 300 nodes deep: the backward pass must reach the input through every node.",
+    "expr_deep": "a graph 300 nodes deep in which every h feeds two nodes: the order and the accumulation must both "
+                 "be right all the way down.",
     "expr_notes_cost": "w appears in w * w (twice) and in 10 * w: three contributions to w.grad.",
 }
 
@@ -810,8 +811,8 @@ def expect_params(params, sizes, what: str, case: Case) -> list[np.ndarray]:
     return [expect_array(p, f"{what}[{k}]", case, shape=s) for k, (p, s) in enumerate(zip(params, shapes))]
 
 
-TRAIN_RUN = {"sizes": [64, 32, 10], "epochs": 6, "batch_size": 64, "lr": 3e-3}   # the checks' configuration
-TRAIN_VAL_MIN = 0.90   # visible: validation accuracy of the run with seed TRAIN_SEED (reference: 0.93 to 0.96 over 200 seeds)
+TRAIN_RUN = {"sizes": [64, 64, 10], "epochs": 8, "batch_size": 64, "lr": 5e-3}   # the checks' configuration
+TRAIN_VAL_MIN = 0.88   # visible: validation accuracy of the run with seed TRAIN_SEED (reference, 200 seeds: >= 0.91)
 TRAIN_SEED = 1
 
 

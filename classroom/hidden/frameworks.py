@@ -7,8 +7,8 @@ are the course library and numeric gradients):
 
 - ``primitive_cases(name, rng)``: more inputs of each primitive (other shapes, broadcasting both ways,
   keepdims with negative-free tuples of axes, exponents, a single class, a single example);
-- ``graphs(rng)``: random graphs of other sizes, a wide fan-in with repeated parents, a chain 400 nodes deep;
-- ``expressions(rng)``: the visible expressions at other inputs and shapes, and a chain of 150 tanh layers;
+- ``graphs(rng)``: random graphs of other sizes, a wide fan-in with repeated parents, a chain 300 nodes deep;
+- ``expressions(rng)``: the visible expressions at other inputs and shapes, and 100 residual tanh steps (300 nodes deep);
 - ``minimize_runs(rng)``: trajectories from other starting points, learning rates and step counts;
 - ``train_mlp(train_mlp, data)``: two more training seeds, graded on the *test* images.
 """
@@ -21,7 +21,7 @@ from graders.frameworks import (ORACLES, TRAIN_RUN, expr_affine_relu, expr_batch
                                 expr_composed, expr_deep, expr_diamond, expr_notes_cost, expr_square, expr_two_layer,
                                 predict, random_graph, training_call)
 
-TRAIN_TEST_MIN = 0.90     # test accuracy of each hidden training run (reference: 0.92 to 0.97 over 200 seeds)
+TRAIN_TEST_MIN = 0.90     # test accuracy of each hidden training run (reference, 200 seeds: 0.94 to 0.97)
 
 
 # ---------------------------------------------------------------- unbroadcast
@@ -87,7 +87,7 @@ def _graphs(rng: np.random.Generator) -> list[tuple[str, int, dict]]:
         out.append((f"a random graph of {n} nodes (hidden)", root, parents))
     wide = {0: tuple(int(v) for v in rng.integers(1, 6, size=9)), **{k: (6,) for k in range(1, 6)}, 6: ()}
     out.append(("a wide fan-in with repeated parents (hidden)", 0, wide))
-    out.append(("a chain 400 nodes deep (hidden)", 0, {k: (k + 1,) for k in range(400)} | {400: ()}))
+    out.append(("a chain 300 nodes deep (hidden)", 0, {k: (k + 1,) for k in range(300)} | {300: ()}))
     return out
 
 
@@ -110,7 +110,7 @@ def _expressions(rng: np.random.Generator) -> list[tuple[str, object, list, dict
         ("batch norm from primitives, x (9, 3) (hidden)", expr_batchnorm,
          [rng.standard_normal((N, 3)) * 3 - 1, 1 + 0.2 * rng.standard_normal(3), rng.standard_normal(3)],
          {"dout": rng.standard_normal((N, 3))}),
-        ("a chain of 150 tanh layers (hidden)", expr_deep, [0.5 * rng.standard_normal(3)], {}),
+        ("100 residual tanh steps (hidden)", expr_deep, [0.5 * rng.standard_normal(3)], {}),
         ("the notes' cost at a vector w (hidden)", expr_notes_cost, [rng.uniform(-3, 8, size=3)], {}),
         ("the bowl (hidden)", expr_bowl, [rng.standard_normal(2)], {}),
     ]
