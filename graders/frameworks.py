@@ -655,8 +655,8 @@ def expression_cases(rng: np.random.Generator) -> list[tuple[str, object, list, 
         ("(x * x).sum(), x of shape (3, 2)", expr_square, [rng.standard_normal((3, 2))], {}),
         ("h = tanh(x); (h * 2 + tanh(h * h)).sum(), x of shape (2, 3)", expr_diamond,
          [rng.standard_normal((2, 3))], {}),
-        ("tanh(x * b + b).sum(), x (4, 3), b (3,)", expr_broadcast, [x, rng.standard_normal(3)], {}),
-        ("tanh(x * b + b).sum(), x (4, 3), b (4, 1)", expr_broadcast, [x, rng.standard_normal((4, 1))], {}),
+        ("tanh(x * b + b).sum(), x (4, 3), b (3,)", expr_broadcast, [x, 0.5 * rng.standard_normal(3)], {}),
+        ("tanh(x * b + b).sum(), x (4, 3), b (4, 1)", expr_broadcast, [x, 0.5 * rng.standard_normal((4, 1))], {}),
         ("subtraction, division, power and mean composed", expr_composed,
          [rng.standard_normal((3, 4)), rng.standard_normal(4)], {}),
         ("an affine layer and a ReLU, x (6, 5), W (5, 7), b (7,)", expr_affine_relu,
@@ -712,6 +712,10 @@ def check_value_and_grad(value_and_grad, *, hidden=False):
             what = f"the gradient of argument {k} (shape {a.shape})"
             if isinstance(g, (float, np.floating)) and a.shape == ():
                 g = np.asarray(g)
+            if isinstance(g, np.ndarray) and g.shape != a.shape:
+                fail(f"{what} should have the shape of that argument, {a.shape}, but it has shape {g.shape}.", case,
+                     "a Tensor's grad always has the shape of its data: every primitive's backward must return "
+                     "gradients of its inputs' shapes (unbroadcast what was broadcast).")
             g = expect_array(g, what, case, shape=a.shape)
             if library is not None:
                 expect_close(g, library[k], f"{what}, compared with the course library's backward pass", case,

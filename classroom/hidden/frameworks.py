@@ -98,7 +98,7 @@ def _expressions(rng: np.random.Generator) -> list[tuple[str, object, list, dict
         ("(x * x).sum(), x of shape (5,) (hidden)", expr_square, [rng.standard_normal(5)], {}),
         ("the diamond, x of shape (4, 4) (hidden)", expr_diamond, [rng.standard_normal((4, 4))], {}),
         ("broadcast, x (2, 3, 4), b (3, 1) (hidden)", expr_broadcast,
-         [rng.standard_normal((2, 3, 4)), rng.standard_normal((3, 1))], {}),
+         [rng.standard_normal((2, 3, 4)), 0.5 * rng.standard_normal((3, 1))], {}),
         ("composed operations, other shapes (hidden)", expr_composed,
          [rng.standard_normal((5, 2)), rng.standard_normal((5, 2))], {}),
         ("an affine layer and a ReLU, other shapes (hidden)", expr_affine_relu,
