@@ -53,18 +53,20 @@ HINTS = {
                              "then scaled by dout (a number).",
     "topological_order": "Depth-first: visit(node) marks the node visited, visits each unvisited parent, then "
                          "appends the node. The list then has every node after its parents; return it reversed.",
-    "backward": "self.grad = ones; then for node in topological_order(self, lambda t: t.parents): if it has a "
-                "backward_fn, zip(node.parents, node.backward_fn(node.grad)) and add each gradient to the "
-                "parent's grad (parent.grad = parent.grad + g).",
-    "optimizer_step": "For each k, p: call self.update(p.data, p.grad, self.configs[k]); store the new value in "
-                      "p.data and the returned config in self.configs[k].",
-    "minimize": "w = Tensor(w0); opt = SGD([w], lr=lr) or Adam([w], lr=lr); record w.data.copy() first; each "
-                "step: opt.zero_grad(), loss = cost(w), loss.backward(), opt.step(), then record the cost and w.",
+    "backward": "Three steps: seed this Tensor's own gradient with ones; get the order of the nodes from your "
+                "topological_order (a node's parents are t.parents); for each node that has a backward_fn, hand it "
+                "the node's gradient and add what comes back to the gradients of the parents, one by one.",
+    "optimizer_step": "For each parameter together with its own config: the update rule takes (value, gradient, "
+                      "config) and returns (new value, new config). Keep both: the value in the parameter's data, the "
+                      "config for the next step.",
+    "minimize": "Make w a Tensor from w0 and choose SGD or Adam by name; record w's value before the loop; in each "
+                "step run the four lines of the loop above, then record the cost and the new value of w (copies).",
     "w2_without_zero_grad": "Without zero_grad the second backward adds the new gradient to the old one: "
                             "w.grad = J'(0) + J'(1).",
-    "train_mlp": "model = MLP(sizes, rng); opt = Adam(model.parameters(), lr=lr); per epoch order = "
-                 "rng.permutation(N) and range(0, N, batch_size) for the batches; per batch zero_grad, "
-                 "loss = model(Tensor(X[idx])).softmax_cross_entropy(y[idx]), backward, step.",
+    "train_mlp": "Build the MLP from rng first, give its parameters() to your Adam, then loop over epochs: draw one "
+                 "permutation of the N examples, walk through it in slices of batch_size (range with a step keeps the "
+                 "last, smaller slice), and per slice: zero_grad, the loss of the model's scores on that slice, "
+                 "backward, step.",
 }
 
 

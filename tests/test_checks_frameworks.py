@@ -474,3 +474,28 @@ def test_training_bars_hold_over_200_seeds():
 
 def test_hidden_training_seeds_differ_from_the_visible_one():
     assert checks.TRAIN_SEED not in hidden.hidden_training_seeds(2026)
+
+
+# ---------------------------------------------------------------- PyTorch, where it is installed (optional)
+def test_autograd_and_optimiser_agree_with_pytorch():
+    """The reference autograd and SGD agree with PyTorch's (skipped where torch is not installed: it is optional)."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((6, 5)), rng.integers(0, 3, size=6)
+    params = [x, 0.5 * rng.standard_normal((5, 7)), 0.1 * rng.standard_normal(7), 0.5 * rng.standard_normal((7, 3)),
+              0.1 * rng.standard_normal(3)]
+    value, grads = REF.value_and_grad(checks.expr_two_layer, *params, y=y)
+    tx, tW1, tb1, tW2, tb2 = (torch.tensor(p, dtype=torch.float64, requires_grad=True) for p in params)
+    loss = torch.nn.functional.cross_entropy(torch.relu(tx @ tW1 + tb1) @ tW2 + tb2, torch.tensor(y))
+    loss.backward()
+    assert np.isclose(value, loss.item(), rtol=1e-12)
+    for ours, t in zip(grads, (tx, tW1, tb1, tW2, tb2)):
+        np.testing.assert_allclose(ours, t.grad.numpy(), rtol=1e-10, atol=1e-12)
+    ws, _ = REF.minimize(checks.expr_notes_cost, np.array(0.0), "sgd", 0.1, 20)
+    w = torch.tensor(0.0, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.SGD([w], lr=0.1)
+    for _ in range(20):
+        opt.zero_grad()
+        (w ** 2 - 10 * w + 25).backward()
+        opt.step()
+    assert np.isclose(ws[-1], w.item(), rtol=1e-12)
