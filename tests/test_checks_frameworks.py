@@ -499,3 +499,37 @@ def test_autograd_and_optimiser_agree_with_pytorch():
         (w ** 2 - 10 * w + 25).backward()
         opt.step()
     assert np.isclose(ws[-1], w.item(), rtol=1e-12)
+
+
+# ---------------------------------------------------------------- what the notebook's text says about its runs
+def test_notes_cost_runs_are_as_the_notebook_describes():
+    """SGD (lr 0.1) ends within 1e-5 of 5 after 60 steps; Adam (lr 0.5) overshoots past 6 and then swings back
+    and forth around 5 in shrinking swings; without zero_grad SGD swings past 10 and back below 1."""
+    ws, _ = REF.minimize(checks.expr_notes_cost, np.array(0.0), "sgd", 0.1, 60)
+    assert abs(ws[-1] - 5) < 1e-5 and np.allclose(np.abs(ws - 5), 5 * 0.8 ** np.arange(61))
+    ws, _ = REF.minimize(checks.expr_notes_cost, np.array(0.0), "adam", 0.5, 60)
+    assert np.allclose(np.diff(ws[:4]), 0.5, atol=0.02)          # first steps of size about lr
+    assert ws.max() > 6 and abs(ws[-1] - 5) < 0.2
+    swings = np.abs(ws[np.flatnonzero(np.diff(np.sign(np.diff(ws)))) + 1] - 5)   # distance at each turning point
+    assert len(swings) >= 3 and np.all(np.diff(swings) < 0)
+    w = REF.Tensor(np.array(0.0))
+    opt = REF.SGD([w], lr=0.1)
+    forgetful = [0.0]
+    for _ in range(12):
+        checks.expr_notes_cost(w).backward()
+        opt.step()
+        forgetful.append(float(w.data))
+    assert np.isclose(forgetful[2], 2.8) and max(forgetful) > 10 and forgetful[-1] < 1
+
+
+def test_digits_accuracy_claim_holds_for_the_first_20_seeds():
+    """The text: [64, 100, 10], Adam 3e-3, batches of 64, 20 epochs: 96.1 % to 98.3 % test accuracy over 60
+    seeds (checked here on seeds 0 to 19, a subset); 8 epochs (graded runs): 94.4 % to 96.9 % (seed 0 here)."""
+    from datasets import load_digits
+
+    data = load_digits()
+    for seed, epochs, low, high in [*((s, 20, 0.961, 0.9831) for s in range(20)), (0, 8, 0.944, 0.969)]:
+        params, _ = REF.train_mlp(data["X_train"], data["y_train"], [64, 100, 10], epochs, 64, 3e-3,
+                                  np.random.default_rng(seed))
+        test = np.mean(checks.predict(params, data["X_test"]) == data["y_test"])
+        assert low - 1e-9 <= test <= high, (seed, epochs, test)
