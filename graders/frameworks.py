@@ -27,7 +27,7 @@ import numpy as np
 
 from utils.gradcheck import numerical_gradient_array
 from .checking import (Case, call, expect_array, expect_close, expect_scalar, expect_tuple,
-                       fail, plain, ratio, reporting)
+                       fail, plain, ratio, reporting, withheld)
 from .fixtures import cases, current_hidden_seed, hidden_criterion
 from .rerun import one_blas_thread
 
@@ -796,12 +796,17 @@ def check_minimize(minimize, *, hidden=False):
                     {"cost": cost, "w0": w0, "optimizer": optimizer, "lr": lr, "steps": steps})
         result = call(minimize, "minimize", case)
         ws, costs = expect_tuple(result, ("ws", "costs"), "minimize", case)
-        expected_ws, expected_costs = trajectory(cost, w0, optimizer, lr, steps)
-        hint = None
         ws_arr = expect_array(np.asarray(ws, dtype=float) if isinstance(ws, list) else ws, "ws", case)
         if ws_arr.shape == (steps,) + w0.shape:
-            hint = "ws starts with w0 (before the first step): steps + 1 rows."
-        ws_arr = expect_array(ws_arr, "ws", case, shape=expected_ws.shape)
+            fail(f"ws should have shape {(steps + 1,) + w0.shape}, but it has shape {ws_arr.shape}.", case,
+                 "ws starts with w0 (before the first step): steps + 1 rows.")
+        ws_arr = expect_array(ws_arr, "ws", case, shape=(steps + 1,) + w0.shape)
+        costs_arr = expect_array(np.asarray(costs, dtype=float) if isinstance(costs, list) else costs, "costs", case,
+                                 shape=(steps,))
+        if withheld(trajectory):    # while 10 is graded the sandbox has no trajectory: the re-check compares
+            continue
+        expected_ws, expected_costs = trajectory(cost, w0, optimizer, lr, steps)
+        hint = None
         if not np.allclose(ws_arr, expected_ws, rtol=1e-9, atol=1e-12):
             forgetful, _ = trajectory(cost, w0, optimizer, lr, steps, zero_grad=False)
             if np.allclose(ws_arr, forgetful, rtol=1e-9, atol=1e-12):
@@ -814,7 +819,6 @@ def check_minimize(minimize, *, hidden=False):
                 hint = ("the first step is already off: step must use the update rule with p.grad after backward, and "
                         "SGD / Adam must get lr.")
         expect_close(ws_arr, expected_ws, "ws (w before the first step and after each step)", case, 1e-9, 1e-12, hint)
-        costs_arr = expect_array(np.asarray(costs, dtype=float) if isinstance(costs, list) else costs, "costs", case)
         hint = ("costs[t] is the cost computed in step t, before its update (so costs[0] is the cost at w0)."
                 if costs_arr.shape == expected_costs.shape and steps > 1
                 and np.allclose(costs_arr[:-1], expected_costs[1:], rtol=1e-9) else None)
