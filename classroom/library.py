@@ -227,9 +227,6 @@ def sandbox_utils(assignment: str, dest: Path, *, course_root: Path | None = Non
 GRADERS_TABLE: tuple[Stub, ...] = (
     Stub("batchnorm._normalised", "05_batchnorm", ("batchnorm_forward", "layernorm_forward"),
          "computes the normalised output (gamma * x_hat + beta) along either axis, to recognise mistakes"),
-    Stub("frameworks.trajectory", "10_frameworks", ("minimize",),
-         "computes minimize's (ws, costs) for the check's own costs (utils.optim's rules on their exact gradients); "
-         "the visible check then checks shapes only and the re-check compares the values"),
 )
 # Judged and left in graders/frameworks.py: evaluate, numeric_grads and the forward ORACLES compute values and
 # centred-difference gradients of the check's expressions, as utils.gradcheck.numerical_gradient_array does for

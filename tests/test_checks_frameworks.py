@@ -422,6 +422,19 @@ def test_bank_is_large_enough():
     assert all(BANK.get(f"check_{e}") or VARIANTS.get(f"check_{e}") for e in EXERCISES if e != "add")
 
 
+def test_visible_trajectory_table_is_the_formula_and_the_reference():
+    """graders.frameworks.MINIMIZE_VALUES (the visible runs' expected values) are what the hidden module's formula
+    and the reference minimize give."""
+    for run, values in zip(checks.minimize_runs(), checks.MINIMIZE_VALUES, strict=True):
+        ws, costs = hidden.trajectory(*run)
+        np.testing.assert_allclose(values["ws"], ws, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(values["costs"], costs, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(values["forgetful"], hidden.trajectory(*run, zero_grad=False)[0], rtol=1e-12)
+        ref_ws, ref_costs = REF.minimize(*run)
+        np.testing.assert_allclose(ref_ws, ws, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(ref_costs, costs, rtol=1e-12, atol=1e-15)
+
+
 def test_variant_without_changes_passes():
     """The variant machinery itself runs the reference unchanged: its functions pass their checks."""
     checks.check_value_and_grad(variant("value_and_grad"))

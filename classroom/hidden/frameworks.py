@@ -9,7 +9,8 @@ are the course library and numeric gradients):
   keepdims with negative-free tuples of axes, exponents, a single class, a single example);
 - ``graphs(rng)``: random graphs of other sizes, a wide fan-in with repeated parents, a chain 300 nodes deep;
 - ``expressions(rng)``: the visible expressions at other inputs and shapes, and 100 residual tanh steps (300 nodes deep);
-- ``minimize_runs(rng)``: trajectories from other starting points, learning rates and step counts;
+- ``minimize_runs(rng)``: trajectories from other starting points, learning rates and step counts, and
+  ``trajectory``, the formula of the expected trajectories (the visible check holds a table of its runs' values);
 - ``train_mlp(train_mlp, data)``: two more training seeds, graded on the *test* images.
 """
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from graders.checking import Case, fail
-from graders.frameworks import (ORACLES, TRAIN_RUN, expr_affine_relu, expr_batchnorm, expr_bowl, expr_broadcast,
+from graders.frameworks import (BOWL_CENTRE, BOWL_SCALE, ORACLES, TRAIN_RUN, evaluate, expr_affine_relu, expr_batchnorm, expr_bowl, expr_broadcast,
                                 expr_composed, expr_deep, expr_diamond, expr_notes_cost, expr_square, expr_two_layer,
                                 predict, random_graph, training_call)
 
@@ -126,6 +127,33 @@ def _minimize_runs(rng: np.random.Generator) -> list[tuple]:
             (expr_notes_cost, np.array(w), "sgd", 0.1, 0)]
 
 
+def _cost_gradient(cost, w):
+    """The exact gradient of one of graders.frameworks' costs."""
+    if cost is expr_notes_cost:
+        return 2.0 * w - 10.0
+    if cost is expr_bowl:
+        return 2.0 * BOWL_SCALE * (w - BOWL_CENTRE)
+    raise KeyError(cost)
+
+
+def trajectory(cost, w0, optimizer: str, lr: float, steps: int, zero_grad: bool = True):
+    """The expected ``(ws, costs)`` of ``minimize``: the course library's update rules (utils.optim, notebook 06)
+    on the exact gradient of ``cost``. ``zero_grad=False``: what a loop without zero_grad does (for hints). Kept
+    here, not in graders/ (which the grading sandbox shows): for the check's costs it is minimize's answer."""
+    from utils.optim import adam, sgd
+
+    update, config = (sgd, {"lr": lr}) if optimizer == "sgd" else (adam, {"lr": lr, "beta1": 0.9, "beta2": 0.999})
+    w = np.array(w0, dtype=np.float64)
+    ws, costs, total = [w.copy()], [], np.zeros_like(w)
+    for _ in range(steps):
+        costs.append(evaluate(cost, [w], {}))
+        g = _cost_gradient(cost, w)
+        total = total + g if not zero_grad else g
+        w, config = update(w, total, config)
+        ws.append(np.array(w, dtype=np.float64))
+    return np.array(ws), np.array(costs)
+
+
 # ---------------------------------------------------------------- training
 def hidden_training_seeds(seed: int) -> list[int]:
     rng = np.random.default_rng(seed)
@@ -145,4 +173,4 @@ def _train_mlp(train_mlp, *, data) -> None:
 
 
 CRITERIA = {"primitive_cases": _primitive_cases, "graphs": _graphs, "expressions": _expressions,
-            "minimize_runs": _minimize_runs, "train_mlp": _train_mlp}
+            "minimize_runs": _minimize_runs, "trajectory": trajectory, "train_mlp": _train_mlp}
