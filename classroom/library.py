@@ -33,7 +33,8 @@ from pathlib import Path
 COURSE_ROOT = Path(__file__).resolve().parent.parent
 
 ASSIGNMENTS = ("01_softmax", "02_activations", "03_preprocessing", "04_weight_init", "05_batchnorm",
-               "06_optimizers", "07_regularization", "08_hyperparameter_search", "09_capstone")
+               "06_optimizers", "07_regularization", "08_hyperparameter_search", "09_capstone",
+               "10_frameworks")
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,12 @@ TABLE: tuple[Stub, ...] = (
     # ---- 09_capstone (make_schedule, draw_config, fit, count_trainable_params, freeze, replace_head,
     #      prepare_transfer): no library function implements any of them (see REVIEWED for MLP and train;
     #      fit is open-ended: it could wrap MLP and train, which the transfer part needs in the sandbox).
+    # ---- 10_frameworks (unbroadcast, mul, matmul, relu, tanh, reduce_sum, power, softmax_cross_entropy,
+    #      topological_order, backward, optimizer_step, minimize, train_mlp): no library function implements
+    #      any of them. The primitives return (out, backward function); the library's layers return (out,
+    #      cache) and the checks reject a cache in place of a function. The library's backward passes and
+    #      update rules stay: the notebook checks its autograd against them, and its optimisers wrap
+    #      utils.optim's rules by design (an earlier notebook's parts).
 )
 
 
@@ -234,6 +241,9 @@ GRADERS_TABLE: tuple[Stub, ...] = (
     Stub("batchnorm._normalised", "05_batchnorm", ("batchnorm_forward", "layernorm_forward"),
          "computes the normalised output (gamma * x_hat + beta) along either axis, to recognise mistakes"),
 )
+# Judged and left in graders/frameworks.py: evaluate, numeric_grads and the forward ORACLES compute values and
+# centred-difference gradients of the check's expressions, as utils.gradcheck.numerical_gradient_array does for
+# any function (the course's gradient-checking tool, which stays); an autograd built on them is a numeric one.
 
 
 def sandbox_graders(assignment: str, dest: Path, *, course_root: Path | None = None) -> Path:
