@@ -4,7 +4,8 @@ Every accepted notebook is copied (never executed, never parsed beyond a JSON va
 
     <course>/submitted/<student>/<assignment>/<assignment>.ipynb
 
-whatever its original file name; an existing copy there is replaced.
+whatever its original file name; an existing, different copy there is replaced after it is kept under
+``<course>/backups/<date-time>/submitted/...`` (the summary says where).
 
 SOURCE is a folder or a ``.zip`` file. Paths inside it (relative, ``/``-separated) are read as:
 
@@ -151,6 +152,7 @@ class ImportResult(list):
         self.late: list[tuple[str, str]] = []
         self.invalid: list[Path] = []
         self.invalid_reasons: dict[Path, str] = {}
+        self.kept: list[tuple[Path, Path]] = []      # (replaced submission, where its old copy is kept)
 
     def summary(self) -> str:
         """A few lines for the terminal: counts per assignment, then every skipped/refused/duplicate item."""
@@ -171,6 +173,8 @@ class ImportResult(list):
             lines.append(f"  student id {student}: {reason}")
         for student, a in self.late:
             lines.append(f"  {student} submitted {a} late (Canvas LATE mark)")
+        for target, backup in self.kept:
+            lines.append(f"  {target} replaced: the previous copy is kept in {backup}")
         for path in self.invalid:
             why = self.invalid_reasons.get(path)
             lines.append(f"  {path} is not valid notebook JSON{f' ({why})' if why else ''} "
@@ -441,6 +445,11 @@ def _import_one(student: str, a: str, group: list[_Candidate], submitted: Path, 
         return
     invalid = notebook_json_problem(data)
     try:
+        old = target.read_bytes() if target.is_file() else None
+        if old is not None and old != data:
+            course = Course(submitted.parent)
+            backup = course.keep({target: old}, "Submissions replaced by `python -m classroom import`.")
+            result.kept.append((target, backup / target.relative_to(submitted.parent)))
         write_atomic(target, data)
     except Exception as e:  # noqa: BLE001 - full disk, permissions, a file where a folder should be...
         result.skipped.append((chosen.entry.path, f"could not be written to {target}: {_problem(e)}"))

@@ -1,7 +1,7 @@
 """A student's progress over the whole course, from their saved notebooks.
 
-Each notebook in ``notebooks/`` is executed top to bottom in a fresh kernel (demos shrunk, as while
-grading), and every graded check cell is classified:
+Each notebook in ``workspace/`` (``notebooks/`` before it exists) is executed top to bottom in a fresh
+kernel (demos shrunk, as while grading), and every graded check cell is classified:
 
 - ``passed``: the check ran without an error;
 - ``not started``: it stopped at ``NotImplementedError`` (the exercise, or one it needs, is a stub);
@@ -20,7 +20,7 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .layout import RELEASE, Course
+from .layout import Course
 
 ROOT = Course.checkout().root
 
@@ -98,7 +98,7 @@ def assess(nb_path: Path, timeout: int = 120) -> NotebookProgress:
 
 
 def collect(notebooks: Path | None = None) -> list[NotebookProgress]:
-    folder = Path(notebooks) if notebooks else Course.checkout().step_dir(RELEASE)
+    folder = Path(notebooks) if notebooks else Course.current().student_notebooks()
     return [assess(p) for p in sorted(folder.glob("*/*.ipynb"))]
 
 
@@ -166,7 +166,7 @@ def main(argv: list[str]) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m graders progress")
-    parser.add_argument("--notebooks", default=str(Course.checkout().step_dir(RELEASE)), help="folder of NN_topic/NN_topic.ipynb")
+    parser.add_argument("--notebooks", default=str(Course.current().student_notebooks()), help="folder of NN_topic/NN_topic.ipynb (default: workspace/, or notebooks/ before it exists)")
     parser.add_argument("--plot", help="also save the bar chart to this PNG file")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
