@@ -91,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         results = grading.grade(course.root, assignments, jobs=args.jobs, force=args.force, limits=limits,
                                 use_sandbox=not args.no_sandbox)
         grading.record_in_gradebook(course.root, results)
+        from .results import load_results
+        results = load_results(course, assignments, with_missing=False)   # with grades given by hand
         counts = {k: sum(r.status == k for r in results) for k in ("graded", "needs review", "failed")}
         print(f"{len(results)} result(s): " + ", ".join(f"{n} {k}" for k, n in counts.items()))
         return 0

@@ -65,6 +65,9 @@ from typing import Callable
 from graders.layout import RELEASE, SUBMITTED, Course
 
 from .files import write_atomic
+from .results import IMPORT_FLAGS
+
+LATE_FLAG = "submitted late (Canvas LATE mark)"
 
 MAX_NOTEBOOK_BYTES = 64 * 1024 * 1024
 
@@ -172,7 +175,7 @@ class ImportResult(list):
         for student, reason in self.renamed:
             lines.append(f"  student id {student}: {reason}")
         for student, a in self.late:
-            lines.append(f"  {student} submitted {a} late (Canvas LATE mark)")
+            lines.append(f"  {student} {LATE_FLAG.replace('submitted', f'submitted {a}', 1)}")
         for target, backup in self.kept:
             lines.append(f"  {target} replaced: the previous copy is kept in {backup}")
         for path in self.invalid:
@@ -457,8 +460,12 @@ def _import_one(student: str, a: str, group: list[_Candidate], submitted: Path, 
     if invalid:
         result.invalid.append(target)
         result.invalid_reasons[target] = invalid
+    notes = target.with_name(IMPORT_FLAGS)     # what the LMS said, for export and report
     if chosen.late:
         result.late.append((student, a))
+        write_atomic(notes, json.dumps([LATE_FLAG]) + "\n")
+    else:
+        notes.unlink(missing_ok=True)
     result.append((student, a, target))
 
 
