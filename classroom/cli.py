@@ -8,7 +8,8 @@ folder if it holds nbgrader_config.py, else this checkout).
   grade [A ...] [--jobs N] [--force]   grade every submission: nbgrader autograde in a sandbox plus a
                                    trusted re-check; results in grading/<A>/<student>.json and the
                                    gradebook; resumes where it stopped (see classroom.grading)
-  feedback A                       HTML feedback in feedback/<student>/<A>/ (no hidden tests, no solutions)
+  feedback A [--reveal-answers]    HTML feedback in feedback/<student>/<A>/ (no hidden tests, no solutions;
+                                   hints only with --reveal-answers)
   export [FILE]                    grades with a status per notebook as CSV (default grades.csv)
   report [DIR]                     HTML class report: score histograms, pass rate per exercise, commonest
                                    failures, submissions to review (default report/)
@@ -47,6 +48,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--memory-mb", type=int, default=4096, help="memory limit of student code")
     p = sub.add_parser("feedback", help="HTML feedback for an assignment (after grade)")
     p.add_argument("assignment")
+    p.add_argument("--reveal-answers", action="store_true",
+                   help="keep the checks' hints, which show the way to an answer (left out by default)")
     p = sub.add_parser("export", help="export grades (grading results) to CSV")
     p.add_argument("file", nargs="?", default="grades.csv")
     p = sub.add_parser("report", help="HTML class report: score histograms, pass rates, failures")
@@ -99,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "feedback":
         from .feedback import feedback
 
-        written = feedback(course.root, args.assignment)
+        written = feedback(course.root, args.assignment, reveal_answers=args.reveal_answers)
         print(written.summary(course.step_dir('feedback')))
         return 0 if not written.failed else 1
     if args.command == "export":
