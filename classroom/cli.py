@@ -1,8 +1,9 @@
 """The instructor's commands: python -m classroom <command>, run in the course folder (the current
 folder if it holds nbgrader_config.py, else this checkout).
 
-  release [A ...]                  write the student versions into notebooks/ and register the
-                                   assignments in nbgrader's gradebook (gradebook.db)
+  release [A ...]                  write the student versions into notebooks/, register the assignments
+                                   in nbgrader's gradebook (gradebook.db) and release them into the
+                                   course's exchange (exchange/: JupyterLab's Assignment List)
   import SOURCE [--assignment A]   student notebooks from a folder or a Canvas/Moodle zip into
                                    submitted/<student>/<A>/<A>.ipynb (see classroom.importer)
   grade [A ...] [--jobs N] [--force]   grade every submission: nbgrader autograde in a sandbox plus a
@@ -69,7 +70,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "release":
         assignments = args.assignments or course.assignments()
         generate_notebooks(course.root, assignments, db=True)
-        print(f"released {', '.join(assignments)} into {course.step_dir('notebooks')} and {course.gradebook}")
+        for a in assignments:   # into the course's exchange, for JupyterLab's Assignment List (nbgrader_config.py)
+            run_nbgrader(["release_assignment", a, "--force", "--log-level=WARN"], cwd=course.root, capture=True)
+        print(f"released {', '.join(assignments)} into {course.step_dir('notebooks')}, {course.gradebook} "
+              f"and nbgrader's exchange ({course.root / 'exchange'})")
         return 0
     if args.command == "import":
         from .importer import import_submissions
