@@ -232,7 +232,11 @@ def for_graded(text: str, reveal_answers: bool = False) -> str:
 
 
 MATHJAX_FOLDER = "_mathjax"        # feedback/_mathjax/ (no student id starts with "_")
-MATHJAX_CONFIG = "TeX-AMS-MML_HTMLorMML-full,Safe"
+MATHJAX_CONFIG = "TeX-AMS-MML_HTMLorMML-full,Safe,local/tnn_course"
+# jupyter-server-mathjax ships the STIX-Web fonts only (MathJax would look for its TeX fonts first)
+MATHJAX_LOCAL = ('MathJax.Hub.Config({"HTML-CSS": {availableFonts: ["STIX-Web"], preferredFont: "STIX-Web", '
+                 'webFont: "STIX-Web", imageFont: null}});\n'
+                 'MathJax.Ajax.loadComplete("[MathJax]/config/local/tnn_course.js");\n')
 
 
 def install_mathjax(feedback_dir: Path) -> str | None:
@@ -251,11 +255,13 @@ def install_mathjax(feedback_dir: Path) -> str | None:
     import shutil
 
     target = Path(feedback_dir) / MATHJAX_FOLDER
-    stamp = f"jupyter-server-mathjax {version('jupyter-server-mathjax')}\n"
+    stamp = f"jupyter-server-mathjax {version('jupyter-server-mathjax')}\n{MATHJAX_LOCAL}"
     marker = target / "VERSION.txt"
     if not (marker.is_file() and marker.read_text(encoding="utf-8") == stamp):
         shutil.rmtree(target, ignore_errors=True)
         shutil.copytree(static, target)
+        (target / "config" / "local").mkdir(parents=True, exist_ok=True)
+        (target / "config" / "local" / "tnn_course.js").write_text(MATHJAX_LOCAL, encoding="utf-8")
         marker.write_text(stamp, encoding="utf-8")
     return f"../../{MATHJAX_FOLDER}/MathJax.js?config={MATHJAX_CONFIG}"
 
@@ -423,6 +429,8 @@ def _serve() -> None:
                 exporter.mathjax_url = request["mathjax_url"]
             body, _ = exporter.from_notebook_node(nbformat.from_dict(nb),
                                                   resources={"metadata": {"name": request["title"]}})
+            # require.js is for widgets, which a feedback page never has: not loaded from the internet
+            body = body.replace(f'<script src="{exporter.require_js_url}"></script>', "")
             reply = {"ok": True, "html": body.encode("utf-8", "replace").decode("utf-8"), "cut": cut}
         except Exception as e:  # noqa: BLE001 - MemoryError, RecursionError, nbconvert's own errors...
             reply = {"ok": False, "error": f"{type(e).__name__}: {str(e)[:200]}"}
