@@ -33,3 +33,11 @@ c.Execute.timeout = 30
 c.Exchange.root = os.path.join(COURSE, "exchange")
 c.Exchange.assignment_dir = os.path.join(COURSE, "workspace")
 os.makedirs(c.Exchange.root, exist_ok=True)
+
+# nbgrader's formgrader loads MathJax from a CDN (its templates call nbconvert's mathjax() without a
+# URL): the course's version of that macro (classroom/jupyter/nbconvert/templates/base/mathjax.html.j2)
+# loads it from the Jupyter server (jupyter-server-mathjax). Jupyter's data path of this process, read
+# when a template is looked up, gets the course's folder first; nothing else lives there.
+_templates = os.path.join(COURSE, "classroom", "jupyter")
+if os.path.isdir(_templates) and _templates not in os.environ.get("JUPYTER_PATH", "").split(os.pathsep):
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (_templates, os.environ.get("JUPYTER_PATH")) if p)

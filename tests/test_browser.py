@@ -241,3 +241,36 @@ def test_feedback_typesets_maths_with_the_network_off(lab, tmp_path):
         server.shutdown()
     assert typeset >= 10 and errors == 0 and not raw
     assert not any("mathjax" in u.lower() for u in refused), refused
+
+
+def test_formgrader_typesets_maths_with_the_network_off(lab):
+    """The formgrader's page for grading a submission (as an instructor reviews a "needs review" cell)
+    typesets the notebook's maths with every request to another host refused: MathJax comes from the
+    Jupyter server (jupyter-server-mathjax), not from nbconvert's CDN default."""
+    browser, base, root = lab
+    from nbgrader.api import Gradebook
+
+    from authoring.nbgrader import run_nbgrader
+    from classroom.grading import add_submission
+
+    a = "01_softmax"
+    run_nbgrader(["generate_assignment", a, "--force", "--log-level=WARN"], cwd=root, capture=True)
+    executed = root / "autograded" / "alice" / a / f"{a}.ipynb"
+    executed.parent.mkdir(parents=True)
+    shutil.copy(root / "notebooks" / a / f"{a}.ipynb", executed)
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        add_submission(gb, a, "alice")
+        submission_id = gb.find_submission_notebook(a, a, "alice").id
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    refused: list[str] = []
+    offline(page, refused)
+    page.goto(f"{base}/formgrader/submissions/{submission_id}/?token={TOKEN}")
+    page.wait_for_function("window.MathJax && MathJax.Hub && MathJax.Hub.queue && "
+                           "MathJax.Hub.queue.pending === 0 && MathJax.Hub.queue.running === 0 && "
+                           "document.querySelectorAll('.MathJax').length > 0", timeout=90_000)
+    page.locator(".MathJax").first.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "browser-formgrader-maths-offline.png"))
+    assert page.locator(".MathJax").count() >= 10
+    assert page.locator("text=Math Processing Error").count() == 0
+    assert not any("mathjax" in u.lower() for u in refused), refused
+    page.close()
