@@ -21,9 +21,13 @@ Install once (into any Python environment):
 
     pip install -r requirements.txt
 
-then work through the notebooks:
+then, from this folder, make your own copies of the notebooks and work through them there:
 
-    jupyter lab notebooks/
+    python -m graders workspace
+    jupyter lab workspace/
+
+`notebooks/` is the release: work in `workspace/`, which nothing ever overwrites (run
+`python -m graders workspace` again after an update: it adds new notebooks and keeps yours).
 
 Each exercise has a check cell under it: `[ok] ...` means it passed; an error message says what was
 expected and what your function returned. `python -m graders progress` shows your progress over the

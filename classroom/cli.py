@@ -1,14 +1,16 @@
 """The instructor's commands: python -m classroom <command>, run in the course folder (the current
 folder if it holds nbgrader_config.py, else this checkout).
 
-  release [A ...]                  write the student versions into notebooks/ and register the
-                                   assignments in nbgrader's gradebook (gradebook.db)
+  release [A ...]                  write the student versions into notebooks/, register the assignments
+                                   in nbgrader's gradebook (gradebook.db) and release them into the
+                                   course's exchange (exchange/: JupyterLab's Assignment List)
   import SOURCE [--assignment A]   student notebooks from a folder or a Canvas/Moodle zip into
                                    submitted/<student>/<A>/<A>.ipynb (see classroom.importer)
   grade [A ...] [--jobs N] [--force]   grade every submission: nbgrader autograde in a sandbox plus a
                                    trusted re-check; results in grading/<A>/<student>.json and the
                                    gradebook; resumes where it stopped (see classroom.grading)
-  feedback A                       HTML feedback in feedback/<student>/<A>/ (no hidden tests, no solutions)
+  feedback A [--reveal-answers]    HTML feedback in feedback/<student>/<A>/ (no hidden tests, no solutions;
+                                   hints only with --reveal-answers)
   export [FILE]                    grades with a status per notebook as CSV (default grades.csv)
   report [DIR]                     HTML class report: score histograms, pass rate per exercise, commonest
                                    failures, submissions to review (default report/)
@@ -47,6 +49,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--memory-mb", type=int, default=4096, help="memory limit of student code")
     p = sub.add_parser("feedback", help="HTML feedback for an assignment (after grade)")
     p.add_argument("assignment")
+    p.add_argument("--reveal-answers", action="store_true",
+                   help="keep the checks' hints, which show the way to an answer (left out by default)")
     p = sub.add_parser("export", help="export grades (grading results) to CSV")
     p.add_argument("file", nargs="?", default="grades.csv")
     p = sub.add_parser("report", help="HTML class report: score histograms, pass rates, failures")
@@ -66,7 +70,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "release":
         assignments = args.assignments or course.assignments()
         generate_notebooks(course.root, assignments, db=True)
-        print(f"released {', '.join(assignments)} into {course.step_dir('notebooks')} and {course.gradebook}")
+        for a in assignments:   # into the course's exchange, for JupyterLab's Assignment List (nbgrader_config.py)
+            run_nbgrader(["release_assignment", a, "--force", "--log-level=WARN"], cwd=course.root, capture=True)
+        print(f"released {', '.join(assignments)} into {course.step_dir('notebooks')}, {course.gradebook} "
+              f"and nbgrader's exchange ({course.root / 'exchange'})")
         return 0
     if args.command == "import":
         from .importer import import_submissions
@@ -91,13 +98,15 @@ def main(argv: list[str] | None = None) -> int:
         results = grading.grade(course.root, assignments, jobs=args.jobs, force=args.force, limits=limits,
                                 use_sandbox=not args.no_sandbox)
         grading.record_in_gradebook(course.root, results)
+        from .results import load_results
+        results = load_results(course, assignments, with_missing=False)   # with grades given by hand
         counts = {k: sum(r.status == k for r in results) for k in ("graded", "needs review", "failed")}
         print(f"{len(results)} result(s): " + ", ".join(f"{n} {k}" for k, n in counts.items()))
         return 0
     if args.command == "feedback":
         from .feedback import feedback
 
-        written = feedback(course.root, args.assignment)
+        written = feedback(course.root, args.assignment, reveal_answers=args.reveal_answers)
         print(written.summary(course.step_dir('feedback')))
         return 0 if not written.failed else 1
     if args.command == "export":

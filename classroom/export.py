@@ -18,8 +18,14 @@ has a result file or a submission folder, sorted by assignment then student, wit
 ``max_score``        points available (empty when there is no result)
 ``needs_review_cells`` grade ids of the cells whose status is ``needs review``, joined by ``;``
 ``failed_cells``     grade ids of the cells whose status is ``failed``, joined by ``;``
-``flags``            the result's flags, joined by `` | ``
+``flags``            the result's flags (the importer's too, e.g. a Canvas LATE mark), joined by `` | ``
+``manual_cells``     grade ids of the cells the instructor scored by hand in the formgrader,
+                     as ``id=points``, joined by ``;``
+``comments``         the instructor's comments from the formgrader (``cell: text``), joined by `` | ``
 ==================== =========================================================================
+
+Scores come from nbgrader's gradebook (see :mod:`classroom.results`): a manual score replaces the
+cell's auto score, and a submission whose every "needs review" cell was graded by hand is ``graded``.
 
 Line breaks inside text fields are replaced by spaces, so every row is one line. The same results
 give a byte-identical file.
@@ -34,7 +40,7 @@ from .files import write_atomic
 from .results import Result, load_results
 
 COLUMNS = ["student", "assignment", "status", "reason", "score", "max_score",
-           "needs_review_cells", "failed_cells", "flags"]
+           "needs_review_cells", "failed_cells", "flags", "manual_cells", "comments"]
 
 
 def number(x: float | None) -> str:
@@ -60,6 +66,8 @@ def csv_text(results: list[Result]) -> str:
             ";".join(c.grade_id for c in r.cells if c.status == "needs review"),
             ";".join(c.grade_id for c in r.cells if c.status == "failed"),
             " | ".join(_one_line(f) for f in r.flags),
+            ";".join(f"{c.grade_id}={number(c.points)}" for c in r.cells if c.manual),
+            " | ".join(_one_line(c) for c in r.comments),
         ])
     return buf.getvalue()
 

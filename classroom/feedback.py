@@ -93,6 +93,7 @@ class FeedbackResult(list):
         self.fallback: list[tuple[str, str]] = []
         self.cut: list[tuple[str, list[str]]] = []
         self.failed: list[tuple[str, str]] = []
+        self.notes: list[str] = []
 
     def summary(self, folder: Path | str = "feedback") -> str:
         lines = [f"wrote feedback for {len(self)} student(s) under {folder}"]
@@ -102,6 +103,7 @@ class FeedbackResult(list):
             lines.append(f"  {student}: notebook shown in part ({'; '.join(what)})")
         for student, reason in self.failed:
             lines.append(f"  {student}: no feedback written ({reason})")
+        lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
 
 
@@ -109,25 +111,37 @@ class RenderError(Exception):
     """One student's page could not be rendered; the message says why (for the instructor's summary)."""
 
 
-def feedback(course: Path, assignment: str, limits: Limits | None = None) -> FeedbackResult:
+def feedback(course: Path, assignment: str, limits: Limits | None = None,
+             reveal_answers: bool = False) -> FeedbackResult:
     """HTML feedback per student at ``feedback/<student>/<assignment>/<assignment>.html``, from nbgrader's
     executed notebooks (which never held hidden tests) with outputs cut, tracebacks reduced to their
     message, and the verdict of every test cell on top. No hidden test code and no solution code can
     appear. Each student is rendered under ``limits`` (time, memory, sizes); a student whose notebook
     cannot be rendered gets a plain page with the scores. Returns the pages written, with who fell back
-    and why (see :class:`FeedbackResult`)."""
+    and why (see :class:`FeedbackResult`).
+
+    Scores and the instructor's comments come from nbgrader's gradebook (see
+    :mod:`classroom.results`). Messages are worded for a graded notebook (:func:`for_graded`): the
+    checks' hints, which show the way to an answer, are left out unless ``reveal_answers`` (the
+    instructor's choice, ``python -m classroom feedback A --reveal-answers``). Maths is typeset by a
+    MathJax served next to the pages (``feedback/_mathjax/``, copied from the installed
+    ``jupyter-server-mathjax``): nothing is loaded from the internet."""
     from .files import write_atomic
     from .results import load_results
 
     limits = limits or Limits()
     layout = Course(course)
     done = FeedbackResult()
-    renderer = _Renderer(limits)
+    mathjax = install_mathjax(layout.step_dir("feedback"))
+    if mathjax is None:
+        done.notes.append("MathJax is not installed (pip install jupyter-server-mathjax): pages load it from "
+                          "the internet to typeset maths")
+    renderer = _Renderer(limits, reveal_answers, mathjax)
     try:
         for r in load_results(layout, [assignment], with_missing=False):
             s = r.student
             try:
-                summary = _score_html(r, assignment)
+                summary = _score_html(r, assignment, reveal_answers)
             except Exception:  # noqa: BLE001 - never expected; the page still says what it can
                 summary = f"<p>{_esc(s)}: {r.score or 0!s} / {r.max_score or 0!s} points ({_esc(r.status)})</p>\n"
             try:
@@ -170,20 +184,86 @@ def _escape_brackets(escaped: str) -> str:
     return escaped.replace("[", "&#91;")
 
 
-def _score_html(r, assignment: str) -> str:
+def _score_html(r, assignment: str, reveal_answers: bool = False) -> str:
     """The verdict on top of every page (and all of the fallback page): escaped HTML, never markdown,
     without blank lines (so that, as a markdown cell, it is one HTML block that mistune passes through)."""
     status = _esc(r.status) + (f": {_esc(_cut(r.reason, MESSAGE_CHARS))}" if r.reason else "")
     rows = []
     for cell in r.cells:
-        msg = _esc(_cut(cell.message, MESSAGE_CHARS)) if cell.message else ""
+        message = for_graded(cell.message, reveal_answers)
+        msg = _esc(_cut(message, MESSAGE_CHARS)) if message else ""
         rows.append(f"<tr><td>{_esc(cell.grade_id)}</td><td>{cell.points:g} / {cell.max_points:g}</td>"
                     f"<td>{_esc(cell.status)}{(': ' + msg) if msg else ''}</td></tr>")
     flags = "".join(f"<li>{_esc(_cut(f, MESSAGE_CHARS))}</li>\n" for f in r.flags)
+    comments = "".join(f"<li>{_esc(_cut(c, MESSAGE_CHARS))}</li>\n" for c in r.comments)
     return (f'<div class="jp-RenderedHTMLCommon">\n<h1>Feedback: {_esc(assignment)}, {_esc(r.student)}</h1>\n'
             f"<p><strong>{r.score or 0:g} / {r.max_score or 0:g} points</strong> ({status})</p>\n"
             "<table>\n<thead><tr><th>test</th><th>points</th><th>result</th></tr></thead>\n<tbody>\n"
-            + "\n".join(rows) + "\n</tbody>\n</table>\n" + (f"<ul>\n{flags}</ul>\n" if flags else "") + "</div>\n")
+            + "\n".join(rows) + "\n</tbody>\n</table>\n" + (f"<ul>\n{flags}</ul>\n" if flags else "")
+            + (f"<h2>Comments from your instructor</h2>\n<ul>\n{comments}</ul>\n" if comments else "") + "</div>\n")
+
+
+# ------------------------------------------------------------------------------- graded wording
+# What the checks say to a student at work that makes no sense, or gives too much away, once the
+# notebook is graded. A check marks the sentence that shows the way to an answer as its hint (the
+# line "Hint: ..." that graders.checking.fail writes); every check's instruction to re-run a cell is
+# one of the sentences below. Feedback drops both (hints stay when the instructor reveals answers).
+HINT_PREFIX = "Hint:"
+GRADED_WORDING = [
+    (re.compile(r"replace `raise NotImplementedError\(\)` in its cell with your code, run that cell, then this "
+                r"check again\."), "its cell still raised `NotImplementedError` in the graded notebook."),
+    (re.compile(r";? ?(?:its value|whether it is right) is graded when the notebook is graded\.?"), "."),
+    (re.compile(r"[;,]?\s*(?:then )?run (?:that|this|the) cells?(?: above)? again[^.\n]*\.?"), "."),
+    (re.compile(r"\s*Reread the question and the cells above it\."), ""),
+]
+
+
+def for_graded(text: str, reveal_answers: bool = False) -> str:
+    """A check's message as a graded notebook's feedback says it: instructions to run a cell again
+    reworded or left out, and the hint lines left out unless ``reveal_answers``."""
+    if not text:
+        return text
+    lines = [line for line in str(text).split("\n")
+             if reveal_answers or not line.lstrip().startswith(HINT_PREFIX)]
+    text = "\n".join(lines)
+    for pattern, replacement in GRADED_WORDING:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+MATHJAX_FOLDER = "_mathjax"        # feedback/_mathjax/ (no student id starts with "_")
+MATHJAX_CONFIG = "TeX-AMS-MML_HTMLorMML-full,Safe,local/tnn_course"
+# jupyter-server-mathjax ships the STIX-Web fonts only (MathJax would look for its TeX fonts first)
+MATHJAX_LOCAL = ('MathJax.Hub.Config({"HTML-CSS": {availableFonts: ["STIX-Web"], preferredFont: "STIX-Web", '
+                 'webFont: "STIX-Web", imageFont: null}});\n'
+                 'MathJax.Ajax.loadComplete("[MathJax]/config/local/tnn_course.js");\n')
+
+
+def install_mathjax(feedback_dir: Path) -> str | None:
+    """Copy MathJax from the installed ``jupyter-server-mathjax`` package into
+    ``feedback_dir/_mathjax/`` (once per version) and return the URL a page at
+    ``feedback/<student>/<A>/<A>.html`` loads it by (relative: the pages work from any web server or
+    folder that serves ``feedback/``, with no network). None when the package is not installed."""
+    try:
+        import jupyter_server_mathjax
+        from importlib.metadata import version
+    except ImportError:
+        return None
+    static = Path(jupyter_server_mathjax.__file__).parent / "static"
+    if not (static / "MathJax.js").is_file():
+        return None
+    import shutil
+
+    target = Path(feedback_dir) / MATHJAX_FOLDER
+    stamp = f"jupyter-server-mathjax {version('jupyter-server-mathjax')}\n{MATHJAX_LOCAL}"
+    marker = target / "VERSION.txt"
+    if not (marker.is_file() and marker.read_text(encoding="utf-8") == stamp):
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(static, target)
+        (target / "config" / "local").mkdir(parents=True, exist_ok=True)
+        (target / "config" / "local" / "tnn_course.js").write_text(MATHJAX_LOCAL, encoding="utf-8")
+        marker.write_text(stamp, encoding="utf-8")
+    return f"../../{MATHJAX_FOLDER}/MathJax.js?config={MATHJAX_CONFIG}"
 
 
 def _fallback_page(summary: str, assignment: str, student: str, reason: str) -> str:
@@ -206,8 +286,10 @@ class _Renderer:
     """One worker process, fed one student at a time over a pipe (one JSON line each way); a student
     who takes longer than ``limits.seconds`` gets the worker killed, and the next one a fresh worker."""
 
-    def __init__(self, limits: Limits):
+    def __init__(self, limits: Limits, reveal_answers: bool = False, mathjax_url: str | None = None):
         self.limits = limits
+        self.reveal_answers = reveal_answers
+        self.mathjax_url = mathjax_url
         self.proc: subprocess.Popen | None = None
         self.replies: queue.Queue | None = None
         self.stderr = None
@@ -255,7 +337,8 @@ class _Renderer:
                 self._stop()
                 self.broken = f"the feedback renderer could not start: {e}"
                 raise RenderError(self.broken) from None
-        request = json.dumps({"path": path, "summary": summary, "title": title}) + "\n"
+        request = json.dumps({"path": path, "summary": summary, "title": title, "reveal": self.reveal_answers,
+                              "mathjax_url": self.mathjax_url}) + "\n"
         try:
             self.proc.stdin.write(request.encode("utf-8", "replace"))
             self.proc.stdin.flush()
@@ -342,8 +425,12 @@ def _serve() -> None:
         try:
             request = json.loads(line)
             nb, cut = _notebook(request, limits)
+            if request.get("mathjax_url"):
+                exporter.mathjax_url = request["mathjax_url"]
             body, _ = exporter.from_notebook_node(nbformat.from_dict(nb),
                                                   resources={"metadata": {"name": request["title"]}})
+            # require.js is for widgets, which a feedback page never has: not loaded from the internet
+            body = body.replace(f'<script src="{exporter.require_js_url}"></script>', "")
             reply = {"ok": True, "html": body.encode("utf-8", "replace").decode("utf-8"), "cut": cut}
         except Exception as e:  # noqa: BLE001 - MemoryError, RecursionError, nbconvert's own errors...
             reply = {"ok": False, "error": f"{type(e).__name__}: {str(e)[:200]}"}
@@ -385,8 +472,10 @@ _BASE64 = re.compile(r"[A-Za-z0-9+/=\s]*")
 class _Budget:
     """What is left of each of one notebook's caps, and what was cut (for the page and the summary)."""
 
-    def __init__(self, limits: Limits):
+    def __init__(self, limits: Limits, reveal_answers: bool = False, mathjax_url: str | None = None):
         self.limits = limits
+        self.reveal_answers = reveal_answers
+        self.mathjax_url = mathjax_url
         self.markdown = limits.markdown_total
         self.code = limits.code_highlighted
         self.plain = limits.plain_total
@@ -394,6 +483,7 @@ class _Budget:
         self.output_count = limits.outputs_count
         self.images = limits.images_total
         self.cut: Counter = Counter()
+        self.reveal = False             # keep the checks' hints (the instructor reveals answers)
 
     def notes(self) -> list[str]:
         return [f"{what} ({n}x)" if n > 1 else what for what, n in sorted(self.cut.items())]
@@ -424,8 +514,10 @@ def _plain(text: str, budget: _Budget, what: str) -> list[dict]:
 
 def _notebook(request: dict, limits: Limits) -> tuple[dict, list[str]]:
     """The notebook to render for one student: the score table, then the executed notebook's cells
-    within ``limits``; with what was cut."""
+    within ``limits`` (the checks' messages worded for a graded notebook, :func:`for_graded`); with
+    what was cut."""
     budget = _Budget(limits)
+    budget.reveal = bool(request.get("reveal"))
     cells = [_html_cell(request["summary"])]
     body = []
     if request.get("path"):
@@ -569,12 +661,12 @@ def _outputs(outputs, budget: _Budget) -> list[dict]:
             break
         budget.output_count -= 1
         if kind == "stream":
-            text = _output_text(_text(out.get("text")), budget)
+            text = _output_text(for_graded(_text(out.get("text")), budget.reveal), budget)
             budget.outputs -= len(text)
             kept.append({"output_type": "stream", "name": "stderr" if out.get("name") == "stderr" else "stdout",
                          "text": text})
         elif kind == "error":
-            ename, evalue = _text(out.get("ename"))[:200], _text(out.get("evalue"))
+            ename, evalue = _text(out.get("ename"))[:200], for_graded(_text(out.get("evalue")), budget.reveal)
             line = f"{ename}: {_output_text(_cut(evalue, 2000), budget)}"
             budget.outputs -= len(line)
             kept.append({"output_type": "error", "ename": ename, "evalue": "", "traceback": [line]})

@@ -478,6 +478,9 @@ def grade_one(course: Path, assignment: str, student: str, limits: Limits, use_s
         target.parent.mkdir(parents=True)
         target.write_text(json.dumps(nb), encoding="utf-8")
         Course(job).gradebook.write_bytes(template or gradebook_template(course, [assignment]))
+        from nbgrader.api import Gradebook
+        with scripts_on_path(), Gradebook(f"sqlite:///{Course(job).gradebook}") as gb:
+            add_submission(gb, assignment, student)   # made whole here: nbgrader's own way warns
         verdict = None
         try:
             for attempt in range(3):  # a kernel that fails to *start* is the machine's fault: retry it
@@ -721,7 +724,7 @@ def grade(course: Path, assignments: list[str], jobs: int = 1, force: bool = Fal
             _finish(course, result, progress)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    return load_results(course, assignments, with_missing=False)
+    return load_results(course, assignments, with_missing=False, gradebook=False)
 
 
 def _finish(course: Path, result: Result, progress) -> None:
@@ -731,29 +734,78 @@ def _finish(course: Path, result: Result, progress) -> None:
 
 
 # ------------------------------------------------------------------------------------------ gradebook and feedback
+def add_submission(gb, assignment: str, student: str):
+    """The student's submission of ``assignment`` in nbgrader's gradebook ``gb``, made if missing.
+
+    nbgrader's ``Gradebook.add_submission`` builds the submission and walks its notebooks before adding
+    it to the session; with SQLAlchemy 2 that walk autoflushes a half-made object ("SAWarning: Object
+    of type <SubmittedAssignment> not in session"), twice per student. Building it with autoflush off
+    adds the whole submission in one piece, as nbgrader means to."""
+    from nbgrader.api import MissingEntry
+
+    gb.update_or_create_student(student)
+    try:
+        return gb.find_submission(assignment, student)
+    except MissingEntry:
+        with gb.db.no_autoflush:
+            return gb.add_submission(assignment, student)
+
+
+def answer_cells(source_nb: dict) -> dict[str, str]:
+    """``{test grade id: grade id of the answer cell above it}``: nbgrader keeps comments on answer
+    cells, so the formgrader shows a test cell's review note under the answer it tests."""
+    above, out = None, {}
+    for cell in _cells(source_nb):
+        nbg = _nbg(cell)
+        if nbg.get("solution"):
+            above = nbg.get("grade_id")
+        elif nbg.get("grade") and above:
+            out[nbg["grade_id"]] = above
+    return out
+
+
+REVIEW_NOTE = "Needs review"
+
+
 def record_in_gradebook(course: Path, results: list[Result]) -> None:
-    """Put the final scores into nbgrader's gradebook (one process, one writer): each test cell's
-    auto score is the verdict's points; a "needs review" cell is marked for manual grading, so that
-    nbgrader's formgrader lists it."""
+    """Put the final scores into nbgrader's gradebook (one process, one writer), which every course
+    command then reads (see :func:`classroom.results.from_gradebook`): each test cell's auto score is
+    the verdict's points; a "needs review" cell is marked for manual grading, so that nbgrader's
+    formgrader lists it, and why it needs review is the auto comment of the answer cell above it
+    (shown in the formgrader where the instructor grades). A cell the instructor has graded by hand
+    stays as graded: its manual score is never reset."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    with scripts_on_path(), Gradebook(f"sqlite:///{Course(course).gradebook}") as gb:
+    layout = Course(course)
+    answers: dict[str, dict[str, str]] = {}
+    with scripts_on_path(), Gradebook(f"sqlite:///{layout.gradebook}") as gb:
         for r in results:
             if not r.cells:
                 continue
             a, s = r.assignment, r.student
-            gb.update_or_create_student(s)
-            try:
-                gb.find_submission(a, s)
-            except MissingEntry:
-                gb.add_submission(a, s)
+            if a not in answers:
+                try:
+                    answers[a] = answer_cells(json.loads(layout.source(a).read_text(encoding="utf-8")))
+                except (OSError, ValueError):
+                    answers[a] = {}
+            add_submission(gb, a, s)
+            notes: dict[str, list[str]] = {}
             for cell in r.cells:
                 try:
                     grade = gb.find_grade(cell.grade_id, a, a, s)
                 except MissingEntry:
                     continue
                 grade.auto_score = float(cell.points)
-                grade.needs_manual_grade = cell.status == "needs review"
+                grade.needs_manual_grade = cell.status == "needs review" and grade.manual_score is None
+                if cell.status == "needs review" and cell.grade_id in answers[a]:
+                    notes.setdefault(answers[a][cell.grade_id], []).append(
+                        f"{REVIEW_NOTE} ({cell.grade_id}, {cell.max_points:g} points): {cell.message}")
+            for answer in set(answers[a].values()):
+                try:
+                    comment = gb.find_comment(answer, a, a, s)
+                except MissingEntry:
+                    continue
+                comment.auto_comment = "\n".join(notes[answer]) if answer in notes else None
             gb.db.commit()
 
 

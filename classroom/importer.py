@@ -4,7 +4,8 @@ Every accepted notebook is copied (never executed, never parsed beyond a JSON va
 
     <course>/submitted/<student>/<assignment>/<assignment>.ipynb
 
-whatever its original file name; an existing copy there is replaced.
+whatever its original file name; an existing, different copy there is replaced after it is kept under
+``<course>/backups/<date-time>/submitted/...`` (the summary says where).
 
 SOURCE is a folder or a ``.zip`` file. Paths inside it (relative, ``/``-separated) are read as:
 
@@ -25,8 +26,11 @@ A zip (or folder) whose entries all sit under one wrapping folder holding Canvas
 read as if the wrapper were not there.
 
 Student ids are sanitized to ``[a-z0-9_-]``: accents dropped, lower case, spaces and other characters
-become ``_`` ("José O'Neil" -> ``jose_o_neil``). When two different LMS users sanitize to the same id,
-each gets its LMS id appended (``jose_o_neil_1234``) and the summary says so.
+become ``_`` ("José O'Neil" -> ``jose_o_neil``), the same whether the zip marks its names as UTF-8 or
+not (:func:`zip_name`) and whether the accents are composed or not. When two different LMS users
+sanitize to the same id, each gets its LMS id appended (``jose_o_neil_1234``) and the summary says so;
+when an id already holds submissions imported under another name, the summary warns
+(``submitted/<student>/source_names.json`` keeps the names each id was imported from).
 
 The assignment is inferred from a file name when the name contains exactly one known assignment
 (a folder under ``<course>/notebooks/``), as its full name (``01_softmax``) or its topic
@@ -64,6 +68,9 @@ from typing import Callable
 from graders.layout import RELEASE, SUBMITTED, Course
 
 from .files import write_atomic
+from .results import IMPORT_FLAGS
+
+LATE_FLAG = "submitted late (Canvas LATE mark)"
 
 MAX_NOTEBOOK_BYTES = 64 * 1024 * 1024
 
@@ -151,6 +158,7 @@ class ImportResult(list):
         self.late: list[tuple[str, str]] = []
         self.invalid: list[Path] = []
         self.invalid_reasons: dict[Path, str] = {}
+        self.kept: list[tuple[Path, Path]] = []      # (replaced submission, where its old copy is kept)
 
     def summary(self) -> str:
         """A few lines for the terminal: counts per assignment, then every skipped/refused/duplicate item."""
@@ -170,7 +178,9 @@ class ImportResult(list):
         for student, reason in self.renamed:
             lines.append(f"  student id {student}: {reason}")
         for student, a in self.late:
-            lines.append(f"  {student} submitted {a} late (Canvas LATE mark)")
+            lines.append(f"  {student} {LATE_FLAG.replace('submitted', f'submitted {a}', 1)}")
+        for target, backup in self.kept:
+            lines.append(f"  {target} replaced: the previous copy is kept in {backup}")
         for path in self.invalid:
             why = self.invalid_reasons.get(path)
             lines.append(f"  {path} is not valid notebook JSON{f' ({why})' if why else ''} "
@@ -228,10 +238,24 @@ def _zip_entries(source: Path, result: ImportResult) -> list[_Entry]:
                     result.skipped.append((info.filename, "encrypted entry"))
                     continue
                 mtime = float(calendar.timegm(info.date_time + (0, 0, 0)))   # only the order matters
-                entries.append(_Entry(info.filename.replace("\\", "/"), mtime, _zip_reader(source, info)))
+                entries.append(_Entry(zip_name(info).replace("\\", "/"), mtime, _zip_reader(source, info)))
             except Exception as e:  # noqa: BLE001 - one bad entry must not stop the others
                 result.skipped.append((info.filename, f"zip entry could not be listed: {_problem(e)}"))
     return entries
+
+
+def zip_name(info: zipfile.ZipInfo) -> str:
+    """An entry's name as its author wrote it. A zip entry without the UTF-8 flag (bit 11) is decoded
+    by Python as code page 437, but most tools (macOS Archive Utility, Windows since 10, LMS exports)
+    write UTF-8 without setting the flag: such a name that is valid UTF-8 is read as UTF-8, so that
+    "José" is the same student whatever tool made the zip; true code page 437 names stay as they are."""
+    name = info.filename
+    if info.flag_bits & 0x800:
+        return name
+    try:
+        return name.encode("cp437").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return name
 
 
 def _zip_reader(source: Path, info: zipfile.ZipInfo) -> Callable[[], bytes]:
@@ -368,6 +392,31 @@ def _disambiguate(candidates: list[_Candidate], result: ImportResult) -> None:
             result.renamed.append((student, f"several source names map to it ({names}); treated as one student"))
 
 
+SOURCE_NAMES = "source_names.json"     # submitted/<student>/source_names.json: the names that map to the id
+
+
+def _earlier_names(candidates: list[_Candidate], course: Course, result: ImportResult) -> None:
+    """Warn when a student id already holds submissions imported under another source name (two people
+    whose names sanitize alike, across two imports), and record the names each id was imported from."""
+    names: dict[str, set[str]] = {}
+    for c in candidates:
+        names.setdefault(c.student, set()).add(unicodedata.normalize("NFC", c.identity[1]))
+    for student, new in sorted(names.items()):
+        record = course.step_dir(SUBMITTED) / student / SOURCE_NAMES
+        try:
+            old = set(json.loads(record.read_text(encoding="utf-8"))) if record.is_file() else set()
+        except (OSError, ValueError, TypeError):
+            old = set()
+        if old and not new <= old:
+            result.renamed.append((student, f"already holds submissions imported as {', '.join(sorted(old))}; "
+                                   f"now also {', '.join(sorted(new - old))}: the same person? (if not, "
+                                   "rename one folder under submitted/)"))
+        try:
+            write_atomic(record, json.dumps(sorted(old | new), ensure_ascii=False) + "\n")
+        except OSError:
+            pass
+
+
 def import_submissions(source, course, assignment: str | None = None) -> ImportResult:
     """Copy the notebooks in ``source`` (a folder or a ``.zip``) into
     ``<course>/submitted/<student>/<assignment>/<assignment>.ipynb`` (layouts: see the module docstring).
@@ -406,6 +455,7 @@ def import_submissions(source, course, assignment: str | None = None) -> ImportR
         if c:
             candidates.append(c)
     _disambiguate(candidates, result)
+    _earlier_names(candidates, Course(course), result)
 
     groups: dict[tuple[str, str], list[_Candidate]] = {}
     for c in candidates:
@@ -441,6 +491,11 @@ def _import_one(student: str, a: str, group: list[_Candidate], submitted: Path, 
         return
     invalid = notebook_json_problem(data)
     try:
+        old = target.read_bytes() if target.is_file() else None
+        if old is not None and old != data:
+            course = Course(submitted.parent)
+            backup = course.keep({target: old}, "Submissions replaced by `python -m classroom import`.")
+            result.kept.append((target, backup / target.relative_to(submitted.parent)))
         write_atomic(target, data)
     except Exception as e:  # noqa: BLE001 - full disk, permissions, a file where a folder should be...
         result.skipped.append((chosen.entry.path, f"could not be written to {target}: {_problem(e)}"))
@@ -448,8 +503,12 @@ def _import_one(student: str, a: str, group: list[_Candidate], submitted: Path, 
     if invalid:
         result.invalid.append(target)
         result.invalid_reasons[target] = invalid
+    notes = target.with_name(IMPORT_FLAGS)     # what the LMS said, for export and report
     if chosen.late:
         result.late.append((student, a))
+        write_atomic(notes, json.dumps([LATE_FLAG]) + "\n")
+    else:
+        notes.unlink(missing_ok=True)
     result.append((student, a, target))
 
 

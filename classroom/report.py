@@ -14,7 +14,10 @@ and the submission folders) and writes into DIR:
     submissions whose cell passed, failed or needs review, stacked;
   * the most common failure messages per exercise: the top ``TOP_MESSAGES`` (5) messages (first line)
     of cells that did not pass, with their counts (ties in alphabetical order);
-  * every submission that is not ``graded`` or carries flags: student, status, reason, flags.
+  * every submission that is not ``graded`` or carries flags (the importer's too, e.g. a Canvas LATE
+    mark): student, status, reason, flags;
+  * the cells the instructor scored by hand in the formgrader, and the comments entered there (the
+    scores come from nbgrader's gradebook, see :mod:`classroom.results`).
 
 - ``<assignment>_scores.png`` and ``<assignment>_exercises.png``: the same two figures.
 
@@ -193,6 +196,17 @@ def _assignment_section(assignment: str, results: list[Result], pngs: dict[str, 
         out.append("</table>")
     else:
         out.append("<p>Every submission was graded without flags.</p>")
+
+    by_hand = [r for r in results if r.comments or any(c.manual for c in r.cells)]
+    if by_hand:
+        out.append("<h3>Graded by hand (formgrader)</h3>")
+        out.append("<table><tr><th>student</th><th>cells scored by hand</th><th>comments</th></tr>")
+        for r in by_hand:
+            cells = "<br>".join(f"<code>{_e(c.grade_id)}</code>: {number(c.points)} / {number(c.max_points)}"
+                                for c in r.cells if c.manual)
+            comments = "<br>".join(_e(c) for c in r.comments)
+            out.append(f"<tr><td>{_e(r.student)}</td><td>{cells}</td><td>{comments}</td></tr>")
+        out.append("</table>")
     return out
 
 

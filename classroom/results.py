@@ -10,6 +10,11 @@
      "tests_sha256": "...", "submission_sha256": "..."}
 
 The student and the assignment of a file read back are taken from its path, not from its content.
+
+nbgrader's gradebook (``gradebook.db``) is the one source of truth for scores: :func:`load_results`,
+which every course command reads through (``export``, ``feedback``, ``report``), takes each test cell's
+score from it (:func:`from_gradebook`), so a manual score and comment entered in the formgrader reach
+them all; a cell graded by hand no longer needs review.
 """
 from __future__ import annotations
 
@@ -35,6 +40,7 @@ class Cell:
     message: str = ""
     in_kernel: bool = False      # its visible tests passed in the student's kernel (nbgrader)
     recheck: bool = False        # its visible and hidden tests passed in the trusted re-check
+    manual: bool = False         # scored by hand in the formgrader (the gradebook's manual score)
 
 
 @dataclass
@@ -52,10 +58,14 @@ class Result:
     tests_sha256: str | None = None        # what the result depends on (see classroom.grading.up_to_date)
     submission_sha256: str | None = None
     has_result: bool = True
+    comments: list[str] = field(default_factory=list)   # the instructor's, from the gradebook ("cell: text")
 
     def to_json(self) -> str:
         data = asdict(self)
         data.pop("has_result")
+        data.pop("comments")
+        for cell in data["cells"]:
+            cell.pop("manual")
         return json.dumps(data, indent=1, sort_keys=True) + "\n"
 
     def summary(self) -> str:
@@ -123,9 +133,11 @@ def write_result(course: Course, result: Result) -> Path:
 
 
 def load_results(course: Course | Path, assignments: list[str] | None = None,
-                 with_missing: bool = True) -> list[Result]:
+                 with_missing: bool = True, gradebook: bool = True) -> list[Result]:
     """Every result file (of ``assignments``, default all) and, with ``with_missing``, every submission
-    folder without one (names starting with ``.`` are ignored), sorted by (assignment, student)."""
+    folder without one (names starting with ``.`` are ignored), sorted by (assignment, student), with
+    the flags ``import`` noted and, with ``gradebook``, the scores and comments of nbgrader's gradebook
+    (:func:`from_gradebook`; ``grade`` itself reads its own verdicts without them)."""
     course = course if isinstance(course, Course) else Course(Path(course))
     found: dict[tuple[str, str], Result] = {}
     results = course.results_dir()
@@ -144,4 +156,65 @@ def load_results(course: Course | Path, assignments: list[str] | None = None,
                 if not folder.name.startswith(".") and not s.startswith("."):
                     found.setdefault((folder.name, s), Result(s, folder.name, "failed", "not graded yet",
                                                               None, None, has_result=False))
-    return [found[k] for k in sorted(found) if assignments is None or k[0] in assignments]
+    for (a, s), sidecar in _import_notes(course).items():
+        if (a, s) in found:
+            found[(a, s)].flags[:0] = [f for f in sidecar if f not in found[(a, s)].flags]
+    chosen = [found[k] for k in sorted(found) if assignments is None or k[0] in assignments]
+    return from_gradebook(course, chosen) if gradebook else chosen
+
+
+def _import_notes(course: Course) -> dict[tuple[str, str], list[str]]:
+    """The flags ``import`` left next to each submission (``submitted/<student>/<A>/flags.json``,
+    e.g. a Canvas LATE mark): ``{(assignment, student): [flag, ...]}``."""
+    notes = {}
+    for path in course.step_dir("submitted").glob("*/*/" + IMPORT_FLAGS):
+        try:
+            flags = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(flags, list):
+                notes[(path.parent.name, path.parent.parent.name)] = [str(f) for f in flags]
+        except (OSError, ValueError, RecursionError):
+            continue
+    return notes
+
+
+IMPORT_FLAGS = "flags.json"
+
+
+def from_gradebook(course: Course, results: list[Result]) -> list[Result]:
+    """``results`` with each test cell's score as nbgrader's gradebook holds it: the manual score where
+    the instructor gave one in the formgrader (the cell is then ``passed`` with full points, else
+    ``failed``, and no longer needs review), the auto score otherwise; the instructor's comments
+    (manual comments in the gradebook) in ``Result.comments``. A ``needs review`` submission none of
+    whose cells needs review any more is ``graded``. Without a gradebook, the results as they are."""
+    if not course.gradebook.is_file() or not any(r.cells for r in results):
+        return results
+    from authoring.nbgrader import scripts_on_path
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with scripts_on_path(), Gradebook(f"sqlite:///{course.gradebook}") as gb:
+        for r in results:
+            if not r.cells:
+                continue
+            try:
+                notebook = gb.find_submission_notebook(r.assignment, r.assignment, r.student)
+            except MissingEntry:
+                continue
+            grades = {g.name: g for g in notebook.grades}
+            for cell in r.cells:
+                grade = grades.get(cell.grade_id)
+                if grade is None:
+                    continue
+                if grade.manual_score is not None:
+                    cell.points, cell.manual = float(grade.manual_score), True
+                    cell.status = "passed" if cell.points >= cell.max_points else "failed"
+                    cell.message = (f"graded by hand: {cell.points:g} / {cell.max_points:g}"
+                                    + (f" (was: {cell.message})" if cell.message else ""))
+                elif grade.auto_score is not None:
+                    cell.points = float(grade.auto_score)
+            r.comments = [f"{c.name}: {c.manual_comment.strip()}" for c in notebook.comments
+                          if c.manual_comment and c.manual_comment.strip()]
+            r.score = sum(c.points for c in r.cells)
+            if r.status == "needs review" and any(c.manual for c in r.cells) and not any(
+                    c.status == "needs review" for c in r.cells):
+                r.status, r.reason = "graded", ""
+    return results

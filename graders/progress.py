@@ -1,7 +1,8 @@
 """A student's progress over the whole course, from their saved notebooks.
 
-Each notebook is executed top to bottom in a fresh kernel (demos shrunk, as while grading; several
-notebooks at a time), and every graded check cell is classified:
+Each notebook in ``workspace/`` (``notebooks/`` before it exists) is executed top to bottom in a fresh
+kernel (demos shrunk, as while grading; several notebooks at a time), and every graded check cell is
+classified:
 
 - ``passed``: the check ran without an error;
 - ``failed``: it raised an error; the first line of its message is kept;
@@ -27,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .layout import RELEASE, Course
+from .layout import Course
 
 ROOT = Course.checkout().root
 STATUSES = ("passed", "right", "answered", "failed", "wrong", "not started")
@@ -220,7 +221,7 @@ def collect(notebooks: Path | None = None, *, jobs: int | None = None, use_cache
 
     Notebooks run ``jobs`` at a time (default: the number of CPUs, at most 4); one whose saved file and
     the course are unchanged since the last report is taken from the cache (``.cache/progress.json``)."""
-    folder = Path(notebooks) if notebooks else Course.checkout().step_dir(RELEASE)
+    folder = Path(notebooks) if notebooks else Course.current().student_notebooks()
     paths = _notebooks(folder)
     cache = _load_cache() if use_cache else {}
     course = _course_fingerprint() if use_cache else ""
@@ -376,8 +377,8 @@ def main(argv: list[str]) -> int:
         prog="python -m graders progress",
         description="Run your saved notebooks' visible checks (in fresh kernels) and list, per notebook, "
                     "the points, the failed checks with their first line, and what is not started.")
-    parser.add_argument("--notebooks", default=str(Course.checkout().step_dir(RELEASE)),
-                        help="folder of NN_topic/NN_topic.ipynb (default: the course's student notebooks)")
+    parser.add_argument("--notebooks", default=str(Course.current().student_notebooks()),
+                        help="folder of NN_topic/NN_topic.ipynb (default: workspace/, or notebooks/ before it exists)")
     parser.add_argument("--plot", help="also save the bar chart to this PNG file")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--no-cache", action="store_true", help="run every notebook, even unchanged ones")

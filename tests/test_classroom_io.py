@@ -93,9 +93,11 @@ def test_import_lms_zip(course, tmp_path):
     for text in ("refused ../evil.ipynb", "skipped smithjohn_1001_5001_notes.txt", "kept the newest",
                  "doejane submitted 01_softmax late"):
         assert text in summary
-    # only the four notebooks were written
-    written = sorted(p.relative_to(course).as_posix() for p in (course / "submitted").rglob("*") if p.is_file())
+    # only the four notebooks were written, with the LMS's notes beside them
+    written = sorted(p.relative_to(course).as_posix() for p in (course / "submitted").rglob("*.ipynb"))
     assert written == [t for _, _, t in got]
+    notes = sorted(p.relative_to(course).as_posix() for p in (course / "submitted").rglob("flags.json"))
+    assert notes == ["submitted/doejane/01_softmax/flags.json"]
 
 
 def test_import_refuses_zip_slip(course, tmp_path):
@@ -197,7 +199,7 @@ def test_export_csv(course, tmp_path):
     text = out.read_text(encoding="utf-8")
     rows = list(csv.DictReader(io.StringIO(text)))
     assert text.splitlines()[0] == ("student,assignment,status,reason,score,max_score,"
-                                    "needs_review_cells,failed_cells,flags")
+                                    "needs_review_cells,failed_cells,flags,manual_cells,comments")
     assert [(r["assignment"], r["student"], r["status"]) for r in rows] == [
         ("01_softmax", "alice", "graded"), ("01_softmax", "bob", "needs review"),
         ("01_softmax", "carol", "failed"), ("01_softmax", "dave", "graded"),
@@ -283,3 +285,111 @@ def test_cli(course, tmp_path, monkeypatch, capsys):
     assert run("report") == 0
     assert (course / "report" / "report.html").is_file()
     assert "wrote" in capsys.readouterr().out
+
+
+# --- the importer's names, the LMS's marks, replaced submissions, file modes ---------------------------
+
+def _zip_with_name(path: Path, name: str, utf8_flag: bool) -> Path:
+    """A zip with one entry called ``name``, its UTF-8 flag set or not (as tools that write UTF-8
+    names without the flag do: macOS Archive Utility, many LMS exports)."""
+    info = zipfile.ZipInfo(name, date_time=(2024, 3, 1, 12, 0, 0))
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr(info, notebook("x"))
+    if not utf8_flag:   # Python always flags non-ASCII names: write the raw bytes without the flag
+        raw = path.read_bytes()
+        encoded = name.encode("utf-8")
+        for header in (b"PK\x03\x04", b"PK\x01\x02"):
+            at = raw.find(header)
+            while at >= 0:
+                flag_at = at + (6 if header == b"PK\x03\x04" else 8)
+                flags = int.from_bytes(raw[flag_at:flag_at + 2], "little") & ~0x800
+                raw = raw[:flag_at] + flags.to_bytes(2, "little") + raw[flag_at + 2:]
+                at = raw.find(header, at + 4)
+        assert raw.count(encoded) == 2
+        path.write_bytes(raw)
+        with zipfile.ZipFile(path) as zf:
+            assert not zf.infolist()[0].flag_bits & 0x800
+    return path
+
+
+@pytest.mark.parametrize("layout", ["José O'Neil_77_assignsubmission_file_/01_softmax.ipynb",
+                                    "joseoneil_LATE_1001_5001_01_softmax.ipynb".replace("joseoneil", "José O'Neil")])
+def test_one_name_one_student_whatever_the_zip_flags(course, tmp_path, layout):
+    """The same name gives the same student id from a zip with or without the UTF-8 flag, and with
+    composed or decomposed accents (macOS writes NFD)."""
+    import unicodedata
+
+    ids = set()
+    for i, (name, flag) in enumerate([(layout, True), (layout, False),
+                                      (unicodedata.normalize("NFD", layout), False)]):
+        result = import_submissions(_zip_with_name(tmp_path / f"{i}.zip", name, flag), course)
+        assert len(result) == 1, result.summary()
+        ids.add(result[0][0])
+    assert ids == {"jose_o_neil"}
+    assert "already holds" not in result.summary()
+
+
+def test_import_warns_when_an_id_already_holds_another_name(course, tmp_path):
+    first = tmp_path / "a"
+    (first / "José O'Neil" / "01_softmax").mkdir(parents=True)
+    (first / "José O'Neil" / "01_softmax" / "x.ipynb").write_bytes(notebook("one"))
+    import_submissions(first, course)
+    second = tmp_path / "b"
+    (second / "Jose O Neil" / "01_softmax").mkdir(parents=True)
+    (second / "Jose O Neil" / "01_softmax" / "x.ipynb").write_bytes(notebook("two"))
+    summary = import_submissions(second, course).summary()
+    assert "jose_o_neil: already holds submissions imported as José O'Neil; now also Jose O Neil" in summary
+
+
+def test_reimport_keeps_the_replaced_submission(course, tmp_path):
+    """A re-import replaces a different submission only after keeping it (and says where)."""
+    src = tmp_path / "in" / "alice" / "01_softmax"
+    src.mkdir(parents=True)
+    (src / "a.ipynb").write_bytes(notebook("first"))
+    import_submissions(tmp_path / "in", course)
+    (src / "a.ipynb").write_bytes(notebook("second"))
+    result = import_submissions(tmp_path / "in", course)
+    assert len(result.kept) == 1
+    target, backup = result.kept[0]
+    assert b"second" in target.read_bytes() and b"first" in backup.read_bytes()
+    assert backup.is_relative_to(course / "backups") and str(backup) in result.summary()
+    assert not import_submissions(tmp_path / "in", course).kept     # the same file again: nothing to keep
+
+
+def test_canvas_late_mark_reaches_the_csv_and_the_report(course, tmp_path):
+    import_submissions(lms_zip(tmp_path / "canvas.zip"), course)
+    rows = {(r["student"], r["assignment"]): r for r in csv.DictReader(io.StringIO(
+        export_csv(course, tmp_path / "grades.csv").read_text(encoding="utf-8")))}
+    assert rows["doejane", "01_softmax"]["flags"] == "submitted late (Canvas LATE mark)"
+    assert rows["smithjohn", "01_softmax"]["flags"] == ""
+    write_results(course)       # graded since: the mark stays, next to the grader's flags
+    (course / "grading" / "01_softmax" / "doejane.json").write_text(json.dumps(
+        {"status": "graded", "score": 2.0, "max_score": 2.0, "flags": ["restored a test cell"],
+         "cells": [cell("test_softmax", "passed")]}))
+    rows = {(r["student"], r["assignment"]): r for r in csv.DictReader(io.StringIO(
+        export_csv(course, tmp_path / "grades.csv").read_text(encoding="utf-8")))}
+    assert rows["doejane", "01_softmax"]["flags"] == "submitted late (Canvas LATE mark) | restored a test cell"
+    page = class_report(course, tmp_path / "report").read_text(encoding="utf-8")
+    attention = page.split("Submissions to look at")[1].split("<h2")[0]
+    assert "<td>doejane</td>" in attention and "submitted late (Canvas LATE mark)" in attention
+    # a later import without the mark clears it
+    with zipfile.ZipFile(tmp_path / "again.zip", "w") as zf:
+        add(zf, "doejane_1002_5002_01_Softmax.ipynb", notebook("jane again"))
+    import_submissions(tmp_path / "again.zip", course)
+    assert not (course / "submitted/doejane/01_softmax/flags.json").exists()
+
+
+def test_written_files_follow_the_umask(tmp_path):
+    """Feedback, autograded notebooks, CSV and report all go through write_atomic: the mode is what the
+    umask gives a new file (a TA group or a web server can read feedback with umask 022 or 002)."""
+    from classroom.files import write_atomic
+
+    old = os.umask(0o002)
+    try:
+        write_atomic(tmp_path / "a" / "page.html", "x")
+        os.umask(0o027)
+        write_atomic(tmp_path / "b.html", b"x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a" / "page.html").stat().st_mode & 0o777 == 0o664
+    assert (tmp_path / "b.html").stat().st_mode & 0o777 == 0o640
