@@ -195,6 +195,30 @@ def keep_changed(course: Course, before: dict[Path, bytes], why: str) -> tuple[P
     return course.keep(lost, why), sorted(lost)
 
 
+def _settle_metadata(path: Path) -> None:
+    """Give a student's fresh copy this machine's kernel ``language_info``, so that JupyterLab does not
+    mark it modified the moment it opens (see ``graders.notebook_meta``)."""
+    import json
+    from .notebook_meta import for_this_machine
+    try:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    path.write_text(json.dumps(for_this_machine(nb), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _same_notebook(a: Path, b: Path) -> bool:
+    """The same notebook but for the kernel's ``language_info`` (which the workspace copy gets)."""
+    import json
+    try:
+        x, y = (json.loads(p.read_text(encoding="utf-8")) for p in (a, b))
+    except (OSError, ValueError):
+        return filecmp.cmp(a, b, shallow=False)
+    for nb in (x, y):
+        nb.get("metadata", {}).pop("language_info", None)
+    return x == y
+
+
 def make_workspace(course: Course | None = None, assignments: list[str] | None = None) -> list[str]:
     """Copy every released notebook folder (``notebooks/<A>/``) that the student does not have yet
     into ``workspace/<A>/``. Nothing in ``workspace/`` is ever replaced or deleted: a notebook the
@@ -206,6 +230,8 @@ def make_workspace(course: Course | None = None, assignments: list[str] | None =
         release, mine = course.release(a).parent, course.workspace(a).parent
         if not mine.exists():
             shutil.copytree(release, mine, ignore=shutil.ignore_patterns(*JUPYTER_CACHES))
+            for nb in mine.rglob("*.ipynb"):
+                _settle_metadata(nb)
             lines.append(f"{a}: copied into {mine.relative_to(course.root)}/")
             continue
         added = []
@@ -214,9 +240,10 @@ def make_workspace(course: Course | None = None, assignments: list[str] | None =
             if src.is_file() and not any(p in JUPYTER_CACHES for p in rel.parts) and not (mine / rel).exists():
                 (mine / rel).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(src, mine / rel)
+                if src.suffix == ".ipynb":
+                    _settle_metadata(mine / rel)
                 added.append(rel.as_posix())
-        changed = course.workspace(a).is_file() and not filecmp.cmp(course.workspace(a), course.release(a),
-                                                                     shallow=False)
+        changed = course.workspace(a).is_file() and not _same_notebook(course.workspace(a), course.release(a))
         lines.append(f"{a}: yours kept in {mine.relative_to(course.root)}/"
                      + (f" (added {', '.join(added)})" if added else "")
                      + (f"; the released version is {course.release(a).relative_to(course.root)}" if changed else ""))

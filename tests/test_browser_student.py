@@ -69,17 +69,16 @@ def test_an_error_in_the_students_code_shows_their_line(lab):
 
 def test_opening_a_notebook_does_not_mark_it_modified(lab):
     browser, base, root = lab
-    # the student's copy, made as the course makes it (with this machine's kernel metadata)
-    from graders.notebook_meta import for_this_machine
-    nb = for_this_machine(json.loads((ROOT / "notebooks" / A / f"{A}.ipynb").read_text()))
-    (root / "notebooks" / A / "opened.ipynb").write_text(json.dumps(nb))
+    # the student's copy, made as the course makes it (python -m graders workspace)
+    from graders.layout import Course, make_workspace
+    make_workspace(Course(root))
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(f"{base}/lab/tree/notebooks/{A}/opened.ipynb?token={TOKEN}")
+    page.goto(f"{base}/lab/tree/workspace/{A}/{A}.ipynb?token={TOKEN}")
     page.wait_for_selector(".jp-NotebookPanel:not(.lm-mod-hidden)", timeout=90_000)
     _dismiss_news(page)
     page.locator(".jp-StatusBar-TextItem", has_text="Idle").first.wait_for(timeout=90_000)
     time.sleep(3)  # the kernel's language info arrives after it is idle
-    tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="opened.ipynb").first
+    tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=f"{A}.ipynb").first
     page.screenshot(path=str(ARTIFACTS / "browser-opened-notebook.png"))
     assert "jp-mod-dirty" not in (tab.get_attribute("class") or ""), "the notebook shows as modified"
     page.close()
@@ -92,9 +91,11 @@ def test_progress_view_fits_one_screen(lab):
     for cell in nb["cells"]:
         if cell.get("id") == "planted_bug":
             cell["source"] = 'planted_bug = "A"\n'
-    (root / "notebooks" / A / f"{A}.ipynb").write_text(json.dumps(nb))
-    for extra in ("naive_softmax.ipynb", "crashing_softmax.ipynb", "opened.ipynb"):
-        (root / "notebooks" / A / extra).unlink(missing_ok=True)  # the other tests' notebooks
+    from graders.layout import Course, make_workspace
+    make_workspace(Course(root))  # progress reads the student's workspace/
+    (root / "workspace" / A / f"{A}.ipynb").write_text(json.dumps(nb))
+    for extra in ("naive_softmax.ipynb", "crashing_softmax.ipynb"):
+        (root / "workspace" / A / extra).unlink(missing_ok=True)
     probe = {"cells": [{"cell_type": "code", "execution_count": None, "id": "p", "metadata": {}, "outputs": [],
                         "source": "from graders.progress import show_progress\nshow_progress()"}],
              "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
