@@ -10,8 +10,8 @@ to the student's backward with a random upstream gradient ``dout``, and compares
   exactly where the docstrings fix a convention (the negative branch: x <= 0);
 - a float64 centred-difference gradient of the student's own forward (``numerical_gradient_array``),
   on the entries where it is meaningful: at least 5e-4 away from the kink at 0 (the cases keep random
-  inputs >= 1e-2 and hand-picked ones >= 1e-3 away from it, while h = 1e-5) and |x| <= 8 (beyond, the
-  sigmoid/tanh/ELU slopes are below 1e-3 and rounding in f(x +- h) dominates the difference quotient).
+  inputs >= 1e-2 and hand-picked ones >= 1e-3 away from it, while h = 1e-5) and |x| <= 8, for tanh |x| <= 5
+  (beyond, the slopes are so small that rounding in f(x +- h) dominates the difference quotient).
 
 Visible cases come from ``fixtures/activations.json``; each backward fixture stores ``dout`` and the
 reference's own cache next to the reference ``dx``, and pairs with the forward fixture of the same
@@ -37,7 +37,12 @@ RTOL = 1e-6        # float64 elementwise formulas agree with the reference to ~1
 ATOL = 1e-12       # e.g. sigmoid(-50) = 1.9e-22 may come back as 0
 GRAD_TOL = 1e-6    # centred differences (h = 1e-5) on smooth, unsaturated entries reach ~1e-9
 KINK = 5e-4        # the numeric comparison skips entries closer than this to 0 (exact zeros)
-SATURATED = 8.0    # ... and entries with |x| > 8
+SATURATED = 8.0    # ... and entries with |x| > 8 (tanh: > 5; see SATURATED_AT)
+# Rounding in f(x +- h) moves a numeric slope by ~1e-16 / h = 1e-11, so its relative error is ~1e-11 / f'(x):
+# below the 1e-6 tolerance only where f'(x) is well above 1e-5. sigma'(8) = 3e-4, but tanh'(8) = 5e-7 and
+# tanh'(5) = 2e-4: for tanh the numeric comparison stops at |x| = 5 (over 200 hidden seeds it failed the
+# reference at 8)
+SATURATED_AT = {"tanh": 5.0}
 NUMERIC_MAX_SIZE = 600   # numeric gradients on inputs up to this size (larger ones: reference only)
 
 KINK_INPUT = np.array([[-2.0, -1e-3, 0.0, 1e-3, 2.0],
@@ -289,12 +294,13 @@ def _check_backward(name: str, backward, forward, hidden: bool, hint=None, overf
             stand_ins = prefetch(forward, [(list(t.args.values()), dict(t.kwargs)) for t in trials], keep=1)
             return [_forward(f, name, t, overflow_hint)[0] for f, t in zip(stand_ins, trials)]
 
-        mask = (np.abs(x) >= KINK) & (np.abs(x) <= SATURATED)
+        limit = SATURATED_AT.get(name, SATURATED)
+        mask = (np.abs(x) >= KINK) & (np.abs(x) <= limit)
         if mask.any():
             numeric = numerical_gradient_array(None, np.array(x, dtype=np.float64), dout,
                                                f_many=lambda points: outs_at(points, "x"))
             expect_gradient(dx[mask], numeric[mask], f"dx returned by {bname} (entries with {KINK:g} <= |x| <= "
-                            f"{SATURATED:g})", case, tol=GRAD_TOL)
+                            f"{limit:g})", case, tol=GRAD_TOL)
         if param is not None:
             numeric = numerical_gradient_array(None, np.array(fcase.args[param], dtype=np.float64), dout,
                                                f_many=lambda points: outs_at(points, param))
