@@ -644,7 +644,7 @@ def check_gradient_flow(grad_norms, *, sigmoid_forward, sigmoid_backward, tanh_f
     used here (over 200 seeds of the stack: 1e-12..4e-12, 7e-5..5e-4, 0.9..1.7 and 0.5..2.6). ``hidden=True`` runs
     the experiment again with the six functions given and compares (``gradient_flow_experiment``).
     """
-    require_answer(grad_norms, "grad_norms")
+    require_answer(grad_norms, "grad_norms", cell="experiment")
     if not isinstance(grad_norms, dict) or set(grad_norms) != set(GRAD_FLOW_KEYS.values()):
         fail(f"grad_norms should be the dict built by the experiment cell, with keys "
              f"{sorted(GRAD_FLOW_KEYS.values())}; run that cell again without changing it.")
@@ -679,7 +679,7 @@ def check_dead_relus(dead_fraction_before, dead_fraction_after, dead_unit_max_gr
     experiment again with ``relu_forward``/``relu_backward`` and compares (``dead_relu_experiment``)."""
     for name, value in [("dead_fraction_before", dead_fraction_before), ("dead_fraction_after", dead_fraction_after),
                         ("dead_unit_max_grad", dead_unit_max_grad)]:
-        require_answer(value, name)
+        require_answer(value, name, cell="experiment")
     before = expect_scalar(dead_fraction_before, "dead_fraction_before")
     after = expect_scalar(dead_fraction_after, "dead_fraction_after")
     max_grad = expect_scalar(dead_unit_max_grad, "dead_unit_max_grad")

@@ -512,8 +512,8 @@ def check_breast_cancer(bc_test_accuracy, bc_losses, bc_mean, *, compute_mean_st
     'raw' and 'standardised') and ``bc_mean`` (the training statistics' mean). With ``hidden=True`` they must be
     what the experiment gives when it is run again with the given ``compute_mean_std`` and ``standardize``
     (``breast_cancer_experiment``)."""
-    require_answer(bc_test_accuracy, "bc_test_accuracy")
-    require_answer(bc_losses, "bc_losses")
+    require_answer(bc_test_accuracy, "bc_test_accuracy", cell="experiment")
+    require_answer(bc_losses, "bc_losses", cell="experiment")
     accuracy = _experiment_dict(bc_test_accuracy, "bc_test_accuracy")
     losses = _experiment_dict(bc_losses, "bc_losses")
     acc = expect_scalar(accuracy["standardised"], "bc_test_accuracy['standardised']")
