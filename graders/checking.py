@@ -403,10 +403,15 @@ def reporting(summary: str):
 
 
 # ---------------------------------------------------------------- questions with a numeric or lettered answer
-def require_answer(value, name: str) -> None:
-    """An answer still ``None`` (its cell not done yet) reads as ``NotImplementedError``, like a stub."""
+def require_answer(value, name: str, cell: str = "exercise") -> None:
+    """An answer still ``None`` (its cell not done yet) reads as ``NotImplementedError``, like a stub.
+    ``cell="experiment"`` for a value that a demo cell computes with the student's functions."""
     __tracebackhide__ = True
     if value is None:
+        if cell == "experiment":
+            raise student_facing(NotImplementedError(
+                f"{name} is not set yet: run the experiment cell above this check (it uses your functions, "
+                "so finish the exercises it calls first)."))
         raise student_facing(NotImplementedError(f"{name} is not set yet: set it in the answer cell above "
                                                  "this check, run that cell, then this check again."))
 

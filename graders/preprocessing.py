@@ -309,8 +309,24 @@ def check_pca_fit(pca_fit, *, hidden=False):
                     "largest variance.")
         elif _close(np.abs(comp.T @ np.linalg.eigh(X.T @ X / N)[1][:, ::-1][:, :k]), np.eye(k), atol=1e-6):
             hint = "X was not centred: subtract the mean before computing the covariance."
+        elif not _close(comp * signs, exp_comp, rtol=0, atol=COMPONENT_ATOL) and _rows_taken(comp, X, exp_comp):
+            hint = ("your components are rows of np.linalg.eigh's eigenvector matrix, not its columns: eigh returns "
+                    "the eigenvector of eigenvalue w[j] as the COLUMN v[:, j]. Reorder and keep columns "
+                    "(v[:, order]); indexing v[order] picks rows, and so does a transpose.")
         expect_close(comp * signs, exp_comp, "the components returned by pca_fit (each column compared up to sign)",
                      case, 0, COMPONENT_ATOL, hint)
+
+
+def _rows_taken(comp: np.ndarray, X: np.ndarray, exp_comp: np.ndarray) -> bool:
+    """Whether the columns of ``comp`` are rows of the eigenvector matrix of X's covariance (eigenvectors taken
+    as rows, or the sorted eigenvectors returned transposed)."""
+    D, k = comp.shape
+    Xc = X - X.mean(axis=0)
+    v = np.linalg.eigh(Xc.T @ Xc / len(X))[1]             # columns: eigenvectors; rows: orthonormal too
+    as_rows = np.abs(v @ comp)                              # column j is a unit vector if comp[:, j] is a row of v
+    if np.allclose(np.sort(as_rows.max(axis=0)), 1.0, atol=1e-6):
+        return True
+    return k == D and np.allclose(np.abs(comp @ plain(exp_comp)), np.eye(D), atol=1e-6)   # returned transposed
 
 
 @reporting("shape (N, k), (X - mean) @ components with the given training mean, within 1e-6 of the reference, inputs untouched")
@@ -496,8 +512,8 @@ def check_breast_cancer(bc_test_accuracy, bc_losses, bc_mean, *, compute_mean_st
     'raw' and 'standardised') and ``bc_mean`` (the training statistics' mean). With ``hidden=True`` they must be
     what the experiment gives when it is run again with the given ``compute_mean_std`` and ``standardize``
     (``breast_cancer_experiment``)."""
-    require_answer(bc_test_accuracy, "bc_test_accuracy")
-    require_answer(bc_losses, "bc_losses")
+    require_answer(bc_test_accuracy, "bc_test_accuracy", cell="experiment")
+    require_answer(bc_losses, "bc_losses", cell="experiment")
     accuracy = _experiment_dict(bc_test_accuracy, "bc_test_accuracy")
     losses = _experiment_dict(bc_losses, "bc_losses")
     acc = expect_scalar(accuracy["standardised"], "bc_test_accuracy['standardised']")

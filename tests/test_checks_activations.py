@@ -168,6 +168,15 @@ def leaky_backward_one_at_zero(dout, cache):       # x >= 0 takes slope 1
     return dout * np.where(x >= 0, 1.0, alpha)
 
 
+def leaky_maximum(x, alpha=0.01):                  # right only for alpha <= 1
+    return np.maximum(x, alpha * x), (x, alpha)
+
+
+def leaky_backward_by_comparison(dout, cache):     # slope chosen by x > alpha * x: right only for alpha <= 1
+    x, alpha = cache
+    return dout * np.where(x > alpha * x, 1.0, alpha)
+
+
 def leaky_backward_like_relu(dout, cache):
     x, _ = cache
     return dout * (x > 0)
@@ -324,12 +333,15 @@ BANK = {
             "slopes swapped": leaky_swapped,
             "ignores the alpha argument": leaky_ignores_alpha,
             "changes x in place": leaky_mutates_x,
+            "np.maximum(x, alpha * x), wrong for alpha > 1": leaky_maximum,
         },
         B: {
             "slopes swapped": with_ref("leaky_relu", backward=leaky_backward_swapped),
             "uses the default alpha, not the forward's": (leaky_caches_x_only, leaky_backward_default_alpha),
             "slope 1 at x == 0 exactly": with_ref("leaky_relu", backward=leaky_backward_one_at_zero),
             "the ReLU's gradient": with_ref("leaky_relu", backward=leaky_backward_like_relu),
+            "slope chosen by x > alpha * x, wrong for alpha > 1": with_ref("leaky_relu",
+                                                                         backward=leaky_backward_by_comparison),
         },
     },
     "elu": {
@@ -440,6 +452,8 @@ def test_other_cache_designs_are_accepted(pair, capfd):
     ("leaky_relu", B, with_ref("leaky_relu", backward=leaky_backward_swapped), "slopes are swapped"),
     ("leaky_relu", B, (leaky_caches_x_only, leaky_backward_default_alpha), "put alpha in the cache"),
     ("leaky_relu", B, with_ref("leaky_relu", backward=leaky_backward_one_at_zero), "x == 0 exactly"),
+    ("leaky_relu", F, leaky_maximum, "only for alpha <= 1"),
+    ("leaky_relu", B, with_ref("leaky_relu", backward=leaky_backward_by_comparison), "only for alpha <= 1"),
     ("elu", F, elu_without_minus_one, "the - 1 is missing"),
     ("elu", F, elu_without_alpha, "factor alpha is missing"),
     ("elu", F, elu_where_overflows, "np.minimum(x, 0)"),
@@ -501,6 +515,7 @@ def flow():
 def _flow(sigmoid_decay=0.25, tanh_decay=1.0, relu_decay=1.0, depth=20):
     layers = np.arange(depth)[::-1]                # distance from the top
     return {"sigmoid (Xavier init)": 100.0 * sigmoid_decay ** layers,
+            "sigmoid (4 x Xavier init)": 100.0 * 0.65 ** layers,
             "tanh (Xavier init)": 100.0 * tanh_decay ** layers,
             "ReLU (He init)": 100.0 * relu_decay ** layers}
 
@@ -610,7 +625,7 @@ def zigzag():
     return checks._same_sign_fraction(dw_pos), checks._same_sign_fraction(dw_cen), dw_pos, dw_cen
 
 
-ZIGZAG = {"sigmoid_forward": REF.sigmoid_forward, "tanh_forward": REF.tanh_forward}
+ZIGZAG = {"sigmoid_forward": REF.sigmoid_forward}
 
 
 def test_same_sign_fractions_check(zigzag, capfd):
@@ -632,8 +647,7 @@ def test_same_sign_fractions_check(zigzag, capfd):
 def test_same_sign_gradients_typed_in_fail_the_hidden_part(zigzag):
     pos, cen, dw_pos, dw_cen = zigzag
     with pytest.raises(NotImplementedError):
-        checks.check_same_sign_fractions(pos, cen, dw_pos, dw_cen, sigmoid_forward=_stub, tanh_forward=_stub,
-                                         hidden=True)
+        checks.check_same_sign_fractions(pos, cen, dw_pos, dw_cen, sigmoid_forward=_stub, hidden=True)
     # made-up gradients whose fractions are consistent with them: the visible part cannot tell
     rng = np.random.default_rng(0)
     made_up_pos = np.abs(rng.standard_normal((60, 2))) * rng.choice([-1.0, 1.0], size=(60, 1))
@@ -646,7 +660,7 @@ def test_same_sign_gradients_typed_in_fail_the_hidden_part(zigzag):
     checks.check_same_sign_fractions(1.0, 1.0, dw_pos, dw_pos, **ZIGZAG)
     assert_rejects(checks.check_same_sign_fractions, 1.0, 1.0, dw_pos, dw_pos, **ZIGZAG, hidden=True)
     # the right values with a wrong function
-    for wrong in [{"sigmoid_forward": sigmoid_sign_flipped}, {"tanh_forward": tanh_is_sigmoid}]:
+    for wrong in [{"sigmoid_forward": sigmoid_sign_flipped}]:
         assert_rejects(checks.check_same_sign_fractions, pos, cen, dw_pos, dw_cen, **{**ZIGZAG, **wrong}, hidden=True)
 
 

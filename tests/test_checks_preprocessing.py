@@ -141,6 +141,17 @@ def pca_rows_of_eigh(X, k):                             # takes rows of the eige
     return mean, vecs[::-1][:k].T, vals[::-1][:k]
 
 
+def pca_rows_selected(X, k):                            # eigh's eigenvectors indexed as rows: v[order].T
+    mean, vals, vecs = _eig(X)
+    order = np.argsort(vals)[::-1][:k]
+    return mean, vecs[order].T, vals[order]
+
+
+def pca_transposed_square(X, k):                       # the sorted eigenvectors, returned transposed
+    mean, comp, var = REF.pca_fit(X, k)
+    return mean, comp.T if k == comp.shape[0] else comp[:, ::-1], var
+
+
 def pca_unnormalised(X, k):                             # directions scaled by sqrt(variance)
     mean, comp, var = REF.pca_fit(X, k)
     return mean, comp * np.sqrt(var), var
@@ -349,6 +360,8 @@ BANK = {
         "singular values instead of variances": pca_singular_values,
         "standard deviations instead of variances": pca_std_not_variance,
         "rows of the eigenvector matrix": pca_rows_of_eigh,
+        "rows of the eigenvector matrix, selected with v[order]": pca_rows_selected,
+        "eigenvectors in the rows (transposed), k = D": pca_transposed_square,
         "components scaled by sqrt(variance)": pca_unnormalised,
         "PCA of the standardised data (correlation matrix)": pca_standardised_first,
         "returns a list": pca_returns_list,
@@ -456,6 +469,8 @@ def test_visible_cases_use_different_train_and_test_distributions():
     ("check_pca_fit", pca_largest_but_ascending, "descending order"),
     ("check_pca_fit", pca_values_sorted_vectors_not, "wrong order"),
     ("check_pca_fit", pca_rows, "column"),
+    ("check_pca_fit", pca_rows_of_eigh, "not its columns"),
+    ("check_pca_fit", pca_rows_selected, "not its columns"),
     ("check_pca_fit", pca_ddof1, "N - 1"),
     ("check_pca_fit", pca_singular_values, "singular values"),
     ("check_pca_transform", pt_test_mean, "its own mean"),

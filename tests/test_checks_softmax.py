@@ -155,6 +155,35 @@ def numgrad_wrong_denominator(f, x, h=1e-5):      # divides by h instead of 2h
     return 2 * REF.numerical_gradient(f, x, h)
 
 
+def numgrad_drift(f, x, h=1e-5):                  # += h, -= 2h, += h: right, but x drifts by ~1e-16
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        x[i] += h
+        fp = f(x)
+        x[i] -= 2 * h
+        fm = f(x)
+        x[i] += h
+        grad[i] = (fp - fm) / (2 * h)
+    return grad
+
+
+def numgrad_float32(f, x, h=1e-5):
+    return REF.numerical_gradient(f, x, h).astype(np.float32)
+
+
+def jacobian_float32(z):
+    return REF.softmax_jacobian(z).astype(np.float32)
+
+
+def sce_float32(scores, y):
+    loss, d = REF.softmax_cross_entropy(scores, y)
+    return loss, d.astype(np.float32)
+
+
+def rel_error_norms(a, b):                         # one ratio of norms instead of the worst entry
+    return float(np.linalg.norm(a - b) / max(1e-8, np.linalg.norm(a) + np.linalg.norm(b)))
+
+
 def rel_error_no_guard(a, b):
     return float(np.max(np.abs(a - b) / (np.abs(a) + np.abs(b))))
 
@@ -184,6 +213,7 @@ BANK = {
         "only the diagonal": jacobian_diagonal_only,
         "off-diagonal sign flipped": jacobian_offdiag_sign_flipped,
         "off-diagonal -a_j**2": jacobian_transposed_wrongly,
+        "float32 result": jacobian_float32,
     },
     "check_softmax_cross_entropy": {
         "gradient not divided by N": sce_not_divided_by_n,
@@ -195,16 +225,20 @@ BANK = {
         "log of softmax instead of log-softmax (log 0 for an underflowed probability)": sce_log_of_softmax,
         "returns a list": sce_returns_list,
         "scores changed in place": sce_mutates_scores,
+        "float32 gradient": sce_float32,
     },
     "check_numerical_gradient": {
         "one-sided difference": numgrad_one_sided,
         "x not restored": numgrad_not_restored,
         "divides by h instead of 2h": numgrad_wrong_denominator,
+        "x restored by += h, -= 2h, += h (float drift)": numgrad_drift,
+        "float32 result": numgrad_float32,
     },
     "check_relative_error": {
         "no 1e-8 guard": rel_error_no_guard,
         "mean instead of max": rel_error_mean,
         "absolute instead of relative": rel_error_absolute,
+        "ratio of norms instead of the worst entry": rel_error_norms,
     },
 }
 
@@ -230,6 +264,28 @@ def test_messages_name_the_mistake(impl, hint):
     check = checks.check_softmax if impl in (batch_normalised, no_max_subtraction) else checks.check_softmax_jacobian
     message = assert_rejects(check, impl, match=hint)
     assert "Input: " in message  # the input that broke it
+
+
+@pytest.mark.parametrize("check, impl, hint", [
+    ("check_softmax", float32_softmax, "float64"),
+    ("check_softmax_jacobian", jacobian_float32, "float64"),
+    ("check_softmax_cross_entropy", sce_float32, "float64"),
+    ("check_numerical_gradient", numgrad_float32, "float64"),
+    ("check_cross_entropy_loss", loss_wrong_index, "[np.arange(N), y]"),
+    ("check_softmax_cross_entropy", sce_label_wrong_index, "[:, y] takes whole columns"),
+    ("check_numerical_gradient", numgrad_wrong_denominator, "divide their difference by 2h"),
+    ("check_numerical_gradient", numgrad_one_sided, "centred difference"),
+    ("check_numerical_gradient", numgrad_not_restored, "restore it afterwards"),
+    ("check_numerical_gradient", numgrad_drift, "x[i] = old"),
+    ("check_relative_error", rel_error_norms, "norms"),
+])
+def test_hints_diagnose_the_mistake(check, impl, hint):
+    assert_rejects(getattr(checks, check), impl, match=hint)
+
+
+def test_float_drift_is_not_called_a_change_in_place():
+    message = assert_rejects(checks.check_numerical_gradient, numgrad_drift, match="rounding")
+    assert "in place" not in message
 
 
 def test_log_of_softmax_gets_the_log_softmax_hint():

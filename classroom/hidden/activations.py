@@ -101,8 +101,8 @@ def _dead_relus(before: float, after: float, max_grad: float, *, relu_forward, r
         fail(f"before the large step {rerun[0]:.1%} of the units are already dead; expected fewer than 20%.")
 
 
-def _same_sign_fractions(dw_positive, dw_centred, *, sigmoid_forward, tanh_forward) -> None:
-    rerun_positive, rerun_centred = zigzag_experiment(sigmoid_forward, tanh_forward)
+def _same_sign_fractions(dw_positive, dw_centred, *, sigmoid_forward) -> None:
+    rerun_positive, rerun_centred = zigzag_experiment(sigmoid_forward)
     expect_rerun(dw_positive, rerun_positive, "dw_positive", rtol=1e-9, atol=1e-12)
     expect_rerun(dw_centred, rerun_centred, "dw_centred", rtol=1e-9, atol=1e-12)
     if _same_sign_fraction(rerun_positive) != 1.0:
@@ -110,7 +110,7 @@ def _same_sign_fractions(dw_positive, dw_centred, *, sigmoid_forward, tanh_forwa
              "dw_positive says otherwise. Check sigmoid_forward.")
     if not _same_sign_fraction(rerun_centred) < 0.8:
         fail("with zero-centred inputs the weight gradients should often have mixed signs; the recorded "
-             "dw_centred says otherwise. Check tanh_forward.")
+             "dw_centred says otherwise. Check sigmoid_forward.")
 
 
 CRITERIA = {"gradient_flow": _gradient_flow, "dead_relus": _dead_relus, "same_sign_fractions": _same_sign_fractions}
