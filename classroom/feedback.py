@@ -212,6 +212,11 @@ HINT_PREFIX = "Hint:"
 GRADED_WORDING = [
     (re.compile(r"replace `raise NotImplementedError\(\)` in its cell with your code, run that cell, then this "
                 r"check again\."), "its cell still raised `NotImplementedError` in the graded notebook."),
+    (re.compile(r"set it in the answer cell above this check, run that cell, then this check again\."),
+     "it was still None in the graded notebook."),
+    (re.compile(r"run the experiment cell above this check \(it uses your functions, so finish the exercises it "
+                r"calls first\)\."), "the experiment cell above this check did not set it in the graded notebook "
+                                     "(it uses your functions)."),
     (re.compile(r";? ?(?:its value|whether it is right) is graded when the notebook is graded\.?"), "."),
     (re.compile(r"[;,]?\s*(?:then )?run (?:that|this|the) cells?(?: above)? again[^.\n]*\.?"), "."),
     (re.compile(r"\s*Reread the question and the cells above it\."), ""),
