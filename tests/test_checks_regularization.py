@@ -88,6 +88,11 @@ def l1_subgradient_one_at_zero(weights, reg):  # sign(0) taken as +1 (e.g. np.wh
     return _penalty(weights, reg, kind="l1", grad_sign_of_zero=1.0)
 
 
+def l1_divides_by_abs(weights, reg):           # w / |w|: 0/0 at the exact zeros
+    loss = sum(reg * float(np.sum(np.abs(w))) for k, w in weights.items() if k.startswith("W"))
+    return loss, {k: reg * w / np.abs(w) if k.startswith("W") else np.zeros_like(w) for k, w in weights.items()}
+
+
 def l1_gradient_of_l2(weights, reg):           # right loss, L2's gradient
     return REF.l1_penalty(weights, reg)[0], REF.l2_penalty(weights, reg)[1]
 
@@ -480,6 +485,7 @@ BANK = {
         "with a factor 0.5": l1_with_half,
         "subgradient +1 at W = 0": l1_subgradient_one_at_zero,
         "L2's gradient": l1_gradient_of_l2,
+        "w / |w| (0/0 at w = 0)": l1_divides_by_abs,
     },
     "check_dropout_forward": {
         "dropout not inverted": dropout_not_inverted,
@@ -564,7 +570,8 @@ test_reference_passes, test_wrong_implementation_rejected = reference_and_bank_t
 
 def test_every_exercise_has_a_bank_and_a_hint():
     assert {f"check_{e}" for e in EXERCISES} == set(BANK)
-    assert set(EXERCISES) | {"weight_decay_factor", "test_time_scale", "flip_digits"} == set(checks.HINTS)
+    assert set(EXERCISES) | {"weight_decay_factor", "test_time_scale", "flip_digits", "fc_net_loss"} == set(checks.HINTS)
+    assert len(NET_BANK) >= 10
 
 
 @pytest.mark.parametrize("check, impl, hint", [
@@ -596,7 +603,7 @@ def test_every_exercise_has_a_bank_and_a_hint():
     (checks.check_pixel_pca, pca_np_cov, "M - 1"),
     (checks.check_pixel_pca, pca_not_centred, "subtract the mean colour"),
     (checks.check_pixel_pca, pca_eigvecs_as_rows, "columns"),
-    (checks.check_pca_color_augmentation, pca_color_eigenvalues, "square roots"),
+    (checks.check_pca_color_augmentation, pca_color_eigenvalues, "AlexNet's paper writes alpha_i * lambda_i"),
     (checks.check_pca_color_augmentation, pca_color_rows, "columns"),
     (checks.check_pca_color_augmentation, pca_color_not_clipped, "clip"),
     (checks.check_early_stopping, early_off_by_one, "off by one"),
@@ -606,6 +613,8 @@ def test_every_exercise_has_a_bank_and_a_hint():
     (checks.check_early_stopping, early_best_after_stop, "never run"),
     (checks.check_early_stopping, early_floats, "should be an int"),
     (checks.check_early_stopping, early_last_of_tied_best, "FIRST"),
+    (checks.check_early_stopping, early_compares_with_previous, "epoch BEFORE it"),
+    (checks.check_l1_penalty, l1_divides_by_abs, "subgradient"),
 ])
 def test_messages_name_the_mistake(check, impl, hint):
     message = assert_rejects(check, impl, match=hint)
@@ -636,7 +645,7 @@ def test_flip_cases_flip_some_images_and_keep_others():
 def test_unstarted_exercise_raises_not_implemented():
     def stub(*args):
         raise NotImplementedError()
-    for exercise in EXERCISES:
+    for exercise in EXERCISES + ["fc_net_loss"]:
         with pytest.raises(NotImplementedError):
             getattr(CHECKS, f"check_{exercise}")(stub)
     with pytest.raises(NotImplementedError):   # backward done, forward not yet
