@@ -973,3 +973,10 @@ def test_fc_net_loss_hidden_check_passes_over_200_seeds():
     for seed in range(200):
         with hidden_seed(1000 + seed):
             checks.check_fc_net_loss(REF.fc_net_loss, hidden=True)
+
+
+def test_dropout_statistics_accept_the_reference_over_200_seeds():
+    """The statistical part of check_dropout_forward (its seed drawn with the hidden cases) never fails an
+    honest dropout_forward: 200 seeds, beside the bound argued in its docstring."""
+    for seed in range(200):
+        checks._check_dropout_statistics(REF.dropout_forward, seed)

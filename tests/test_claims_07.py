@@ -23,7 +23,7 @@ def _run(fast, monkeypatch, markers):
 
 def test_gradient_check_practice(monkeypatch, capsys):
     """Section 3: fixed masks agree, new masks do not, the penalty hides a bug, samples of the big net agree."""
-    _run(False, monkeypatch, ["Habit 1", "Habit 3", "Habit 4"])
+    _run(False, monkeypatch, ["Habits 1 and 2", "Habit 3", "Habit 4"])
     out = capsys.readouterr().out
     fixed = [float(v) for v in re.findall(r"the same masks every call:  largest relative error (\S+)", out)]
     assert len(fixed) == 3 and max(fixed) < 1e-7, out
@@ -53,7 +53,7 @@ def test_moons_l2_helps_and_dropout_does_not(fast, monkeypatch):
 @pytest.mark.parametrize("fast", MODES)
 def test_digits_claims(fast, monkeypatch):
     """Sections 6 to 8: the overfitting curves, and no regularizer reliably better on 60 digits."""
-    ns = _run(fast, monkeypatch, ["n_small = 60", "def shift_digits", "# The first layer's weights"])
+    ns = _run(fast, monkeypatch, ["def regularized_mlp", "n_small = 60", "def shift_digits", "# The first layer's weights"])
     hist = ns["hist_none"]
     lowest = int(np.argmin(hist.val_loss))
     assert hist.train_acc.index(1.0) <= 10 and lowest < len(hist.val_loss) // 2      # fitted early, minimum early
@@ -79,7 +79,7 @@ def test_the_digits_order_differs_between_full_and_fast(monkeypatch):
     """Section 8 says the order of the settings changes with the length of training (40 vs 100 epochs)."""
     orders = []
     for fast in (False, True):
-        ns = _run(fast, monkeypatch, ["n_small = 60", "def shift_digits"])
+        ns = _run(fast, monkeypatch, ["def regularized_mlp", "n_small = 60", "def shift_digits"])
         names = list(ns["digit_settings"])
         means = [np.mean([ns["accuracy"](ns["runs"][n, s][0], ns["digits"]["X_test"], ns["digits"]["y_test"])
                           for s in ns["digit_seeds"]]) for n in names]
