@@ -315,15 +315,8 @@ def _check_penalty(penalty, name: str, kind: str, hidden: bool):
         loss, grads = expect_tuple(out, ("loss", "grads"), name, case)
         loss = expect_scalar(loss, f"the loss returned by {name}", case)
         exp_loss, exp_grads = case.expected
-        if not isinstance(grads, dict):
-            fail(f"grads should be a dict (one entry per key of `weights`), but it is a {type(grads).__name__}.", case)
-        missing = [k for k in weights if k not in grads]
-        if missing:
-            fail(f"grads has no entry for {missing}. It needs one entry for every key of `weights`, with the "
-                 "same shape: the penalty gradient for weight matrices, zeros for everything else.", case)
-        extra = [k for k in grads if k not in weights]
-        if extra:
-            fail(f"grads has keys that are not in `weights`: {extra}.", case)
+        _expect_grads_dict(grads, weights, "`weights`", case,
+                           "with the same shape: the penalty gradient for weight matrices, zeros for everything else")
         others = [k for k in weights if not is_weight(k)]
         hint = None
         penalised_all = 0.5 * reg * sum(float(np.sum(v ** 2)) for v in weights.values()) if kind == "l2" \
@@ -359,6 +352,18 @@ def _check_penalty(penalty, name: str, kind: str, hidden: bool):
                 return expect_scalar(penalty(trial, reg)[0], f"the loss returned by {name}", case)
             numeric = numerical_gradient(f, np.array(w, dtype=np.float64))
             expect_gradient(grads[key], numeric, f"grads[{key!r}]", case, tol=1e-7)
+
+
+def _expect_grads_dict(grads, params: dict, what: str, case, why: str) -> None:
+    """``grads`` is a dict with exactly the keys of ``params`` (``what`` names them in the message)."""
+    if not isinstance(grads, dict):
+        fail(f"grads should be a dict (one entry per key of {what}), but it is a {type(grads).__name__}.", case)
+    missing = [k for k in params if k not in grads]
+    if missing:
+        fail(f"grads has no entry for {missing}. It needs one entry for every key of {what} ({why}).", case)
+    extra = [k for k in grads if k not in params]
+    if extra:
+        fail(f"grads has keys that are not in {what}: {extra}.", case)
 
 
 # ---------------------------------------------------------------- the checks
@@ -767,15 +772,8 @@ def check_fc_net_loss(fc_net_loss, *, hidden=False):
         case.args["rng"] = fresh                  # later calls start from the same generator state
         loss = expect_scalar(loss, "the loss returned by fc_net_loss", case)
         exp_loss, exp_grads = case.expected
-        if not isinstance(grads, dict):
-            fail(f"grads should be a dict with one entry per key of params, but it is a {type(grads).__name__}.", case)
-        missing = [k for k in params if k not in grads]
-        if missing:
-            fail(f"grads has no entry for {missing}. It needs one entry for every key of params (a bias gets its "
-                 "data gradient even though it is not penalised).", case)
-        extra = [k for k in grads if k not in params]
-        if extra:
-            fail(f"grads has keys that are not in params: {extra}.", case)
+        _expect_grads_dict(grads, params, "params", case,
+                           "a bias gets its data gradient even though it is not penalised")
         weights = 0.5 * reg * sum(float(np.sum(v * v)) for k, v in params.items() if k.startswith("W"))
         biases = 0.5 * reg * sum(float(np.sum(v * v)) for k, v in params.items() if not k.startswith("W"))
         hint = None

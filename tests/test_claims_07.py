@@ -85,3 +85,15 @@ def test_the_digits_order_differs_between_full_and_fast(monkeypatch):
                           for s in ns["digit_seeds"]]) for n in names]
         orders.append([names[i] for i in np.argsort(means)])
     assert orders[0] != orders[1]
+
+
+def test_make_moons_is_seeded_balanced_and_noisy():
+    from datasets import make_moons
+    from utils import make_rng
+
+    X1, y1 = make_moons(50, make_rng(4))
+    X2, y2 = make_moons(50, make_rng(4))
+    assert X1.shape == (100, 2) and y1.shape == (100,) and X1.dtype == np.float64
+    assert np.array_equal(X1, X2) and np.array_equal(y1, y2) and np.bincount(y1).tolist() == [50, 50]
+    clean, _ = make_moons(50, make_rng(4), noise=0.0)
+    assert not np.allclose(clean, X1)
