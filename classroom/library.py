@@ -93,9 +93,14 @@ TABLE: tuple[Stub, ...] = (
     Stub("optim.adam", "06_optimizers", ("adam", "rmsprop"),
          "the library version; with beta1=0 and a huge step counter t (no bias correction) it is RMSProp"),
     # ---- 07_regularization: l2_penalty, l1_penalty, dropout_forward, dropout_backward, random_crop,
-    #      random_flip, random_shift, color_jitter, pixel_pca, pca_color_augmentation, early_stopping
+    #      random_flip, random_shift, color_jitter, pixel_pca, pca_color_augmentation, early_stopping,
+#      fc_net_loss
     Stub("layers.dropout_forward", "07_regularization", ("dropout_forward",), "the library version of the exercise"),
     Stub("layers.dropout_backward", "07_regularization", ("dropout_backward",), "the library version of the exercise"),
+    Stub("training.MLP.loss", "07_regularization", ("fc_net_loss", "l2_penalty"),
+         "an MLP whose params are fc_net_loss's, with keep_prob, reg and the student's dropout plugged in, "
+         "computes fc_net_loss (same layers, same masks in the same order); its reg term is the L2 penalty. "
+         "07's experiments train with the student's fc_net_loss instead"),
     # ---- 08_hyperparameter_search (initial_loss_ok, diagnose_learning_curve, sample_log_uniform,
     #      sample_one_minus_log_uniform, sample_config, random_search, grid_search, refine_space):
     #      no library function implements any of them (utils.hyperparameter_search_plots only draws).
@@ -149,10 +154,9 @@ REVIEWED: dict[str, str] = {
     "training.MLP.scores": "near miss for 04: the caches of an MLP with the student's activation hold "
                            "each layer's activations, but rebuilding layer_activation_stats this way takes "
                            "more code than the exercise; its default layers are stubbed where the table "
-                           "says so (ReLU for 02, batch norm for 05, dropout for 07)",
-    "training.MLP.loss": "near miss for 07: its reg term is the L2 penalty of the network's own weight "
-                         "matrices, recoverable only by differencing two losses of a network whose "
-                         "shapes chain; its default loss is softmax_cross_entropy (stubbed for 01)",
+                           "says so (ReLU for 02, batch norm for 05, dropout for 07); for 07 it is the "
+                           "forward half of fc_net_loss only, with the backward pass and the penalty left "
+                           "to write",
     "training.MLP.to_plain": "the model as plain data (for the trusted re-check); implements no exercise",
     "training.MLP.from_plain": "rebuilds a model from plain data, with the library's layers; implements no "
                                "exercise (09's freeze/replace_head/prepare_transfer change a model, this "

@@ -44,6 +44,21 @@ def make_spirals(n_per_class: int, n_classes: int, rng: np.random.Generator,
     return X[order], y[order]
 
 
+def make_moons(n_per_class: int, rng: np.random.Generator, noise: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
+    """Two interleaved half-circles ("moons"), two classes, with Gaussian noise of std ``noise`` added to
+    every point: with a few dozen points and a large network, the textbook picture of overfitting.
+
+    Returns ``X`` of shape (2 * n_per_class, 2) and integer labels ``y`` of shape (N,), shuffled.
+    """
+    t = rng.uniform(0.0, np.pi, (2, n_per_class))
+    upper = np.column_stack([np.cos(t[0]), np.sin(t[0])])
+    lower = np.column_stack([1.0 - np.cos(t[1]), 0.5 - np.sin(t[1])])
+    X = np.concatenate([upper, lower]) + noise * rng.standard_normal((2 * n_per_class, 2))
+    y = np.repeat(np.arange(2), n_per_class)
+    order = rng.permutation(len(y))
+    return X[order], y[order]
+
+
 @dataclass(frozen=True)
 class Surface:
     """A 2-D loss surface: ``f(w)`` for ``w`` of shape (2,), its gradient, and a plotting window."""

@@ -21,8 +21,8 @@ import copy
 import numpy as np
 
 from utils.gradcheck import numerical_gradient, numerical_gradient_array
-from .checking import (Case, call, expect_array, expect_close, expect_gradient, expect_scalar, expect_tuple,
-                       fail, ratio, reporting)
+from .checking import (Case, CheckFailure, call, expect_array, expect_close, expect_gradient, expect_scalar, expect_tuple,
+                       fail, plain, prefetch, ratio, reporting)
 from .fixtures import cases
 
 TOPIC = "regularization"
@@ -67,6 +67,11 @@ HINTS = {
                               "eigvecs.T have shape (N, 3); add offsets[:, None, None, :] to X and clip to [0, 1].",
     "flip_digits": "Mirror a 2, a 3 or a 7 in your head (or look at the last row of the digits figure). Is it still "
                    "the same digit?",
+    "fc_net_loss": "Forward: for each hidden layer l, affine_forward -> relu_forward -> (if keep_prob < 1) your "
+                   "dropout_forward(h, keep_prob, 'train', rng), keeping the three caches; then the last affine and "
+                   "softmax_cross_entropy. Add your l2_penalty(params, reg) to the loss; start grads from its "
+                   "gradients and add each layer's data gradients, walking the layers backwards (dropout_backward, "
+                   "relu_backward, affine_backward).",
     "early_stopping": "Walk through the losses once, remembering the best loss and its epoch; a strictly lower loss "
                       "updates them, otherwise stop as soon as t - best_epoch >= patience.",
 }
@@ -221,6 +226,61 @@ def _early_stopping_cases(rng):
     ]
 
 
+
+# ---------------------------------------------------------------- the regularized network (fc_net_loss)
+NET_H = 1e-5          # the numeric-gradient step of check_fc_net_loss
+NET_MARGIN = 1e-3     # every ReLU input of a case is at least this far from 0 (no kink within a step)
+NET_RTOL, NET_ATOL = 1e-5, 1e-7   # the numeric-gradient comparison: |a - n| <= rtol (|a| + |n|) + atol
+NET_NUMERIC = 40      # the numeric gradient covers every entry of a case with at most this many parameters,
+                      # and a fixed random sample of this many entries of a larger one
+
+
+def _net_params(rng, dims, scale=1.0) -> dict[str, np.ndarray]:
+    params = {}
+    for l in range(1, len(dims)):
+        params[f"W{l}"] = scale * rng.standard_normal((dims[l - 1], dims[l])) / np.sqrt(dims[l - 1])
+        params[f"b{l}"] = 0.1 * rng.standard_normal(dims[l])
+    return params
+
+
+def _relu_margin(params, X, keep_prob, rng) -> float:
+    """The smallest |ReLU input| of the network on X, with the masks the docstring specifies (drawn from a
+    copy of rng): a case must keep every ReLU input farther from 0 than a numeric-gradient step moves it."""
+    rng = copy.deepcopy(rng)
+    L, h, margin = len(params) // 2, X, np.inf
+    for l in range(1, L):
+        a = h @ params[f"W{l}"] + params[f"b{l}"]
+        margin = min(margin, float(np.min(np.abs(a))))
+        h = np.maximum(a, 0.0)
+        if keep_prob < 1:
+            h = h * (rng.random(h.shape) < keep_prob) / keep_prob
+    return margin
+
+
+def _net_case(rng, label, dims, N, reg, keep_prob, scale=1.0) -> Case:
+    """A network case whose ReLU inputs all keep NET_MARGIN from 0 (redrawn until they do)."""
+    for _ in range(200):
+        params = _net_params(rng, dims, scale)
+        X = rng.standard_normal((N, dims[0]))
+        y = rng.integers(0, dims[-1], size=N)
+        g = _seed(rng)
+        if _relu_margin(params, X, keep_prob, g) > NET_MARGIN:
+            break
+    return Case(label, {"params": params, "X": X, "y": y, "reg": reg, "keep_prob": keep_prob, "rng": g})
+
+
+def _net_cases(rng):
+    return [
+        _net_case(rng, "one hidden layer (D, H, C) = (5, 6, 3), N = 4, reg = 0, keep_prob = 1: the data loss alone",
+                  [5, 6, 3], 4, 0.0, 1.0),
+        _net_case(rng, "two hidden layers (4, 5, 4, 3), N = 5, reg = 0.1, keep_prob = 1: data loss and L2 penalty",
+                  [4, 5, 4, 3], 5, 0.1, 1.0),
+        _net_case(rng, "two hidden layers (4, 6, 5, 3), N = 5, reg = 0.05, keep_prob = 0.6: penalty and dropout",
+                  [4, 6, 5, 3], 5, 0.05, 0.6),
+        _net_case(rng, "no hidden layer (a softmax classifier, D = 4, C = 3), N = 6, reg = 0.3", [4, 3], 6, 0.3, 1.0),
+    ]
+
+
 CASES = {
     "l2_penalty": lambda rng: _penalty_cases(rng, zeros=False),
     "l1_penalty": lambda rng: _penalty_cases(rng, zeros=True),
@@ -233,6 +293,7 @@ CASES = {
     "pixel_pca": _pca_cases,
     "pca_color_augmentation": _pca_color_cases,
     "early_stopping": _early_stopping_cases,
+    "fc_net_loss": _net_cases,
 }
 
 
@@ -241,18 +302,21 @@ def _check_penalty(penalty, name: str, kind: str, hidden: bool):
     is_weight = lambda key: key.startswith("W")
     for case in cases(TOPIC, name, hidden):
         weights, reg = case.args["weights"], case.args["reg"]
-        loss, grads = expect_tuple(call(penalty, name, case), ("loss", "grads"), name, case)
+        try:
+            out = call(penalty, name, case)
+        except CheckFailure as err:
+            zeros = any(np.any(w == 0) for k, w in weights.items() if is_weight(k))
+            if kind == "l1" and zeros and "floating-point" in str(err):
+                fail(f"{name} produced 0/0 (NaN) on a weight matrix with entries exactly 0. |w| has no derivative "
+                     "at w = 0, so a formula such as w / |w| breaks there. Any value in [-1, 1] is a subgradient of "
+                     "|w| at 0 (the slope of a line touching |w| at 0 from below); the docstring asks for 0 there, "
+                     "which np.sign gives (np.sign(0) = 0).", case)
+            raise
+        loss, grads = expect_tuple(out, ("loss", "grads"), name, case)
         loss = expect_scalar(loss, f"the loss returned by {name}", case)
         exp_loss, exp_grads = case.expected
-        if not isinstance(grads, dict):
-            fail(f"grads should be a dict (one entry per key of `weights`), but it is a {type(grads).__name__}.", case)
-        missing = [k for k in weights if k not in grads]
-        if missing:
-            fail(f"grads has no entry for {missing}. It needs one entry for every key of `weights`, with the "
-                 "same shape: the penalty gradient for weight matrices, zeros for everything else.", case)
-        extra = [k for k in grads if k not in weights]
-        if extra:
-            fail(f"grads has keys that are not in `weights`: {extra}.", case)
+        _expect_grads_dict(grads, weights, "`weights`", case,
+                           "with the same shape: the penalty gradient for weight matrices, zeros for everything else")
         others = [k for k in weights if not is_weight(k)]
         hint = None
         penalised_all = 0.5 * reg * sum(float(np.sum(v ** 2)) for v in weights.values()) if kind == "l2" \
@@ -288,6 +352,18 @@ def _check_penalty(penalty, name: str, kind: str, hidden: bool):
                 return expect_scalar(penalty(trial, reg)[0], f"the loss returned by {name}", case)
             numeric = numerical_gradient(f, np.array(w, dtype=np.float64))
             expect_gradient(grads[key], numeric, f"grads[{key!r}]", case, tol=1e-7)
+
+
+def _expect_grads_dict(grads, params: dict, what: str, case, why: str) -> None:
+    """``grads`` is a dict with exactly the keys of ``params`` (``what`` names them in the message)."""
+    if not isinstance(grads, dict):
+        fail(f"grads should be a dict (one entry per key of {what}), but it is a {type(grads).__name__}.", case)
+    missing = [k for k in params if k not in grads]
+    if missing:
+        fail(f"grads has no entry for {missing}. It needs one entry for every key of {what} ({why}).", case)
+    extra = [k for k in grads if k not in params]
+    if extra:
+        fail(f"grads has keys that are not in {what}: {extra}.", case)
 
 
 # ---------------------------------------------------------------- the checks
@@ -550,8 +626,10 @@ def check_pca_color_augmentation(pca_color_augmentation, *, hidden=False):
         interior = (case.expected > 0) & (case.expected < 1)
         offsets = out - X
         candidates = {
-            "the offsets use the eigenvalues where AlexNet uses their square roots: alpha_i * sqrt(eigvals) "
-            "(the standard deviations along the principal components), not alpha_i * eigvals.": (alpha * lam) @ V.T,
+            "the offsets scale alpha by the eigenvalues themselves. AlexNet's paper writes alpha_i * lambda_i, but "
+            "this course (and the docstring) uses alpha_i * sqrt(lambda_i): the standard deviation along each "
+            "principal component, which has the units of a pixel value (see the text above the exercise).":
+                (alpha * lam) @ V.T,
             "the offsets combine the rows of eigvecs; the eigenvectors are its columns, so the offset is "
             "eigvecs @ (alpha_i * sqrt(eigvals)).": (alpha * np.sqrt(lam)) @ V,
         }
@@ -564,6 +642,16 @@ def check_pca_color_augmentation(pca_color_augmentation, *, hidden=False):
             hint = ("draw alpha = rng.normal(0, alpha_std, size=(N, 3)) (one row per image) and add the same "
                     "offset eigvecs @ (alpha_i * sqrt(eigvals)) to every pixel of image i.")
         expect_close(out, case.expected, "the output of pca_color_augmentation", case, RTOL, ATOL, hint)
+
+
+def _stop_comparing_with_previous(losses, patience) -> int:
+    """The stop epoch when "improves" is read as "lower than the epoch before" (a common misreading)."""
+    since = 0
+    for t in range(1, len(losses)):
+        since = 0 if losses[t] < losses[t - 1] else since + 1
+        if since >= patience:
+            return t
+    return len(losses) - 1
 
 
 def _as_int(value, what, case):
@@ -586,18 +674,33 @@ def check_early_stopping(early_stopping, *, hidden=False):
         if stop != exp_stop:
             seen = [float(v) for v in losses[:min(max(stop, exp_stop), E - 1) + 1]]
             tie = any(seen[t] == min(seen[:t]) for t in range(1, len(seen)))
-            if stop == E and exp_stop == E - 1:
+            previous = ("you count the epochs whose loss is not lower than the epoch BEFORE it. An epoch improves "
+                        "only if it beats the best loss so far: after a dip and a small recovery, a loss can fall "
+                        "from one epoch to the next and still be worse than the best. Keep the best loss and its "
+                        "epoch, and stop when t - best_epoch >= patience.")
+            if stop == _stop_comparing_with_previous(losses, patience) != exp_stop and stop < exp_stop:
+                hint = previous
+            elif stop == _stop_comparing_with_previous(losses, patience) != exp_stop and not tie:
+                hint = ("one of two mistakes gives this stop epoch here. Either " + previous[:-1] + "; or you stop "
+                        "when the count of epochs without improvement EXCEEDS patience (`>` instead of `>=` is off by "
+                        "one).")
+            elif stop == E and exp_stop == E - 1:
                 hint = f"epochs are numbered from 0: when training never stops early, stop_epoch is the last one, E - 1 = {E - 1}."
             elif stop > exp_stop and tie:
                 hint = ("a loss equal to the best so far is not an improvement: only a strictly lower loss "
                         "resets the count.")
+            elif stop == exp_stop + 1 and stop != E:
+                hint = ("you stop one epoch too late: stop at the first epoch t with t - best_epoch >= patience (when "
+                        "the count of epochs without improvement REACHES patience; `>` instead of `>=` is off by one).")
+            elif stop == exp_stop - 1:
+                hint = ("you stop one epoch too early: count only the epochs after the best one (t - best_epoch), "
+                        "not the best epoch itself (off by one).")
             elif stop > exp_stop:
-                hint = ("you stop too late. Stop at the first epoch t with t - best_epoch >= patience, when the "
-                        "count of epochs without improvement REACHES patience (`>` instead of `>=` is off by one).")
+                hint = ("you stop too late. Stop at the first epoch t with t - best_epoch >= patience, where "
+                        "best_epoch is the epoch of the lowest loss so far.")
             else:
                 hint = ("you stop too early. Count only the epochs since the best one (t - best_epoch), where an "
-                        "epoch improves when it beats the BEST loss so far, not just the epoch before "
-                        "(`>= patience - 1` would be off by one).")
+                        "epoch improves when its loss is strictly lower than the best loss so far.")
             fail(f"stop_epoch is {stop}, expected {exp_stop} (with {E} epochs, numbered 0..{E - 1}, and "
                  f"patience = {patience}).", case, hint)
         if best != exp_best:
@@ -607,3 +710,97 @@ def check_early_stopping(early_stopping, *, hidden=False):
             elif np.isclose(losses[best], losses[exp_best]):
                 hint = "on ties, the best epoch is the FIRST with the lowest loss (a tie is no improvement)."
             fail(f"best_epoch is {best}, expected {exp_best}.", case, hint)
+
+
+def _net_numeric(fc_net_loss, case, analytic: dict) -> None:
+    """The gradient of the student's own loss by centred differences in float64, every evaluation with a
+    copy of the case's generator (the same dropout masks each time), on every entry of a small case and a
+    fixed random sample of NET_NUMERIC entries of a larger one; all evaluations in one batch."""
+    params = case.args["params"]
+    rest = [case.args[k] for k in ("X", "y", "reg", "keep_prob")]
+    entries = [(name, i) for name, p in params.items() for i in np.ndindex(p.shape)]
+    if len(entries) > NET_NUMERIC:
+        pick = np.random.default_rng(7).choice(len(entries), NET_NUMERIC, replace=False)
+        entries = [entries[k] for k in sorted(pick)]
+    calls = []
+    for name, i in entries:
+        for step in (NET_H, -NET_H):
+            p = params[name].copy()
+            p[i] += step
+            calls.append(([{**params, name: p}, *rest, copy.deepcopy(case.args["rng"])], {}))
+    stand_ins = prefetch(fc_net_loss, calls, keep=1)
+    values = []
+    for stand_in, (args, _) in zip(stand_ins, calls):
+        trial = Case(case.label, dict(zip(case.args, args)))
+        out = call(stand_in, "fc_net_loss", trial)
+        loss = out[0] if isinstance(out, tuple) and out else out
+        values.append(expect_scalar(loss, "the loss returned by fc_net_loss", case))
+    numeric = {name: [] for name in params}
+    mine = {name: [] for name in params}
+    for k, (name, i) in enumerate(entries):
+        numeric[name].append((values[2 * k] - values[2 * k + 1]) / (2 * NET_H))
+        mine[name].append(analytic[name][i])
+    for name in params:
+        if not numeric[name]:
+            continue
+        a, n = np.array(mine[name]), np.array(numeric[name])
+        # centred differences in float64 carry ~1e-10 of rounding error; entries whose gradient is (nearly) 0
+        # (a dropped unit) would make a purely relative comparison flaky, hence the small absolute floor
+        bad = np.abs(a - n) > NET_RTOL * (np.abs(a) + np.abs(n)) + NET_ATOL
+        if np.any(bad):
+            k = int(np.argmax(bad))
+            name_i = [i for nm, i in entries if nm == name][k]
+            fail(f"grads[{name!r}] does not match the numeric gradient of your own loss (centred differences in "
+                 f"float64, step {NET_H:g}, the same dropout masks at every evaluation): at entry {name_i} the "
+                 f"numeric gradient is {n[k]:.8g}, yours {a[k]:.8g}.", case,
+                 "your gradients do not match your own loss. Check the backward pass layer by layer, last layer "
+                 "first, each with the cache of its own forward step.")
+
+
+@reporting("loss = mean softmax cross-entropy + L2 penalty of the weight matrices, dropout after every hidden "
+           "ReLU with the masks your dropout_forward draws from rng (hidden layer 1 first); grads for every "
+           "parameter within 1e-9 of the reference and equal to the numeric gradient of your loss; inputs "
+           "untouched")
+def check_fc_net_loss(fc_net_loss, *, hidden=False):
+    """Check ``fc_net_loss(params, X, y, reg, keep_prob, rng) -> (loss, grads)``."""
+    for case in cases(TOPIC, "fc_net_loss", hidden):
+        params, reg, keep_prob = case.args["params"], case.args["reg"], case.args["keep_prob"]
+        fresh = copy.deepcopy(case.args["rng"])   # the generator as the case hands it over
+        out = call(fc_net_loss, "fc_net_loss", case)
+        loss, grads = expect_tuple(out, ("loss", "grads"), "fc_net_loss", case,
+                                   "end the function with `return loss, grads`.")
+        case.args["rng"] = fresh                  # later calls start from the same generator state
+        loss = expect_scalar(loss, "the loss returned by fc_net_loss", case)
+        exp_loss, exp_grads = case.expected
+        _expect_grads_dict(grads, params, "params", case,
+                           "a bias gets its data gradient even though it is not penalised")
+        weights = 0.5 * reg * sum(float(np.sum(v * v)) for k, v in params.items() if k.startswith("W"))
+        biases = 0.5 * reg * sum(float(np.sum(v * v)) for k, v in params.items() if not k.startswith("W"))
+        hint = None
+        if reg and np.isclose(loss, exp_loss - weights, rtol=1e-9, atol=1e-12):
+            hint = "the loss has no penalty: add your l2_penalty(params, reg) to the data loss."
+        elif reg and np.isclose(loss, exp_loss + weights, rtol=1e-9, atol=1e-12):
+            hint = "the penalty is counted twice (or without the 0.5 of l2_penalty's convention)."
+        elif reg and biases and np.isclose(loss, exp_loss + biases, rtol=1e-9, atol=1e-12):
+            hint = "the biases are penalised too: the penalty covers the weight matrices only (use your l2_penalty)."
+        elif keep_prob < 1:
+            hint = ("the masks differ from the specified ones: call your dropout_forward(h, keep_prob, 'train', rng) "
+                    "once per hidden layer, right after its ReLU (never on the input X or on the scores), hidden "
+                    "layer 1 first, with the rng you were given.")
+        expect_close(loss, exp_loss, "the loss returned by fc_net_loss", case, RTOL, ATOL, hint)
+        last = f"W{len(params) // 2}"
+        for key, p in params.items():
+            g = expect_array(grads[key], f"grads[{key!r}]", case, shape=p.shape)
+            diff = g - exp_grads[key]
+            hint = None
+            if key.startswith("W") and reg and np.allclose(diff, -reg * p, rtol=1e-7, atol=1e-10):
+                hint = "the penalty's gradient is missing: add the gradients of your l2_penalty to the data gradients."
+            elif key.startswith("W") and reg and np.allclose(diff, reg * p, rtol=1e-7, atol=1e-10):
+                hint = "the penalty's gradient is added twice."
+            elif not key.startswith("W") and reg and np.allclose(diff, reg * p, rtol=1e-7, atol=1e-10):
+                hint = f"{key!r} is a bias: the penalty does not touch it, so its gradient is the data gradient alone."
+            elif keep_prob < 1 and key != last and not key.startswith("b" + last[1:]):
+                hint = ("check that the backward pass goes through your dropout_backward with the cache of the same "
+                        "layer's dropout_forward, before that layer's relu_backward.")
+            expect_close(g, exp_grads[key], f"grads[{key!r}]", case, RTOL, ATOL, hint)
+        _net_numeric(fc_net_loss, case, {k: plain(v) for k, v in grads.items()})

@@ -88,6 +88,11 @@ def l1_subgradient_one_at_zero(weights, reg):  # sign(0) taken as +1 (e.g. np.wh
     return _penalty(weights, reg, kind="l1", grad_sign_of_zero=1.0)
 
 
+def l1_divides_by_abs(weights, reg):           # w / |w|: 0/0 at the exact zeros
+    loss = sum(reg * float(np.sum(np.abs(w))) for k, w in weights.items() if k.startswith("W"))
+    return loss, {k: reg * w / np.abs(w) if k.startswith("W") else np.zeros_like(w) for k, w in weights.items()}
+
+
 def l1_gradient_of_l2(weights, reg):           # right loss, L2's gradient
     return REF.l1_penalty(weights, reg)[0], REF.l2_penalty(weights, reg)[1]
 
@@ -480,6 +485,7 @@ BANK = {
         "with a factor 0.5": l1_with_half,
         "subgradient +1 at W = 0": l1_subgradient_one_at_zero,
         "L2's gradient": l1_gradient_of_l2,
+        "w / |w| (0/0 at w = 0)": l1_divides_by_abs,
     },
     "check_dropout_forward": {
         "dropout not inverted": dropout_not_inverted,
@@ -564,7 +570,8 @@ test_reference_passes, test_wrong_implementation_rejected = reference_and_bank_t
 
 def test_every_exercise_has_a_bank_and_a_hint():
     assert {f"check_{e}" for e in EXERCISES} == set(BANK)
-    assert set(EXERCISES) | {"weight_decay_factor", "test_time_scale", "flip_digits"} == set(checks.HINTS)
+    assert set(EXERCISES) | {"weight_decay_factor", "test_time_scale", "flip_digits", "fc_net_loss"} == set(checks.HINTS)
+    assert len(NET_BANK) >= 10
 
 
 @pytest.mark.parametrize("check, impl, hint", [
@@ -596,7 +603,7 @@ def test_every_exercise_has_a_bank_and_a_hint():
     (checks.check_pixel_pca, pca_np_cov, "M - 1"),
     (checks.check_pixel_pca, pca_not_centred, "subtract the mean colour"),
     (checks.check_pixel_pca, pca_eigvecs_as_rows, "columns"),
-    (checks.check_pca_color_augmentation, pca_color_eigenvalues, "square roots"),
+    (checks.check_pca_color_augmentation, pca_color_eigenvalues, "AlexNet's paper writes alpha_i * lambda_i"),
     (checks.check_pca_color_augmentation, pca_color_rows, "columns"),
     (checks.check_pca_color_augmentation, pca_color_not_clipped, "clip"),
     (checks.check_early_stopping, early_off_by_one, "off by one"),
@@ -606,6 +613,8 @@ def test_every_exercise_has_a_bank_and_a_hint():
     (checks.check_early_stopping, early_best_after_stop, "never run"),
     (checks.check_early_stopping, early_floats, "should be an int"),
     (checks.check_early_stopping, early_last_of_tied_best, "FIRST"),
+    (checks.check_early_stopping, early_compares_with_previous, "epoch BEFORE it"),
+    (checks.check_l1_penalty, l1_divides_by_abs, "subgradient"),
 ])
 def test_messages_name_the_mistake(check, impl, hint):
     message = assert_rejects(check, impl, match=hint)
@@ -636,7 +645,7 @@ def test_flip_cases_flip_some_images_and_keep_others():
 def test_unstarted_exercise_raises_not_implemented():
     def stub(*args):
         raise NotImplementedError()
-    for exercise in EXERCISES:
+    for exercise in EXERCISES + ["fc_net_loss"]:
         with pytest.raises(NotImplementedError):
             getattr(CHECKS, f"check_{exercise}")(stub)
     with pytest.raises(NotImplementedError):   # backward done, forward not yet
@@ -763,3 +772,211 @@ def test_hidden_module_has_cases_for_every_exercise():
         assert len(cases("regularization", exercise, hidden=True)) == len(drawn), exercise
     source = inspect.getsource(checks)
     assert "strict" not in source.replace("strictly", "") and "HIDDEN CASES" not in source
+
+
+# ---------------------------------------------------------------- the regularized network
+def _net(params, X, y, reg, keep_prob, rng, *, penalty="l2", penalty_grad=True, biases=False, where="after_relu",
+         reverse_masks=False, backward_mask=True, skip_dropout=False, own_rng=False, mutate=False, mean=True,
+         relu_cache_after_dropout=False, dtype=None):
+    """The network of fc_net_loss with one mistake switched on (the defaults are the reference)."""
+    from utils.layers import affine_backward, affine_forward, relu_backward, relu_forward, softmax_cross_entropy
+    L = len(params) // 2
+    drop = not skip_dropout and keep_prob < 1
+    rng = np.random.default_rng(0) if own_rng else rng
+    hidden_shapes = [(len(X), params[f"W{l}"].shape[1]) for l in range(1, L)]
+    masks = {}
+    if drop and reverse_masks:
+        for l in range(L - 1, 0, -1):
+            masks[l] = rng.random(hidden_shapes[l - 1]) < keep_prob
+
+    def dropout(h, l):
+        if not drop:
+            return h, None
+        mask = masks[l] if reverse_masks else rng.random(h.shape) < keep_prob
+        return h * mask / keep_prob, mask
+
+    h, caches = X, []
+    if drop and where == "input":
+        h = X * (rng.random(X.shape) < keep_prob) / keep_prob
+    for l in range(1, L):
+        a, c_aff = affine_forward(h, params[f"W{l}"], params[f"b{l}"])
+        if where == "before_relu":
+            a, mask = dropout(a, l)
+            h, c_relu = relu_forward(a)
+        else:
+            h, c_relu = relu_forward(a)
+            if where == "after_relu":
+                h, mask = dropout(h, l)
+            else:
+                mask = None
+        caches.append((c_aff, h if relu_cache_after_dropout else c_relu, mask))
+    scores, c_last = affine_forward(h, params[f"W{L}"], params[f"b{L}"])
+    if drop and where == "scores":
+        scores = scores * (rng.random(scores.shape) < keep_prob) / keep_prob
+    loss, dscores = softmax_cross_entropy(scores, y)
+    if not mean:
+        loss, dscores = loss * len(X), dscores * len(X)
+    names = [k for k in params if k.startswith("W") or biases]
+    factor = {"l2": 0.5, "l2_no_half": 1.0, "none": 0.0}[penalty]
+    loss += factor * reg * sum(float(np.sum(params[k] ** 2)) for k in names)
+    grads = {}
+    dh, grads[f"W{L}"], grads[f"b{L}"] = affine_backward(dscores, c_last)
+    for l in range(L - 1, 0, -1):
+        c_aff, c_relu, mask = caches[l - 1]
+        if mask is not None and where == "after_relu" and backward_mask:
+            dh = dh * mask / keep_prob
+        if where == "before_relu":
+            dh = relu_backward(dh, c_relu) * mask / keep_prob
+        else:
+            dh = relu_backward(dh, c_relu)
+        dh, grads[f"W{l}"], grads[f"b{l}"] = affine_backward(dh, c_aff)
+    if penalty_grad:
+        for k in names:
+            grads[k] = grads[k] + 2 * factor * reg * params[k]
+    if mutate:
+        for k in params:
+            params[k] -= 0.0 * params[k] + 1e-3 * grads[k]
+    if dtype is not None:
+        grads = {k: g.astype(dtype) for k, g in grads.items()}
+    return loss, grads
+
+
+def net_reference_copy(*a):                          # (not in the bank: proves _net's defaults are the reference)
+    return _net(*a)
+
+
+def net_no_penalty(*a):
+    return _net(*a, penalty="none")
+
+
+def net_penalty_gradient_missing(*a):
+    return _net(*a, penalty_grad=False)
+
+
+def net_penalty_without_half(*a):
+    return _net(*a, penalty="l2_no_half")
+
+
+def net_penalises_biases(*a):
+    return _net(*a, biases=True)
+
+
+def net_dropout_before_relu(*a):
+    return _net(*a, where="before_relu")
+
+
+def net_dropout_on_input(*a):
+    return _net(*a, where="input")
+
+
+def net_dropout_on_scores(*a):
+    return _net(*a, where="scores")
+
+
+def net_dropout_ignored(*a):
+    return _net(*a, skip_dropout=True)
+
+
+def net_masks_last_layer_first(*a):
+    return _net(*a, reverse_masks=True)
+
+
+def net_backward_without_mask(*a):
+    return _net(*a, backward_mask=False)
+
+
+def net_own_generator(*a):                           # masks from np.random.default_rng(0), not the rng given
+    return _net(*a, own_rng=True)
+
+
+def net_sum_not_mean(*a):
+    return _net(*a, mean=False)
+
+
+def net_updates_params(*a):                          # takes an SGD step on the params it was given
+    return _net(*a, mutate=True)
+
+
+def net_float32_grads(*a):
+    return _net(*a, dtype=np.float32)
+
+
+def net_last_layer_missing_from_loss(params, X, y, reg, keep_prob, rng):   # penalty skips the last W
+    loss, grads = _net(params, X, y, reg, keep_prob, rng)
+    L = len(params) // 2
+    W = params[f"W{L}"]
+    return loss - 0.5 * reg * float(np.sum(W * W)), {**grads, f"W{L}": grads[f"W{L}"] - reg * W}
+
+
+NET_BANK = {
+    "no penalty": net_no_penalty,
+    "the penalty's gradient missing": net_penalty_gradient_missing,
+    "penalty without the 0.5": net_penalty_without_half,
+    "biases penalised": net_penalises_biases,
+    "dropout before the ReLU": net_dropout_before_relu,
+    "dropout on the input": net_dropout_on_input,
+    "dropout on the scores": net_dropout_on_scores,
+    "dropout ignored": net_dropout_ignored,
+    "masks drawn last layer first": net_masks_last_layer_first,
+    "backward pass without the mask": net_backward_without_mask,
+    "its own generator": net_own_generator,
+    "summed, not averaged, cross-entropy": net_sum_not_mean,
+    "params updated in place": net_updates_params,
+    "float32 gradients": net_float32_grads,
+    "the last weight matrix not penalised": net_last_layer_missing_from_loss,
+}
+
+
+@pytest.mark.parametrize("impl", list(NET_BANK.values()), ids=list(NET_BANK))
+@pytest.mark.parametrize("mode", MODES, ids=MODE_IDS)
+def test_fc_net_loss_bank_rejected(impl, mode, capfd):
+    with pytest.raises(AssertionError) as info:
+        run_check(checks.check_fc_net_loss, impl, mode=mode)
+    assert len(str(info.value)) > 40
+    assert capfd.readouterr().err == ""
+
+
+@pytest.mark.parametrize("impl, hint", [
+    (net_no_penalty, "no penalty"),
+    (net_penalty_gradient_missing, "penalty's gradient is missing"),
+    (net_penalty_without_half, "counted twice"),
+    (net_penalises_biases, "biases are penalised"),
+    (net_dropout_on_scores, "never on the input X or on the scores"),
+    (net_masks_last_layer_first, "hidden layer 1 first"),
+    (net_backward_without_mask, "dropout_backward"),
+    (net_updates_params, "in place"),
+])
+def test_fc_net_loss_messages_name_the_mistake(impl, hint):
+    message = assert_rejects(checks.check_fc_net_loss, impl, match=hint)
+    assert "Input (" in message
+
+
+@pytest.mark.parametrize("mode", MODES, ids=MODE_IDS)
+def test_fc_net_loss_reference_and_its_copy_pass(mode, capfd):
+    run_check(checks.check_fc_net_loss, REF.fc_net_loss, mode=mode)
+    run_check(checks.check_fc_net_loss, net_reference_copy, mode=mode)
+    assert "[ok] check_fc_net_loss" in capfd.readouterr().out
+
+
+def test_fc_net_loss_skipping_dropout_at_keep_prob_one_passes():
+    """The docstring allows both: at keep_prob = 1, call dropout_forward (it draws) or skip it."""
+    def always_calls(params, X, y, reg, keep_prob, rng):
+        if keep_prob == 1:
+            rng.random(5)                            # what a dropout_forward call at keep_prob = 1 draws
+        return REF.fc_net_loss(params, X, y, reg, keep_prob, rng)
+    for mode in MODES:
+        run_check(checks.check_fc_net_loss, always_calls, mode=mode)
+
+
+def test_fc_net_loss_hidden_check_passes_over_200_seeds():
+    """The hidden cases (margins from ReLU kinks, numeric gradients) accept the reference for every seed."""
+    for seed in range(200):
+        with hidden_seed(1000 + seed):
+            checks.check_fc_net_loss(REF.fc_net_loss, hidden=True)
+
+
+def test_dropout_statistics_accept_the_reference_over_200_seeds():
+    """The statistical part of check_dropout_forward (its seed drawn with the hidden cases) never fails an
+    honest dropout_forward: 200 seeds, beside the bound argued in its docstring."""
+    for seed in range(200):
+        checks._check_dropout_statistics(REF.dropout_forward, seed)

@@ -84,7 +84,15 @@ def _wrappers(utils_pkg):
         config["cache"] = c["v"]
         return w_new, config
 
+    def fc_net_loss(params, X, y, reg, keep_prob, rng):   # 07's network is an MLP with its params swapped in
+        import importlib
+        T = importlib.import_module(utils_pkg.__name__ + ".training")
+        model = T.MLP(1, [], 1, np.random.default_rng(0), keep_prob=keep_prob, reg=reg)
+        model.params, model.num_layers = dict(params), len(params) // 2
+        return model.loss(X, y, rng=rng)
+
     return {
+        ("regularization", "fc_net_loss"): (fc_net_loss, None),
         ("softmax", "softmax"): (softmax, None),
         ("softmax", "cross_entropy_loss"): (lambda probs, y: L.softmax_cross_entropy(np.log(probs), y)[0], None),
         ("softmax", "numerical_gradient"): (lambda f, x, h=1e-5: G.numerical_gradient_array(f, x, 1.0, h), None),

@@ -6,7 +6,8 @@ inputs, all from the same ``rng``, in the order the hidden tests have always dra
 outputs come from the reference solution. ``dropout_backward``'s cases replay ``dropout_forward``'s
 draws and add one upstream gradient each, so that ``check_dropout_backward`` can pair them by label and
 run the student's own forward pass for the cache. The checks of this notebook have no hidden-only
-criteria, so ``CRITERIA`` is empty.
+criteria, so ``CRITERIA`` is empty. ``fc_net_loss``'s cases keep every ReLU input away from 0, so a
+numeric-gradient step never crosses a kink.
 """
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ import numpy as np
 
 from graders.checking import Case
 from graders import regularization as visible
-from graders.regularization import _correlated_rgb, _dropout_case, _images, _params, _pca_color_case, _seed
+from graders.regularization import (_correlated_rgb, _dropout_case, _images, _net_case, _params, _pca_color_case,
+                                    _seed)
 
 
 def _penalty_cases(rng: np.random.Generator, zeros: bool) -> list[Case]:
@@ -102,6 +104,20 @@ def _early_stopping_cases(rng):
     ]
 
 
+
+def _net_cases(rng):
+    return visible._net_cases(rng) + [
+        _net_case(rng, "three hidden layers (6, 8, 7, 5, 4), N = 12, reg = 0.02, keep_prob = 0.5",
+                  [6, 8, 7, 5, 4], 12, 0.02, 0.5),
+        _net_case(rng, "keep_prob = 1 (dropout changes nothing), large weights, reg = 0.5",
+                  [3, 5, 4, 2], 4, 0.5, 1.0, scale=3.0),
+        _net_case(rng, "a batch of 40, (10, 20, 10, 5), reg = 1e-3, keep_prob = 0.8",
+                  [10, 20, 10, 5], 40, 1e-3, 0.8),
+        _net_case(rng, "a single example (N = 1), one hidden layer (3, 4, 2), keep_prob = 0.7, reg = 0.2",
+                  [3, 4, 2], 1, 0.2, 0.7),
+    ]
+
+
 CASES = {
     "l2_penalty": lambda rng: _penalty_cases(rng, zeros=False),
     "l1_penalty": lambda rng: _penalty_cases(rng, zeros=True),
@@ -114,6 +130,7 @@ CASES = {
     "pixel_pca": _pca_cases,
     "pca_color_augmentation": _pca_color_cases,
     "early_stopping": _early_stopping_cases,
+    "fc_net_loss": _net_cases,
 }
 
 CRITERIA: dict = {}
