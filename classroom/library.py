@@ -162,6 +162,8 @@ REVIEWED: dict[str, str] = {
                                "exercise (09's freeze/replace_head/prepare_transfer change a model, this "
                                "only validates and copies one)",
     "training.MLP.predict": "argmax of the scores; implements no exercise",
+    "training.MLP._bn_frozen": "whether a batch-norm layer's gamma and beta are both frozen (09's transfer runs "
+                               "it in test mode); implements no exercise",
     "training.History.to_plain": "a training history as plain data (for the trusted re-check); implements "
                                  "no exercise",
     "training.History.from_plain": "rebuilds a history from plain data, checking each field; implements no "

@@ -20,8 +20,7 @@ validation data and a low bar.
 
 Hidden tests pass ``hidden=True``: the schedules, configurations and networks then come from the hidden module
 (``classroom/hidden/capstone.py``, not part of the student release; other seeds and shapes), and the experiment
-checks add its hidden criteria (another trial and row trained again, the graded accuracies on the test images),
-e.g. ``check_final_params(final_params, final_config=final_config, fit=fit, hidden=True)``.
+checks add its hidden criteria (another trial and row trained again, the graded accuracies on the test images).
 """
 from __future__ import annotations
 

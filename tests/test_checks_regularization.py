@@ -948,7 +948,7 @@ def test_fc_net_loss_bank_rejected(impl, mode, capfd):
 ])
 def test_fc_net_loss_messages_name_the_mistake(impl, hint):
     message = assert_rejects(checks.check_fc_net_loss, impl, match=hint)
-    assert "Input (" in message
+    assert "Input: " in message
 
 
 @pytest.mark.parametrize("mode", MODES, ids=MODE_IDS)
