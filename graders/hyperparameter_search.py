@@ -6,7 +6,7 @@ Each ``check_<exercise>(student_function)`` prints one ``[ok]`` line on a correc
 raises ``AssertionError`` with an explanation on a wrong one. With no options it uses the visible cases
 (``fixtures/hyperparameter_search.json``); hidden tests pass ``hidden=True``: the cases then come from the
 hidden module (``classroom/hidden/hyperparameter_search.py``, not part of the student release), as do the
-other sets of 20 images that ``check_overfit_small_subset(overfit_small_subset, data=small, hidden=True)`` hands
+other sets of 20 images that the hidden ``check_overfit_small_subset`` hands
 to the student's function. That check measures the returned model itself (accuracy and loss from its weights;
 in the trusted re-check the model arrives as plain parameters and the judge's own MLP evaluates them), so no
 typed-in number can pass it.
