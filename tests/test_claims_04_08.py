@@ -105,7 +105,7 @@ def test_04_zero_constant_and_he_starts_behave_as_the_text_says(monkeypatch):
 
 # ================================================================= 08: the first loss
 def test_08_first_loss_of_he_init_is_in_the_range_the_text_gives(digits):
-    """Section 1: He init's first loss on 20 images lies between about 2.1 and 3.1 (up to a third above
+    """Section 1: He init's first loss on 20 images lies between about 2.0 and 3.2 (up to about 40% above
     log 10) and passes initial_loss_ok's default tol of 0.5 for every seed; std-1 weights give above 10."""
     from utils.training import MLP
     X, y = digits["X_train"][:20], digits["y_train"][:20]
@@ -207,7 +207,8 @@ def test_08_learning_rate_search_shows_what_the_text_says(mode, monkeypatch):
 def test_08_coarse_to_fine_shows_what_the_text_says(mode, monkeypatch):
     """Round 2 has at least as many good trials (>= 80%) as round 1, and here its best score is close to
     round 1's. (Over 30 other seeds of the search, in both modes, round 2 had at least as many good trials
-    every time; the best scores were within 0.05 in 80% (fast) and 93% (full) of them.)"""
+    every time; the best scores were within 0.05 in 80% (fast) and 93% (full) of them. Over seeds 12-16,
+    round 2's best ran from 0.017 below round 1's to 0.053 above it: the text says so.)"""
     ns = _run("08_hyperparameter_search", REF8, ("def digits_objective", "round_1 = random_search"), mode, monkeypatch)
     good = [sum(s >= 0.8 for s, _ in r) for r in (ns["round_1"], ns["round_2"])]
     assert good[1] >= good[0] and good[1] == len(ns["round_2"])
