@@ -122,6 +122,25 @@ def test_08_first_loss_of_he_init_is_in_the_range_the_text_gives(digits):
     assert min(big) > 10 and not any(REF8.initial_loss_ok(loss, 10) for loss in big)
 
 
+def test_08_first_minibatch_loss_against_batch_size(digits):
+    """Section 2: with full-batch steps He init's first loss on 20 images (random subsets, 1,000 seeds) lies
+    between about 2.0 and 3.2, inside initial_loss_ok's band; on minibatches of 5 images about 1 seed in
+    100 leaves the band, on 2 images about 3 in 100."""
+    from utils.training import MLP
+    X, y = digits["X_train"], digits["y_train"]
+    outside = {}
+    for bs in (20, 5, 2):
+        losses = []
+        for s in range(1000):
+            idx = np.random.default_rng(10_000 + s).choice(len(y), bs, replace=False)
+            losses.append(MLP(64, [64], 10, np.random.default_rng(s)).loss(X[idx], y[idx])[0])
+        losses = np.array(losses)
+        outside[bs] = np.mean([not REF8.initial_loss_ok(v, 10) for v in losses])
+        if bs == 20:
+            assert 1.95 <= losses.min() and losses.max() <= 3.25, (losses.min(), losses.max())
+    assert outside[20] == 0 and 0.002 <= outside[5] <= 0.02 and 0.015 <= outside[2] <= 0.05, outside
+
+
 # ================================================================= 08: the learning-rate sweep
 def _sweep_claims(curves, dead, where):
     """Section 3's reading: label, rise, level and dead units of each learning rate's curve."""
