@@ -120,6 +120,12 @@ def test_08_first_loss_of_he_init_is_in_the_range_the_text_gives(digits):
     assert 2.0 <= he.min() and he.max() <= 3.2 and he.max() / np.log(10) - 1 <= 0.4
     assert all(REF8.initial_loss_ok(loss, 10) for loss in he)
     assert min(big) > 10 and not any(REF8.initial_loss_ok(loss, 10) for loss in big)
+    spread = []                     # "the 10 scores of an image have a std of about 0.6 (0.4 to 1.0)"
+    for seed in range(100):
+        m = MLP(64, [64], 10, np.random.default_rng(seed))
+        h = np.maximum(digits["X_train"][:200] @ m.params["W1"] + m.params["b1"], 0.0)
+        spread.append((h @ m.params["W2"] + m.params["b2"]).std(axis=1).mean())
+    assert 0.5 <= np.mean(spread) <= 0.75 and 0.35 <= min(spread) and max(spread) <= 1.1
 
 
 def test_08_first_minibatch_loss_against_batch_size(digits):
