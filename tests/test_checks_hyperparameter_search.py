@@ -754,6 +754,35 @@ def test_overfit_exercise_rejects(small):
         checks.check_overfit_small_subset(stub, data=small)
 
 
+def test_overfit_first_loss_hint_names_the_minibatch():
+    """A He-initialised run on minibatches of 2 images whose first minibatch loss leaves the band is told
+    that history.loss[0] is the first minibatch's loss and to train full-batch, not to "use He init"
+    (which it does)."""
+    from datasets import load_digits
+    from utils.optim import sgd
+    from utils.training import MLP, train
+    digits = load_digits()
+
+    def tiny_batches(data):
+        model = MLP(64, [64], 10, np.random.default_rng(0))
+        history = train(model, data, rng=np.random.default_rng(1), epochs=100, batch_size=2, update=sgd,
+                        optim_config={"lr": 0.05}, progress_bar=False)
+        return model, history
+
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        idx = np.sort(rng.choice(len(digits["y_train"]), 20, replace=False))
+        data = {"X_train": digits["X_train"][idx], "y_train": digits["y_train"][idx]}
+        first = MLP(64, [64], 10, np.random.default_rng(0)).loss(
+            data["X_train"][np.random.default_rng(1).permutation(20)[:2]], data["y_train"][
+                np.random.default_rng(1).permutation(20)[:2]])[0]
+        if not REF.initial_loss_ok(first, 10):
+            break
+    else:
+        pytest.fail("no set of 20 images found whose first minibatch of 2 leaves the band")
+    assert_rejects(checks.check_overfit_small_subset, tiny_batches, data=data, match="first minibatch")
+
+
 def test_overfit_check_is_fair_to_the_suggested_recipe_over_200_seeds(small):
     """The text's recipe (default He init, full-batch sgd at lr 0.5, 200 epochs) with 200 different seeds
     passes every demand, on `small` and on the hidden sets of 200 hidden seeds (the first loss is the

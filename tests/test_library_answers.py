@@ -224,6 +224,27 @@ def _brute(out_path: str, stub_parent: str, assignments: list[str]) -> None:
             if "matplotlib.pyplot" in sys.modules:
                 sys.modules["matplotlib.pyplot"].close("all")
 
+    def warm_up(checks, ref) -> None:
+        """Run every check once on the reference, with no timer, before any timed attempt. The first run
+        of a check may import heavy modules lazily (sklearn through datasets.load_digits, matplotlib);
+        a timeout in the middle of an import leaves half-initialised modules in sys.modules, and every
+        later call that needs them fails (seen once as the 08 reference rejected with a NameError, when
+        a loaded machine let the first candidate's sklearn import run past CALL_TIMEOUT)."""
+        import matplotlib.pyplot  # noqa: F401  (the plotting candidates import it lazily)
+        for exercise, impl in vars(ref).items():
+            check = getattr(checks, f"check_{exercise}", None)
+            if not isinstance(impl, types.FunctionType) or check is None:
+                continue
+            kwargs = {"forward": getattr(ref, exercise.split("_backward")[0] + "_forward")} \
+                if "forward" in inspect.signature(check).parameters else {}
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), \
+                    warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                try:
+                    check(impl, **kwargs)
+                except Exception:  # noqa: BLE001 - judged after the candidates, as before
+                    pass
+
     base = _candidates(utils)
     candidates = _adapted(base)
     # A backward check runs the student's backward on the caches of the student's forward, which may be
@@ -239,6 +260,7 @@ def _brute(out_path: str, stub_parent: str, assignments: list[str]) -> None:
         checks = importlib.import_module(f"graders.{topic}")
         report = {"exercises": [], "accepted": [], "timeouts": [], "slow": [], "reference_failed": {},
                   "wrappers": {}, "attempts": 0}
+        warm_up(checks, ref)
         for exercise, impl in vars(ref).items():
             check = getattr(checks, f"check_{exercise}", None)
             if not isinstance(impl, types.FunctionType) or check is None:
