@@ -301,10 +301,10 @@ def _run_forward(forward, name: str, case: Case, param_key: str, param: dict):
     return _expect_tuple(call(run, name, shown), ("out", "cache"), name, shown), shown
 
 
-def _expect_float64(value, what: str, case: Case, shape) -> np.ndarray:
+def _expect_float64(value, what: str, case: Case, shape, why: str = "x is float64") -> np.ndarray:
     arr = expect_array(value, what, case, shape=shape)
     if arr.dtype != np.float64:
-        fail(f"{what} has dtype {arr.dtype}, but x is float64; keep the computation in float64.", case)
+        fail(f"{what} has dtype {arr.dtype}, but {why}; keep the computation in float64.", case)
     return arr
 
 
@@ -768,7 +768,8 @@ def check_init_fc_net(init_fc_net, *, hidden=False):
             if isinstance(value, np.ndarray) and value.shape == shape[::-1] and shape[0] != shape[-1]:
                 fail(f"params['{key}'] has shape {value.shape}, but layer weights are (fan_in, fan_out) = {shape}.",
                      case, "draw rng.standard_normal((fan_in, fan_out)), so that x @ W maps fan_in features to fan_out.")
-            value = _expect_float64(value, f"params['{key}']", case, shape)
+            value = _expect_float64(value, f"params['{key}']", case, shape,
+                                   "init_fc_net returns float64 arrays (see its docstring)")
             hint = None
             if key.startswith("W"):
                 fan_in, fan_out = shape
@@ -843,7 +844,8 @@ def check_fc_net_loss(fc_net_loss, *, hidden=False):
             if isinstance(result, tuple):
                 fail("with y=None fc_net_loss must return the class scores (an array of shape (N, C)), not a tuple.",
                      shown, "return the scores of the last affine layer right after computing them when y is None.")
-            scores = _expect_float64(result, "the output for y=None (the scores)", shown, exp_scores.shape)
+            scores = _expect_float64(result, "the output for y=None (the scores)", shown, exp_scores.shape,
+                                     "X and params are float64")
             expect_close(scores, exp_scores, "the output for y=None (the scores)", shown, RTOL,
                          1e-9 * max(1.0, float(np.abs(exp_scores).max())), hint)
             continue

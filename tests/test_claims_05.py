@@ -7,6 +7,7 @@ with the seeds shifted, and asserts the sentences of the text that read the outp
   others'), is still behind at N = 4, and from N = 16 up its validation accuracy is among the best;
   layer norm and no normalisation train at every batch size; every variant's loss falls with the batch;
 - section 11 (the gradient at N = 2): the median |dx| of batch norm is orders of magnitude below N = 8's;
+- section 11 (batch norm's noise): the spread of one example's train-mode output falls like 1 / sqrt(N);
 - section 8 (the whole-network gradient check): without normalisation and with layer norm every sampled
   relative error is far below 1e-5; with batch norm b1's gradient is zero up to rounding and its relative
   error stands out (the text explains why it is not a bug).
@@ -145,3 +146,19 @@ def test_new_checks_accept_the_reference_over_200_hidden_seeds(exercise, capfd):
         with hidden_seed(seed):
             getattr(checks, f"check_{exercise}")(getattr(REF, exercise), hidden=True, **extra)
     assert capfd.readouterr().err == ""
+
+
+@pytest.mark.parametrize("shift", [0, 1, 2, 3, 4, 5])
+def test_batch_noise_falls_like_one_over_sqrt_n(shift):
+    """Section 11's last cell: the followed example's spread falls with the batch size, and times sqrt(N) it
+    stays near 1 ("the product in the last column stays near 1"), with the notebook's seed and others."""
+    ns = _namespace()
+    cell = next(c for c in _cells() if "batch_noise = {}" in c)
+    cell = cell.replace("make_rng(10)", f"make_rng(10 + {shift})")
+    cell = re.sub(r"^    print\(.*\n.*\n", "", cell, flags=re.M)
+    with threadpool_limits(1):
+        exec(cell, ns)
+    noise = ns["batch_noise"]
+    sizes = sorted(noise)
+    assert all(noise[a] > noise[b] for a, b in zip(sizes, sizes[1:])), noise
+    assert all(0.8 < noise[n] * np.sqrt(n) < 1.4 for n in sizes), noise

@@ -151,7 +151,8 @@ def test_digits_optimizers_as_the_text_says(monkeypatch, fast, offset):
 @pytest.mark.parametrize("offset", [0, 50, 90])
 def test_digits_loop_as_the_text_says(monkeypatch, fast, offset):
     """Section 11: at the smaller rate each rule ends several points below its larger rate; the gap between
-    the rules at their larger rates is smaller than that; after 6 epochs they are within a point."""
+    the rules at their larger rates is smaller than that; after 6 epochs they are within a point with the
+    notebook's seeds (two with others); in the fast run Adam is ahead by about two points."""
     monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
     if fast:
         monkeypatch.setenv("TNN_FAST", "1")
@@ -168,5 +169,7 @@ def test_digits_loop_as_the_text_says(monkeypatch, fast, offset):
     gap = acc["Adam", 0.04] - acc["momentum", 0.3]
     assert min(gain.values()) > 0.02, (gain, acc)                  # "several points below"
     assert abs(gap) < min(gain.values()), (gap, gain)              # "the gap is smaller than that"
-    if not fast:
-        assert abs(gap) <= 0.01, acc                              # "after 6 epochs they are level (within a point)"
+    if not fast:   # "after 6 epochs they are level here (within a point; within two points with other seeds)"
+        assert abs(gap) <= (0.01 if offset == 0 else 0.02), acc
+    elif offset == 0:   # "in the shorter run ... Adam is ahead here by about two points"
+        assert 0.01 < gap < 0.035, acc
