@@ -147,7 +147,7 @@ def _prelu_inputs(rng: np.random.Generator):
         ("a square x (4, 4) with exact zeros and +-1e-3 (a wrong broadcast cannot hide behind the shape)",
          {"x": np.array([[-2.0, -1e-3, 0.0, 1e-3], [0.0, 0.5, -0.5, 0.0], [1.0, -1.0, 2.0, -2.0],
                          [-3.0, 3.0, -0.1, 0.1]]),
-          "alpha": np.array([0.1, 0.25, 0.5, 0.75])}, {}),
+          "alpha": np.array([0.1, -0.25, 0.5, 0.75])}, {}),   # a learned slope may turn negative
         ("a single example, x of shape (1, 6)", {"x": _signed(rng, (1, 6)), "alpha": rng.uniform(0.05, 0.5, 6)}, {}),
     ]
 
@@ -430,6 +430,9 @@ def _prelu_backward_hint(dx, expected, case):
         return zero
     if _matches(dx, dout * np.where(x > 0, alpha, 1.0)):
         return "the slopes are swapped: dx = dout where x > 0 and alpha * dout where x <= 0."
+    if np.any(alpha < 0) and _matches(dx, dout * np.where(np.where(x > 0, x, alpha * x) > 0, 1.0, alpha)):
+        return ("choose the branch by the sign of x, not of out: where alpha[j] < 0 (a learned slope may turn "
+                "negative), out = alpha[j] * x is positive for x < 0.")
     return None
 
 

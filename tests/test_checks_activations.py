@@ -268,6 +268,17 @@ def prelu_backward_dx_only(dout, cache):
     return REF.prelu_backward(dout, cache)[0]
 
 
+def prelu_caches_out(x, alpha):                    # branch decided later by the sign of out
+    out = np.where(x > 0, x, alpha * x)
+    return out, (x, out, alpha)
+
+
+def prelu_backward_by_output(dout, cache):           # right only while every alpha[j] >= 0
+    x, out, alpha = cache
+    negative = out <= 0
+    return dout * np.where(negative, alpha, 1.0), np.sum(dout * x * negative, axis=0)
+
+
 def prelu_backward_one_at_zero(dout, cache):
     x, alpha = cache
     return dout * np.where(x >= 0, 1.0, alpha), np.sum(dout * x * (x < 0), axis=0)
@@ -372,6 +383,7 @@ BANK = {
             "dx slopes swapped": with_ref("prelu", backward=prelu_backward_dx_swapped),
             "returns dx only": with_ref("prelu", backward=prelu_backward_dx_only),
             "slope 1 at x == 0 exactly": with_ref("prelu", backward=prelu_backward_one_at_zero),
+            "branch chosen by out > 0, wrong for a negative alpha": (prelu_caches_out, prelu_backward_by_output),
         },
     },
 }
@@ -466,6 +478,7 @@ def test_other_cache_designs_are_accepted(pair, capfd):
     ("prelu", B, with_ref("prelu", backward=prelu_backward_dalpha_unmasked), "only entries with x <= 0"),
     ("prelu", B, with_ref("prelu", backward=prelu_backward_dalpha_wrong_axis), "not axis=1"),
     ("prelu", B, with_ref("prelu", backward=prelu_backward_dalpha_total), "one entry per feature"),
+    ("prelu", B, (prelu_caches_out, prelu_backward_by_output), "sign of x, not of out"),
 ])
 def test_messages_name_the_mistake(name, kind, impl, hint):
     message = rejects(name, kind, impl, match=hint)
