@@ -100,3 +100,16 @@ def test_make_moons_is_seeded_balanced_and_noisy():
     assert np.array_equal(X1, X2) and np.array_equal(y1, y2) and np.bincount(y1).tolist() == [50, 50]
     clean, _ = make_moons(50, make_rng(4), noise=0.0)
     assert not np.allclose(clean, X1)
+
+
+def test_the_test_set_size_the_text_quotes():
+    """Section 8 quotes the size of the digits test set and what one test image is worth."""
+    import json
+    from datasets import load_digits
+    from graders.layout import Course
+
+    text = "".join("".join(c["source"]) for c in json.loads(Course.checkout().source("07_regularization").read_text())["cells"]
+                   if c["cell_type"] == "markdown")
+    n = len(load_digits()["y_test"])
+    assert f"({n} images used nowhere else)" in text
+    assert f"(one test image is {100 / n:.2f}%)" in text
