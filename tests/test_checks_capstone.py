@@ -512,7 +512,7 @@ def _stub(*args, **kwargs):
 
 TRANSFER = {"make_schedule": REF.make_schedule, "prepare_transfer": REF.prepare_transfer}
 NO_TRANSFER = {"make_schedule": _stub, "prepare_transfer": _stub}
-NOTEBOOK_CELLS = ("data = load_digits()", "def build_model(", "train_val = {", "n_trials = 4 if fast_mode() else 6",
+NOTEBOOK_CELLS = ("data = load_digits()", "def build_model(", "train_val = {", "n_trials = 6  ",
                   "search_results = None   # the list", "final_config = {**best_config", "ablation = None   # the list",
                   "final_params = None   # fit", "def split_classes(", "TRANSFER_LR = {", "transfer_models = {s: None")
 KEYS = ("search_results", "n_trials", "base_config", "ablation", "ablation_seeds", "final_config", "final_params",
