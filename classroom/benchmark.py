@@ -119,7 +119,7 @@ def our_points(course: Path, assignments: list[str]) -> tuple[float, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m classroom.benchmark", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m classroom.benchmark", description=__doc__.split("\n\n")[0].replace("``", ""))  # plain text in a terminal
     parser.add_argument("--students", type=int, default=20)
     parser.add_argument("--notebooks", nargs="*", help="default: every notebook of the course")
     args = parser.parse_args(argv)

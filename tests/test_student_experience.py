@@ -246,7 +246,8 @@ def test_progress_command_and_json_round_trip(tmp_path):
 
 @pytest.mark.parametrize("command", [["graders", "--help"], ["graders", "progress", "--help"],
                                      ["classroom", "--help"], ["classroom", "grade", "--help"],
-                                     ["authoring", "--help"], ["authoring", "build", "--help"]])
+                                     ["authoring", "--help"], ["authoring", "build", "--help"],
+                                     ["classroom.benchmark", "--help"]])
 def test_command_help_is_plain_text(command):
     """--help is read in a terminal: no reST markup (``code``, :func:`x`) from docstrings."""
     done = subprocess.run([sys.executable, "-m", *command], cwd=ROOT, text=True, capture_output=True,
